@@ -1,0 +1,40 @@
+"""chipsuite: sourced, quantitative models of how a hyperscaler builds AI compute.
+
+The public names are imported lazily so that ``import chipsuite`` stays fast and
+a notebook pays only for what it uses.
+
+>>> import chipsuite
+>>> ds = chipsuite.load_dataset()          # doctest: +SKIP
+>>> ds.tdp_w.sel(generation="h100", bound="base").item()  # doctest: +SKIP
+700.0
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (one line each; keep sorted by module)
+_EXPORTS = {
+    "DataError": "chipsuite.schema",
+    "load_dataset": "chipsuite.data",
+    "load_tables": "chipsuite.data",
+    "parse_quarter": "chipsuite.quarters",
+    "quarter_label": "chipsuite.quarters",
+    "quarter_range": "chipsuite.quarters",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'chipsuite' has no attribute {name!r}") from None
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
