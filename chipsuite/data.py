@@ -1,0 +1,328 @@
+"""Load the sourced CSV tables of ``data/`` as validated tables and as one xarray Dataset.
+
+>>> tables = load_tables()                        # doctest: +SKIP
+>>> ds = load_dataset()                           # doctest: +SKIP
+>>> ds.tdp_w.sel(generation="h100", bound="base").item()  # doctest: +SKIP
+700.0
+
+The data folder is, in order of precedence: the ``data_dir`` argument, the
+environment variable ``CHIPSUITE_DATA_DIR``, the repository's ``data/`` folder.
+Loads are cached per folder (and per file modification time); every call returns
+a fresh copy, so callers may mutate what they get.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from chipsuite import __version__
+from chipsuite.quarters import parse_quarter, quarter_label, quarter_range, quarters_between
+from chipsuite.schema import (
+    BOOL, BOUNDS, CAPEX_QUARTERLY_MEASURES, CHIP_PARAMETERS, DATE, NUMBER, QUARTER, SITE_PARAMETERS,
+    TABLES, UNITS, WORKLOADS, YEAR, DataError, check_cross_references, read_table,
+)
+
+#: The repository's data folder, used when neither argument nor environment variable is given.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+#: series of ``capex_annual_usd``
+CAPEX_ANNUAL_SERIES = ("reported", "guidance_latest", "consensus_latest")
+
+
+def resolve_data_dir(data_dir=None):
+    """The data folder to read: ``data_dir``, else ``$CHIPSUITE_DATA_DIR``, else the repository's ``data/``."""
+    if data_dir is None:
+        data_dir = os.environ.get("CHIPSUITE_DATA_DIR") or DEFAULT_DATA_DIR
+    return Path(data_dir).expanduser().resolve()
+
+
+def _fingerprint(folder):
+    """(name, mtime, size) of every table file, so the cache notices edited files."""
+    out = []
+    for name in TABLES:
+        try:
+            st = (folder / f"{name}.csv").stat()
+            out.append((name, st.st_mtime_ns, st.st_size))
+        except FileNotFoundError:
+            out.append((name, None, None))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def load_tables(data_dir=None):
+    """Read, validate and type every table of the data folder.
+
+    Returns ``{table name: DataFrame}`` keyed by file stem, rows in file order.
+    Numbers are floats converted to the canonical unit (``unit`` column updated,
+    e.g. ``USD bn`` -> ``USD``), dates and quarters are ``datetime64[ns]``
+    (a quarter at its first day), years ``int64``, booleans ``bool``; text,
+    ``source_ids`` (``"S1;S2"``) and source dates stay strings.
+    Raises :class:`chipsuite.DataError` naming file, line, column and rule.
+    """
+    folder = resolve_data_dir(data_dir)
+    tables = _load_tables_cached(folder, _fingerprint(folder))
+    return {name: df.copy() for name, df in tables.items()}
+
+
+@functools.lru_cache(maxsize=8)
+def _load_tables_cached(folder, fingerprint):
+    raw = {name: read_table(folder / schema.file, schema) for name, schema in TABLES.items()}
+    check_cross_references(raw)
+    return {name: _typed_frame(table) for name, table in raw.items()}
+
+
+def _typed_frame(table):
+    schema = table.schema
+    columns = {}
+    factors = None
+    if "unit" in schema.columns:
+        factors = [UNITS[r["unit"]][1] for r in table.rows]
+    for name, rule in schema.columns.items():
+        cells = [r[name] for r in table.rows]
+        if rule == NUMBER:
+            # Decimal keeps "72.22 USD bn" exactly 72220000000.0
+            columns[name] = np.array([float(Decimal(c) * f) for c, f in zip(cells, factors or [1] * len(cells))],
+                                     dtype=float)
+        elif name == "unit":
+            columns[name] = [UNITS[c][0] for c in cells]
+        elif rule == BOOL:
+            columns[name] = np.array([c == "true" for c in cells], dtype=bool)
+        elif rule == DATE:
+            columns[name] = pd.to_datetime(pd.Series(cells, dtype=object), format="%Y-%m-%d").to_numpy("datetime64[ns]")
+        elif rule == QUARTER:
+            columns[name] = np.array([parse_quarter(c) for c in cells], dtype="datetime64[ns]")
+        elif rule == YEAR:
+            columns[name] = np.array([int(c) for c in cells], dtype=np.int64)
+        else:
+            columns[name] = pd.Series(cells, dtype=object)
+    return pd.DataFrame(columns)
+
+
+def provenance(table, data_dir=None, **keys):
+    """Rows of ``table`` matching ``keys`` (column=value), one per source, with the source joined.
+
+    >>> provenance("chip_specs", generation="h100", parameter="tdp")  # doctest: +SKIP
+
+    Adds columns ``source_id``, ``publisher``, ``title``, ``date``, ``url``
+    (empty for assumption rows without sources). Values are compared after
+    typing, so quarters may be given as ``"2026Q1"`` and dates as ``"2025-01-29"``.
+    """
+    tables = load_tables(data_dir)
+    if table not in tables:
+        raise KeyError(f"unknown table {table!r}; tables: {', '.join(tables)}")
+    df = tables[table]
+    mask = np.ones(len(df), dtype=bool)
+    for column, value in keys.items():
+        if column not in df.columns:
+            raise KeyError(f"table {table!r} has no column {column!r}; columns: {', '.join(df.columns)}")
+        rule = TABLES[table].columns[column]
+        if rule == QUARTER and isinstance(value, str):
+            value = parse_quarter(value)
+        elif rule == DATE and isinstance(value, str):
+            value = np.datetime64(value, "ns")
+        mask &= (df[column] == value).to_numpy()
+    rows = df[mask].reset_index(drop=True)
+    if "source_ids" not in rows.columns:
+        return rows
+    return _join_sources(rows, tables["sources"])
+
+
+def _join_sources(rows, sources):
+    rows = rows.assign(source_id=rows["source_ids"].str.split(";")).explode("source_id")
+    rows["source_id"] = rows["source_id"].replace("", None)
+    sources = sources[["source_id", "publisher", "title", "date", "url"]].rename(columns={"date": "source_date"})
+    if "date" not in rows.columns:
+        sources = sources.rename(columns={"source_date": "date"})
+    return rows.merge(sources, on="source_id", how="left").reset_index(drop=True)
+
+
+def variable_sources(ds, name):
+    """The sources behind dataset variable ``name``: rows of ``sources.csv`` listed in its ``source_ids`` attr."""
+    ids = ds[name].attrs.get("source_ids", "").split()
+    sources = load_tables(ds.attrs.get("data_dir"))["sources"]
+    return sources[sources["source_id"].isin(ids)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+def load_dataset(data_dir=None):
+    """One labelled :class:`xarray.Dataset` built from the validated tables (see ``data/README.md``).
+
+    Dims ``generation``, ``site``, ``quarter`` (2022Q1-2030Q4 quarter starts,
+    ``datetime64[ns]``, with coordinate ``quarter_label``), ``bound``, ``workload``,
+    ``measure``, ``year``, ``series``. Every variable carries ``units``,
+    ``long_name``, ``source_table`` and ``source_ids`` attrs. Returns a copy of a
+    cached dataset.
+    """
+    folder = resolve_data_dir(data_dir)
+    return _load_dataset_cached(folder, _fingerprint(folder)).copy(deep=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_dataset_cached(folder, fingerprint):
+    return build_dataset(_load_tables_cached(folder, fingerprint), folder)
+
+
+def _source_ids(frame):
+    ids = {s for cell in frame["source_ids"] for s in cell.split(";") if s}
+    return " ".join(sorted(ids, key=lambda s: int(s[1:])))
+
+
+def _attrs(units, long_name, table, frame):
+    return {"units": units, "long_name": long_name, "source_table": f"{table}.csv",
+            "source_ids": _source_ids(frame)}
+
+
+def _bounded(frame):
+    return frame[list(BOUNDS)].to_numpy(dtype=float)
+
+
+_LONG_NAMES = {
+    "tdp_w": "thermal design power per chip",
+    "bf16_dense_tflops": "dense BF16 throughput per chip",
+    "fp8_dense_tflops": "dense FP8 throughput per chip",
+    "memory_gb": "on-package memory per chip",
+    "memory_bandwidth_tbps": "memory bandwidth per chip",
+    "unit_price_usd": "unit price per chip",
+    "pue": "power usage effectiveness",
+    "electricity_price_usd_per_mwh": "electricity price",
+    "carbon_intensity_gco2_per_kwh": "grid carbon intensity",
+    "long_run_capacity_mw": "announced long-run facility power capacity",
+}
+
+
+def build_dataset(tables, data_dir=None):
+    """Assemble the dataset from typed ``tables`` (as returned by :func:`load_tables`)."""
+    chips, sites = tables["chips"], tables["sites"]
+    generations = chips["generation"].tolist()
+    site_ids = sites["site"].tolist()
+    quarters = quarter_range()
+    g_index = {g: i for i, g in enumerate(generations)}
+    s_index = {s: i for i, s in enumerate(site_ids)}
+    data_vars = {}
+
+    specs = tables["chip_specs"]
+    for parameter, (units, var) in CHIP_PARAMETERS.items():
+        rows = specs[specs["parameter"] == parameter]
+        values = np.full((len(generations), 3), np.nan)
+        values[[g_index[g] for g in rows["generation"]]] = _bounded(rows)
+        data_vars[var] = (("generation", "bound"), values,
+                          _attrs(units[0], _LONG_NAMES[var], "chip_specs", rows))
+
+    work = tables["chip_workloads"]
+    w_index = {w: i for i, w in enumerate(WORKLOADS)}
+    factor = np.full((len(generations), len(WORKLOADS), 3), np.nan)
+    gi = [g_index[g] for g in work["generation"]]
+    wi = [w_index[w] for w in work["workload"]]
+    factor[gi, wi] = _bounded(work)
+    eligible = np.zeros((len(generations), len(WORKLOADS)), dtype=bool)
+    eligible[gi, wi] = True
+    data_vars["h100e_factor"] = (("generation", "workload", "bound"), factor,
+                                 _attrs("H100e", "H100-equivalence factor (H100s one unit replaces)",
+                                        "chip_workloads", work))
+    data_vars["eligible"] = (("generation", "workload"), eligible,
+                             _attrs("1", "chip can serve the workload class", "chip_workloads", work))
+
+    params = tables["site_params"]
+    for parameter, (units, var) in SITE_PARAMETERS.items():
+        rows = params[params["parameter"] == parameter]
+        values = np.full((len(site_ids), 3), np.nan)
+        values[[s_index[s] for s in rows["site"]]] = _bounded(rows)
+        data_vars[var] = (("site", "bound"), values, _attrs(units[0], _LONG_NAMES[var], "site_params", rows))
+
+    capacity = tables["site_capacity"]
+    data_vars["site_capacity_mw"] = (
+        ("site", "quarter", "bound"), site_capacity_mw(capacity, site_ids, quarters),
+        _attrs("MW", "facility power capacity (interpolated between milestones)", "site_capacity", capacity))
+
+    cq = tables["capex_quarterly"]
+    q_index = {q: i for i, q in enumerate(quarters.astype("datetime64[ns]").tolist())}
+    m_index = {m: i for i, m in enumerate(CAPEX_QUARTERLY_MEASURES)}
+    values = np.full((len(quarters), len(CAPEX_QUARTERLY_MEASURES)), np.nan)
+    inside = cq[cq["quarter"].isin(quarters)]
+    values[[q_index[q] for q in inside["quarter"].to_numpy("datetime64[ns]").tolist()],
+           [m_index[m] for m in inside["measure"]]] = inside["value"].to_numpy(float)
+    data_vars["capex_quarterly_usd"] = (("quarter", "measure"), values,
+                                        _attrs("USD", "Meta quarterly capital expenditure", "capex_quarterly", inside))
+
+    ca = tables["capex_annual"]
+    years, annual, used = capex_annual_usd(ca)
+    data_vars["capex_annual_usd"] = (("year", "series", "bound"), annual,
+                                     _attrs("USD", "Meta annual capital expenditure", "capex_annual", used))
+
+    coords = {
+        "generation": ("generation", np.array(generations, dtype=object)),
+        "name": ("generation", chips["name"].to_numpy(object)),
+        "vendor": ("generation", chips["vendor"].to_numpy(object)),
+        "in_meta_fleet": ("generation", chips["in_meta_fleet"].to_numpy(bool)),
+        "announced": ("generation", chips["announced"].to_numpy("datetime64[ns]")),
+        "first_volume_quarter": ("generation", chips["first_volume_quarter"].to_numpy("datetime64[ns]")),
+        "site": ("site", np.array(site_ids, dtype=object)),
+        "name_site": ("site", sites["name"].to_numpy(object)),
+        "state": ("site", sites["state"].to_numpy(object)),
+        "quarter": ("quarter", quarters),
+        "quarter_label": ("quarter", quarter_label(quarters)),
+        "bound": ("bound", np.array(BOUNDS, dtype=object)),
+        "workload": ("workload", np.array(WORKLOADS, dtype=object)),
+        "measure": ("measure", np.array(CAPEX_QUARTERLY_MEASURES, dtype=object)),
+        "year": ("year", years),
+        "series": ("series", np.array(CAPEX_ANNUAL_SERIES, dtype=object)),
+    }
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds.attrs = {
+        "title": "chipsuite input data: sourced chip, site and capex tables",
+        "chipsuite_version": __version__,
+        "data_dir": str(data_dir) if data_dir is not None else "",
+    }
+    return ds
+
+
+def site_capacity_mw(capacity, sites, quarters):
+    """Facility power per site, quarter and bound from milestone rows. [MW]
+
+    Linear in quarter count between a site's milestones, held after the last,
+    0 before the first. ``capacity`` has columns site, quarter, low, base, high.
+    """
+    out = np.zeros((len(sites), len(quarters), 3))
+    origin = quarters[0]
+    x = np.array([quarters_between(origin, q) for q in quarters], dtype=float)
+    for i, site in enumerate(sites):
+        rows = capacity[capacity["site"] == site].sort_values("quarter")
+        if rows.empty:
+            continue
+        xp = np.array([quarters_between(origin, q) for q in rows["quarter"]], dtype=float)
+        for b, bound in enumerate(BOUNDS):
+            fp = rows[bound].to_numpy(float)
+            out[i, :, b] = np.interp(x, xp, fp, left=0.0, right=fp[-1])
+            out[i, x < xp[0], b] = 0.0
+    return out
+
+
+def capex_annual_usd(capex_annual):
+    """Annual capex by year, series and bound. [USD]
+
+    ``reported``: the reported row (latest ``date_given`` if several);
+    ``guidance_latest`` / ``consensus_latest``: the guidance / consensus row with
+    the latest ``date_given`` for that year. Returns ``(years, values, rows used)``.
+    """
+    years = np.array(sorted(set(capex_annual["year"].tolist())), dtype=np.int64)
+    y_index = {int(y): i for i, y in enumerate(years)}
+    values = np.full((len(years), len(CAPEX_ANNUAL_SERIES), 3), np.nan)
+    used = []
+    for s, measure in enumerate(("reported", "guidance", "consensus")):
+        rows = capex_annual[capex_annual["measure"] == measure].sort_values(["year", "date_given"])
+        latest = rows.groupby("year", sort=True).tail(1)
+        used.append(latest)
+        for (_, row) in latest.iterrows():
+            values[y_index[int(row["year"])], s] = [row[b] for b in BOUNDS]
+    return years, values, pd.concat(used)

@@ -1,0 +1,479 @@
+"""Table schemas, units vocabulary and cell validation for the CSV files in ``data/``.
+
+The schemas below transcribe ``data/README.md``. Each table is a mapping
+``column name -> rule``; :func:`read_table` reads one CSV with the :mod:`csv`
+module (so line numbers are exact, the header being line 1), checks every cell
+and every row, and returns the raw rows with their line numbers.
+:func:`check_cross_references` checks what spans tables (foreign keys, source
+ids, required parameters). Any violation raises :class:`DataError` naming
+file, line, column and rule. Nothing is dropped, filled or clipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import math
+import re
+from dataclasses import dataclass, field
+
+from chipsuite.quarters import parse_quarter
+
+
+class DataError(ValueError):
+    """A data table breaks the contract of ``data/README.md``.
+
+    The message reads ``"<file>, line <n>, column '<col>': <rule>"``; the parts
+    are kept as ``.file``, ``.line`` (header = line 1; ``None`` for a whole
+    file), ``.column`` (``None`` for a whole row) and ``.rule``.
+    """
+
+    def __init__(self, file, line, column, rule):
+        self.file, self.line, self.column, self.rule = file, line, column, rule
+        where = [str(file)]
+        if line is not None:
+            where.append(f"line {line}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {rule}")
+
+    def __reduce__(self):
+        return (type(self), (self.file, self.line, self.column, self.rule))
+
+
+# --------------------------------------------------------------------------- units
+
+#: unit as written in the tables -> (canonical unit of the dataset, factor to canonical)
+UNITS = {
+    "1": ("1", 1),
+    "W": ("W", 1),
+    "MW": ("MW", 1),
+    "TFLOPS": ("TFLOPS", 1),
+    "GB": ("GB", 1),
+    "TB/s": ("TB/s", 1),
+    "USD": ("USD", 1),
+    "USD bn": ("USD", 10**9),
+    "USD/MWh": ("USD/MWh", 1),
+    "USD/MW": ("USD/MW", 1),
+    "gCO2/kWh": ("gCO2/kWh", 1),
+    "H100e": ("H100e", 1),
+    "units": ("units", 1),
+    "years": ("years", 1),
+    "quarters": ("quarters", 1),
+    "1/year": ("1/year", 1),
+}
+
+# --------------------------------------------------------------------------- vocabularies
+
+KINDS = ("reported", "guidance", "estimate", "assumption")
+VENDORS = ("meta", "nvidia", "amd", "google", "aws", "microsoft")
+WORKLOADS = ("rec_training", "genai_inference", "large_genai_inference", "frontier_training")
+SITES = ("prometheus", "hyperion", "el_paso", "rest_of_fleet")
+CAPEX_QUARTERLY_MEASURES = ("headline", "ppe")
+CAPEX_ANNUAL_MEASURES = ("reported", "guidance", "consensus")
+EVENT_CATEGORIES = ("model", "org", "deal", "chips", "energy", "capex", "site")
+FLEET_QUANTITIES = ("gpus_total", "h100_units", "h100e_total", "mtia_units")
+BOUNDS = ("low", "base", "high")
+
+#: chip_specs parameter -> (allowed units, dataset variable)
+CHIP_PARAMETERS = {
+    "tdp": (("W",), "tdp_w"),
+    "bf16_dense": (("TFLOPS",), "bf16_dense_tflops"),
+    "fp8_dense": (("TFLOPS",), "fp8_dense_tflops"),
+    "memory": (("GB",), "memory_gb"),
+    "memory_bandwidth": (("TB/s",), "memory_bandwidth_tbps"),
+    "unit_price": (("USD",), "unit_price_usd"),
+}
+#: parameters every chip with ``in_meta_fleet = true`` must have
+REQUIRED_FLEET_CHIP_PARAMETERS = ("tdp", "bf16_dense", "unit_price")
+
+#: site_params parameter -> (allowed units, dataset variable); every site needs all of them
+SITE_PARAMETERS = {
+    "pue": (("1",), "pue"),
+    "electricity_price": (("USD/MWh",), "electricity_price_usd_per_mwh"),
+    "carbon_intensity": (("gCO2/kWh",), "carbon_intensity_gco2_per_kwh"),
+    "long_run_capacity": (("MW",), "long_run_capacity_mw"),
+}
+
+# --------------------------------------------------------------------------- table schemas
+
+#: cell rules (column types). ("enum", values) is an enumeration.
+IDENTIFIER = "identifier"  # lower-case [a-z0-9_]+
+TEXT = "text"  # anything, may be empty
+REQUIRED_TEXT = "required text"  # non-empty, not only blanks
+NUMBER = "number"  # decimal number; range set by the table's value_floor
+BOOL = "bool"  # true / false
+DATE = "date"  # YYYY-MM-DD
+SOURCE_DATE = "source date"  # YYYY-MM-DD, YYYY-MM, YYYY or n.d.
+QUARTER = "quarter"  # YYYYQn
+YEAR = "year"  # YYYY
+SOURCE_ID = "source id"  # S<n>
+SOURCE_IDS = "source ids"  # S<n>;S<m>, may be empty only for assumptions
+URL = "url"  # one http(s):// URL
+URLS = "urls"  # URLs separated by " ; ", may be empty
+UNIT = "unit"  # a unit of UNITS, allowed for the row's parameter
+
+
+def enum(*values):
+    """Cell rule: one of ``values``."""
+    return ("enum", tuple(values))
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """Schema of one CSV table.
+
+    ``value_floor`` is ``">0"`` (every number must be strictly positive) or
+    ``">=0"`` (zero is meaningful, e.g. no capacity yet). ``units`` is the set
+    of units allowed in the ``unit`` column, or a mapping ``parameter -> units``
+    keyed by the value of ``unit_by`` (the parameter column).
+    """
+
+    name: str
+    columns: dict
+    key: tuple
+    value_floor: str = ">0"
+    units: object = None
+    unit_by: str | None = None
+    bounded: bool = field(init=False, default=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "bounded", all(b in self.columns for b in BOUNDS))
+
+    @property
+    def file(self):
+        return f"{self.name}.csv"
+
+    def allowed_units(self, row):
+        """Units allowed in ``row`` (a dict of raw cells)."""
+        if isinstance(self.units, dict):
+            return self.units[row[self.unit_by]][0]
+        return tuple(self.units) if self.units is not None else tuple(UNITS)
+
+
+_VALUE_COLUMNS = {"unit": UNIT, "low": NUMBER, "base": NUMBER, "high": NUMBER}
+_TAIL = {"kind": enum(*KINDS), "source_ids": SOURCE_IDS, "note": TEXT}
+
+TABLES = {
+    t.name: t
+    for t in [
+        TableSchema(
+            "sources",
+            {"source_id": SOURCE_ID, "publisher": REQUIRED_TEXT, "title": REQUIRED_TEXT,
+             "date": SOURCE_DATE, "url": URL, "other_urls": URLS},
+            key=("source_id",),
+        ),
+        TableSchema(
+            "chips",
+            {"generation": IDENTIFIER, "name": REQUIRED_TEXT, "vendor": enum(*VENDORS),
+             "in_meta_fleet": BOOL, "announced": DATE, "first_volume_quarter": QUARTER,
+             "status": REQUIRED_TEXT, **_TAIL},
+            key=("generation",),
+        ),
+        TableSchema(
+            "chip_specs",
+            {"generation": IDENTIFIER, "parameter": enum(*CHIP_PARAMETERS), **_VALUE_COLUMNS, **_TAIL},
+            key=("generation", "parameter"), units=CHIP_PARAMETERS, unit_by="parameter",
+        ),
+        TableSchema(
+            "chip_workloads",
+            {"generation": IDENTIFIER, "workload": enum(*WORKLOADS), **_VALUE_COLUMNS,
+             "method": IDENTIFIER, **_TAIL},
+            key=("generation", "workload"), units=("H100e",),
+        ),
+        TableSchema(
+            "sites",
+            {"site": enum(*SITES), "name": REQUIRED_TEXT, "state": REQUIRED_TEXT,
+             "utility": TEXT, "grid": TEXT, **_TAIL},
+            key=("site",),
+        ),
+        TableSchema(
+            "site_params",
+            {"site": enum(*SITES), "parameter": enum(*SITE_PARAMETERS), **_VALUE_COLUMNS, **_TAIL},
+            key=("site", "parameter"), units=SITE_PARAMETERS, unit_by="parameter",
+        ),
+        TableSchema(
+            # zero is meaningful here: a site may have no capacity yet at a milestone
+            "site_capacity",
+            {"site": enum(*SITES), "quarter": QUARTER, **_VALUE_COLUMNS, **_TAIL},
+            key=("site", "quarter"), value_floor=">=0", units=("MW",),
+        ),
+        TableSchema(
+            "capex_quarterly",
+            {"quarter": QUARTER, "measure": enum(*CAPEX_QUARTERLY_MEASURES), "unit": UNIT,
+             "value": NUMBER, **_TAIL},
+            key=("quarter", "measure"), units=("USD bn", "USD"),
+        ),
+        TableSchema(
+            "capex_annual",
+            {"year": YEAR, "measure": enum(*CAPEX_ANNUAL_MEASURES), "date_given": DATE,
+             **_VALUE_COLUMNS, **_TAIL},
+            key=("year", "measure", "date_given"), units=("USD bn", "USD"),
+        ),
+        TableSchema(
+            "events",
+            {"event_id": IDENTIFIER, "date": DATE, "label": REQUIRED_TEXT,
+             "category": enum(*EVENT_CATEGORIES), **_TAIL},
+            key=("event_id",),
+        ),
+        TableSchema(
+            "fleet_milestones",
+            {"date": DATE, "quantity": enum(*FLEET_QUANTITIES), **_VALUE_COLUMNS, **_TAIL},
+            key=("date", "quantity"), units=("units", "H100e"),
+        ),
+        TableSchema(
+            "assumptions",
+            {"parameter": IDENTIFIER, **_VALUE_COLUMNS, **_TAIL},
+            key=("parameter",),
+        ),
+    ]
+}
+
+# --------------------------------------------------------------------------- cell rules
+
+_IDENTIFIER_RE = re.compile(r"[a-z0-9_]+")
+_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SOURCE_DATE_RE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?|n\.d\.")
+_YEAR_RE = re.compile(r"\d{4}")
+_SOURCE_ID_RE = re.compile(r"S[1-9]\d*")
+_URL_RE = re.compile(r"https?://\S+")
+
+
+def check_cell(rule, value):
+    """Return ``None`` if ``value`` (raw text) satisfies ``rule``, else the broken rule as text."""
+    if isinstance(rule, tuple):  # enum
+        if value not in rule[1]:
+            return f"value {value!r} is not one of {', '.join(rule[1])}"
+        return None
+    if rule == TEXT:
+        return None
+    if rule == REQUIRED_TEXT:
+        return None if value.strip() else "value is empty but required"
+    if rule == IDENTIFIER:
+        ok = _IDENTIFIER_RE.fullmatch(value)
+        return None if ok else f"value {value!r} is not an identifier (lower-case [a-z0-9_]+)"
+    if rule == NUMBER:
+        if value == "":
+            return "value is empty but a number is required"
+        if not _NUMBER_RE.fullmatch(value):
+            return f"value {value!r} is not a number"
+        return None if math.isfinite(float(value)) else f"value {value!r} is not a finite number"
+    if rule == BOOL:
+        return None if value in ("true", "false") else f"value {value!r} is not true/false"
+    if rule == DATE:
+        return None if _is_date(value) else f"value {value!r} is not a date YYYY-MM-DD"
+    if rule == SOURCE_DATE:
+        ok = _SOURCE_DATE_RE.fullmatch(value) and (len(value) != 10 or _is_date(value))
+        return None if ok else f"value {value!r} is not a date YYYY-MM-DD, YYYY-MM, YYYY or n.d."
+    if rule == QUARTER:
+        try:
+            parse_quarter(value)
+        except ValueError:
+            return f"value {value!r} is not a quarter YYYYQn (e.g. 2026Q1)"
+        return None if value == value.strip() else f"value {value!r} is not a quarter YYYYQn"
+    if rule == YEAR:
+        return None if _YEAR_RE.fullmatch(value) else f"value {value!r} is not a year YYYY"
+    if rule == SOURCE_ID:
+        return None if _SOURCE_ID_RE.fullmatch(value) else f"value {value!r} is not a source id S<n>"
+    if rule == SOURCE_IDS:
+        if value == "":
+            return None  # emptiness is a row rule (assumptions only)
+        bad = [s for s in value.split(";") if not _SOURCE_ID_RE.fullmatch(s)]
+        return None if not bad else f"value {value!r}: {bad[0]!r} is not a source id S<n> (separator ';')"
+    if rule == URL:
+        return None if _URL_RE.fullmatch(value) else f"value {value!r} is not an http(s):// URL"
+    if rule == URLS:
+        if value == "":
+            return None
+        bad = [u for u in value.split(" ; ") if not _URL_RE.fullmatch(u)]
+        return None if not bad else f"value {value!r}: {bad[0]!r} is not an http(s):// URL (separator ' ; ')"
+    if rule == UNIT:
+        return None if value in UNITS else f"unit {value!r} is not in the units vocabulary"
+    raise AssertionError(f"unknown cell rule {rule!r}")  # pragma: no cover
+
+
+def _is_date(value):
+    if not _DATE_RE.fullmatch(value):
+        return False
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- reading one table
+
+
+@dataclass
+class RawTable:
+    """Validated raw cells of one table: ``rows`` (dicts of text) and their ``lines``."""
+
+    schema: TableSchema
+    rows: list
+    lines: list
+
+
+def read_table(path, schema):
+    """Read and validate one CSV file against ``schema``; return a :class:`RawTable`.
+
+    Raises :class:`DataError` for a missing file, a bad header, a blank, short or
+    long row, a cell breaking its rule, a row rule (bounds order, positivity,
+    unit for the parameter, source ids / note by kind) or a duplicate key.
+    """
+    file = schema.file
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise DataError(file, None, None, f"file is missing (expected at {path})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(file, line, None, "file is not valid UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows, lines, seen = [], [], {}
+    header = None
+    last_line = 0
+    try:
+        for record in reader:
+            line = last_line + 1
+            last_line = reader.line_num
+            if header is None:
+                header = _check_header(record, schema)
+                continue
+            row = _check_row(record, header, line, schema)
+            key = tuple(row[k] for k in schema.key)
+            if key in seen:
+                raise DataError(
+                    file, line, ", ".join(schema.key),
+                    f"duplicate key {_fmt_key(schema.key, key)} (first on line {seen[key]})",
+                )
+            seen[key] = line
+            rows.append(row)
+            lines.append(line)
+    except csv.Error as err:
+        raise DataError(file, last_line + 1, None, f"malformed CSV: {err}") from None
+    if header is None:
+        raise DataError(file, 1, None, "file is empty (no header row)")
+    return RawTable(schema, rows, lines)
+
+
+def _fmt_key(names, values):
+    return ", ".join(f"{n}={v!r}" for n, v in zip(names, values))
+
+
+def _check_header(record, schema):
+    file, expected = schema.file, list(schema.columns)
+    seen = set()
+    for name in record:
+        if name in seen:
+            raise DataError(file, 1, name, "column appears twice in the header")
+        seen.add(name)
+    for name in expected:
+        if name not in seen:
+            raise DataError(file, 1, name, f"missing column (expected columns: {', '.join(expected)})")
+    for name in record:
+        if name not in schema.columns:
+            raise DataError(file, 1, name, f"unexpected column (expected columns: {', '.join(expected)})")
+    return record
+
+
+def _check_row(record, header, line, schema):
+    file = schema.file
+    if not record or record == [""] and len(header) > 1:
+        raise DataError(file, line, None, "blank line (blank lines are not allowed)")
+    if len(record) != len(header):
+        what = "short" if len(record) < len(header) else "long"
+        raise DataError(file, line, None, f"row is {what}: {len(record)} fields, header has {len(header)}")
+    row = dict(zip(header, record))
+    for name, rule in schema.columns.items():
+        problem = check_cell(rule, row[name])
+        if problem:
+            raise DataError(file, line, name, problem)
+    _check_row_rules(row, line, schema)
+    return row
+
+
+def _check_row_rules(row, line, schema):
+    file = schema.file
+    if "unit" in row:
+        allowed = schema.allowed_units(row)
+        if row["unit"] not in allowed:
+            whom = f" for {schema.unit_by} {row[schema.unit_by]!r}" if schema.unit_by else ""
+            raise DataError(file, line, "unit",
+                            f"unit {row['unit']!r} is not allowed{whom} (allowed: {', '.join(allowed)})")
+    for name, rule in schema.columns.items():
+        if rule == NUMBER:
+            x = float(row[name])
+            if schema.value_floor == ">0" and not x > 0:
+                raise DataError(file, line, name, f"value {row[name]!r} must be > 0")
+            if schema.value_floor == ">=0" and not x >= 0:
+                raise DataError(file, line, name, f"value {row[name]!r} must be >= 0")
+    if schema.bounded:
+        low, base, high = (float(row[b]) for b in BOUNDS)
+        if low > base:
+            raise DataError(file, line, "low", f"low {row['low']} > base {row['base']} (need low <= base <= high)")
+        if base > high:
+            raise DataError(file, line, "high", f"base {row['base']} > high {row['high']} (need low <= base <= high)")
+    if "kind" in row and "source_ids" in row:
+        if row["kind"] == "assumption":
+            if not row["note"].strip():
+                raise DataError(file, line, "note", "an assumption row needs a note giving its reasoning")
+        elif row["source_ids"] == "":
+            raise DataError(file, line, "source_ids",
+                            f"source_ids is empty on a {row['kind']!r} row (only assumptions may lack sources)")
+
+
+# --------------------------------------------------------------------------- rules across tables
+
+
+def check_cross_references(raw):
+    """Check rules spanning tables in ``raw`` (dict table name -> :class:`RawTable`).
+
+    Foreign keys (generation -> chips, site -> sites), source ids -> sources,
+    required chip and site parameters, and at least one capacity milestone per site.
+    """
+    source_ids = {r["source_id"] for r in raw["sources"].rows}
+    for table in raw.values():
+        if "source_ids" not in table.schema.columns:
+            continue
+        for row, line in zip(table.rows, table.lines):
+            for sid in filter(None, row["source_ids"].split(";")):
+                if sid not in source_ids:
+                    raise DataError(table.schema.file, line, "source_ids",
+                                    f"source id {sid!r} is not in sources.csv")
+    generations = {r["generation"] for r in raw["chips"].rows}
+    sites = {r["site"] for r in raw["sites"].rows}
+    for name, column, known, target in [
+        ("chip_specs", "generation", generations, "chips.csv"),
+        ("chip_workloads", "generation", generations, "chips.csv"),
+        ("site_params", "site", sites, "sites.csv"),
+        ("site_capacity", "site", sites, "sites.csv"),
+    ]:
+        table = raw[name]
+        for row, line in zip(table.rows, table.lines):
+            if row[column] not in known:
+                raise DataError(table.schema.file, line, column, f"{column} {row[column]!r} is not in {target}")
+    specs = {(r["generation"], r["parameter"]) for r in raw["chip_specs"].rows}
+    for row, line in zip(raw["chips"].rows, raw["chips"].lines):
+        if row["in_meta_fleet"] == "true":
+            for p in REQUIRED_FLEET_CHIP_PARAMETERS:
+                if (row["generation"], p) not in specs:
+                    raise DataError("chips.csv", line, "generation",
+                                    f"in-meta-fleet chip {row['generation']!r} has no {p!r} row in chip_specs.csv "
+                                    f"(required: {', '.join(REQUIRED_FLEET_CHIP_PARAMETERS)})")
+    params = {(r["site"], r["parameter"]) for r in raw["site_params"].rows}
+    milestones = {r["site"] for r in raw["site_capacity"].rows}
+    for row, line in zip(raw["sites"].rows, raw["sites"].lines):
+        for p in SITE_PARAMETERS:
+            if (row["site"], p) not in params:
+                raise DataError("sites.csv", line, "site",
+                                f"site {row['site']!r} has no {p!r} row in site_params.csv "
+                                f"(every site needs {', '.join(SITE_PARAMETERS)})")
+        if row["site"] not in milestones:
+            raise DataError("sites.csv", line, "site",
+                            f"site {row['site']!r} has no capacity milestone in site_capacity.csv")
