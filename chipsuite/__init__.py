@@ -21,6 +21,9 @@ _EXPORTS = {
     "parse_quarter": "chipsuite.quarters",
     "quarter_label": "chipsuite.quarters",
     "quarter_range": "chipsuite.quarters",
+    "is_report_mode": "chipsuite.report",
+    "OfflineChart": "chipsuite.vega",
+    "enable_offline_rendering": "chipsuite.vega",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
