@@ -102,5 +102,5 @@ def tiny_data_dir(tmp_path):
 
 
 def real_data_available():
-    """True when the real CSV tables exist in the repository's ``data/`` folder."""
-    return (REAL_DATA_DIR / "sources.csv").exists()
+    """True when every real CSV table exists in the repository's ``data/`` folder."""
+    return all((REAL_DATA_DIR / f"{name}.csv").exists() for name in TINY_TABLES)
