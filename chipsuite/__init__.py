@@ -18,6 +18,7 @@ _EXPORTS = {
     "DataError": "chipsuite.schema",
     "load_dataset": "chipsuite.data",
     "load_tables": "chipsuite.data",
+    "provenance": "chipsuite.data",
     "parse_quarter": "chipsuite.quarters",
     "quarter_label": "chipsuite.quarters",
     "quarter_range": "chipsuite.quarters",
