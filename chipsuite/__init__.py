@@ -19,6 +19,7 @@ _EXPORTS = {
     "load_dataset": "chipsuite.data",
     "load_tables": "chipsuite.data",
     "provenance": "chipsuite.data",
+    "FormulaError": "chipsuite.expr",
     "parse_quarter": "chipsuite.quarters",
     "quarter_label": "chipsuite.quarters",
     "quarter_range": "chipsuite.quarters",
