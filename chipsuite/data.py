@@ -26,7 +26,7 @@ from chipsuite import __version__
 from chipsuite.quarters import parse_quarter, quarter_label, quarter_range, quarters_between
 from chipsuite.schema import (
     BOOL, BOUNDS, CAPEX_QUARTERLY_MEASURES, CHIP_PARAMETERS, DATE, NUMBER, QUARTER, SITE_PARAMETERS,
-    TABLES, UNITS, WORKLOADS, YEAR, DataError, check_cross_references, read_table,
+    TABLES, UNITS, WORKLOADS, YEAR, check_cross_references, read_table,
 )
 
 #: The repository's data folder, used when neither argument nor environment variable is given.
@@ -304,7 +304,6 @@ def site_capacity_mw(capacity, sites, quarters):
         for b, bound in enumerate(BOUNDS):
             fp = rows[bound].to_numpy(float)
             out[i, :, b] = np.interp(x, xp, fp, left=0.0, right=fp[-1])
-            out[i, x < xp[0], b] = 0.0
     return out
 
 
