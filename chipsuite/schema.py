@@ -73,7 +73,13 @@ SITES = ("prometheus", "hyperion", "el_paso", "rest_of_fleet")
 CAPEX_QUARTERLY_MEASURES = ("headline", "ppe")
 CAPEX_ANNUAL_MEASURES = ("reported", "guidance", "consensus")
 EVENT_CATEGORIES = ("model", "org", "deal", "chips", "energy", "capex", "site")
-FLEET_QUANTITIES = ("gpus_total", "h100_units", "h100e_total", "mtia_units")
+#: fleet_milestones quantity -> allowed units
+FLEET_QUANTITIES = {
+    "gpus_total": ("units",),
+    "h100_units": ("units",),
+    "h100e_total": ("H100e",),
+    "mtia_units": ("units",),
+}
 BOUNDS = ("low", "base", "high")
 
 #: chip_specs parameter -> (allowed units, dataset variable)
@@ -148,8 +154,13 @@ class TableSchema:
     def allowed_units(self, row):
         """Units allowed in ``row`` (a dict of raw cells)."""
         if isinstance(self.units, dict):
-            return self.units[row[self.unit_by]][0]
+            return self.units[row[self.unit_by]]
         return tuple(self.units) if self.units is not None else tuple(UNITS)
+
+
+def _units_by(parameters):
+    """``{parameter: allowed units}`` from ``{parameter: (allowed units, dataset variable)}``."""
+    return {p: units for p, (units, _) in parameters.items()}
 
 
 _VALUE_COLUMNS = {"unit": UNIT, "low": NUMBER, "base": NUMBER, "high": NUMBER}
@@ -174,7 +185,7 @@ TABLES = {
         TableSchema(
             "chip_specs",
             {"generation": IDENTIFIER, "parameter": enum(*CHIP_PARAMETERS), **_VALUE_COLUMNS, **_TAIL},
-            key=("generation", "parameter"), units=CHIP_PARAMETERS, unit_by="parameter",
+            key=("generation", "parameter"), units=_units_by(CHIP_PARAMETERS), unit_by="parameter",
         ),
         TableSchema(
             "chip_workloads",
@@ -191,7 +202,7 @@ TABLES = {
         TableSchema(
             "site_params",
             {"site": enum(*SITES), "parameter": enum(*SITE_PARAMETERS), **_VALUE_COLUMNS, **_TAIL},
-            key=("site", "parameter"), units=SITE_PARAMETERS, unit_by="parameter",
+            key=("site", "parameter"), units=_units_by(SITE_PARAMETERS), unit_by="parameter",
         ),
         TableSchema(
             # zero is meaningful here: a site may have no capacity yet at a milestone
@@ -220,7 +231,7 @@ TABLES = {
         TableSchema(
             "fleet_milestones",
             {"date": DATE, "quantity": enum(*FLEET_QUANTITIES), **_VALUE_COLUMNS, **_TAIL},
-            key=("date", "quantity"), units=("units", "H100e"),
+            key=("date", "quantity"), units=FLEET_QUANTITIES, unit_by="quantity",
         ),
         TableSchema(
             "assumptions",
@@ -334,6 +345,8 @@ def read_table(path, schema):
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise DataError(file, line, None, "file is not valid UTF-8") from None
+    if text.startswith("\ufeff"):
+        raise DataError(file, 1, None, "file starts with a byte-order mark: save as UTF-8 without BOM")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows, lines, seen = [], [], {}
     header = None
@@ -406,9 +419,12 @@ def _check_row_rules(row, line, schema):
             whom = f" for {schema.unit_by} {row[schema.unit_by]!r}" if schema.unit_by else ""
             raise DataError(file, line, "unit",
                             f"unit {row['unit']!r} is not allowed{whom} (allowed: {', '.join(allowed)})")
+    factor = UNITS[row["unit"]][1] if "unit" in row else 1
     for name, rule in schema.columns.items():
         if rule == NUMBER:
             x = float(row[name])
+            if not math.isfinite(x * factor):
+                raise DataError(file, line, name, f"value {row[name]!r} {row['unit']} overflows in canonical units")
             if schema.value_floor == ">0" and not x > 0:
                 raise DataError(file, line, name, f"value {row[name]!r} must be > 0")
             if schema.value_floor == ">=0" and not x >= 0:
