@@ -1,0 +1,207 @@
+"""Fleet: MTIA cadence, procurement split, stock-flow.
+
+Small pure functions on numpy arrays; a leading ``draw`` axis (and any other leading axes) is
+carried through untouched, the ``quarter`` axis is always last. Quarters are counted by an index
+``t = 0, 1, ...`` from the first model quarter (2022Q1); a quarter ``t`` covers ``[t, t + 1)``.
+
+>>> mtia_release_quarter(np.arange(4), first_release=15.0, cadence=2.0, slip=0.0)
+array([15., 17., 19., 21.])
+>>> production_ramp(np.arange(15, 20), volume_start=16.0, ramp=2.0)
+array([0. , 0.5, 1. , 1. , 1. ])
+"""
+
+import numpy as np
+
+__all__ = [
+    "mtia_release_quarter",
+    "production_ramp",
+    "newest_first_weights",
+    "spend_profile",
+    "newest_generation_mask",
+    "safe_divide",
+    "split_purchases",
+    "lagged_level",
+    "stock_flow",
+]
+
+
+def safe_divide(numerator, denominator):
+    """``numerator / denominator``, 0 where ``denominator`` is 0 (no warning). [same units]"""
+    numerator, denominator = np.broadcast_arrays(np.asarray(numerator, float), np.asarray(denominator, float))
+    out = np.zeros(numerator.shape)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+# --------------------------------------------------------------------------- cadence
+
+
+def mtia_release_quarter(order, first_release, cadence, slip):
+    """Release quarter of the MTIA generation with roadmap position ``order`` (0 = MTIA 300).
+
+    ``first_release + order * cadence + (order + 1) * slip``: the slip accumulates, so a later
+    generation is later by every earlier slip. [quarter index]
+    """
+    order = np.asarray(order, float)
+    return first_release + order * cadence + (order + 1.0) * slip
+
+
+def production_ramp(quarter_index, volume_start, ramp):
+    """Fraction of full supply reached in quarter ``quarter_index`` (linear ramp). [1]
+
+    0 before ``volume_start``; ``1 / ramp`` in the quarter volume starts; 1 after ``ramp`` quarters.
+    """
+    return np.clip((np.asarray(quarter_index, float) - volume_start + 1.0) / ramp, 0.0, 1.0)
+
+
+def newest_first_weights(ramps, eligible):
+    """Share of a workload's in-house purchases going to each generation. [1]
+
+    A generation takes over from older ones as it ramps: generation ``k`` gets
+    ``r_k * prod_{j > k, eligible} (1 - r_j)``. The weights of a workload sum to its MTIA
+    availability ``1 - prod_k (1 - r_k)`` (0 before any eligible generation is in volume).
+
+    ramps : (..., K, Q), generations ordered oldest to newest
+    eligible : (K, W) bool
+    returns : (..., K, W, Q)
+    """
+    r = ramps[..., :, None, :] * np.asarray(eligible, float)[:, :, None]
+    keep = 1.0 - r
+    # product over strictly newer generations: reverse cumulative product, shifted by one
+    newer = np.cumprod(keep[..., ::-1, :, :], axis=-3)[..., ::-1, :, :]
+    newer = np.concatenate([newer[..., 1:, :, :], np.ones_like(newer[..., :1, :, :])], axis=-3)
+    return r * newer
+
+
+def spend_profile(quarter_index, end, duration):
+    """Fraction of a spend spread evenly over ``[end - duration, end)`` falling in each quarter. [1]
+
+    Sums to 1 over quarters that cover the whole interval.
+
+    >>> spend_profile(np.arange(4), end=3.0, duration=2.0)
+    array([0. , 0.5, 0.5, 0. ])
+    """
+    t = np.asarray(quarter_index, float)
+    overlap = np.minimum(t + 1.0, end) - np.maximum(t, end - duration)
+    return np.clip(overlap, 0.0, None) / duration
+
+
+def newest_generation_mask(first_volume_index, n_quarters):
+    """One-hot (G, Q): the generation with the latest volume start at or before each quarter.
+
+    Ties go to the later generation in the given order. Quarters before any volume start fall
+    back to the earliest generation. [bool]
+    """
+    first = np.asarray(first_volume_index, float)
+    mask = np.zeros((first.size, n_quarters), dtype=bool)
+    for t in range(n_quarters):
+        ok = np.flatnonzero(first <= t)
+        if ok.size == 0:
+            ok = np.array([int(np.argmin(first))])
+        best = ok[first[ok] == first[ok].max()][-1]
+        mask[best, t] = True
+    return mask
+
+
+# --------------------------------------------------------------------------- procurement
+
+
+def split_purchases(demand_h100e, target_share, weights, mtia_factor, nvidia_factor, supply_cap_units,
+                    nvidia_min_units, demand_share):
+    """Split new purchases between MTIA generations and the newest Nvidia generation.
+
+    Policy, per quarter: (1) each workload puts ``target_share x availability`` of its H100e demand
+    on MTIA, spread over generations by ``weights``; (2) if the MTIA units exceed
+    ``supply_cap_units`` all MTIA purchases are scaled down to the cap; (3) the rest goes to Nvidia;
+    (4) if Nvidia units fall below ``nvidia_min_units``, Nvidia displaces MTIA purchases
+    proportionally, and if that is not enough Meta buys the surplus Nvidia units anyway (extra
+    capability, split over workloads by ``demand_share``).
+
+    demand_h100e : (D, W, Q) [H100e per quarter]
+    target_share : (D, W) [1]
+    weights : (D, K, W, Q) [1] from :func:`newest_first_weights`
+    mtia_factor : (D, K, W) [H100e per unit] (any positive value where not eligible)
+    nvidia_factor : (D, W, Q) [H100e per unit] of the Nvidia generation bought in each quarter
+    supply_cap_units, nvidia_min_units : (D, Q) [units per quarter]
+    demand_share : (D, W) [1]
+
+    Returns a dict of arrays: ``mtia_h100e`` (D, K, W, Q), ``mtia_units`` (D, K, Q),
+    ``nvidia_h100e`` (D, W, Q), ``nvidia_units`` (D, Q).
+    """
+    mtia_h100e = demand_h100e[:, None] * target_share[:, None, :, None] * weights
+    mtia_units = (mtia_h100e / mtia_factor[..., None]).sum(axis=2)
+    total = mtia_units.sum(axis=1)
+    scale = np.where(total > supply_cap_units, safe_divide(supply_cap_units, total), 1.0)
+    mtia_h100e = mtia_h100e * scale[:, None, None, :]
+    mtia_units = mtia_units * scale[:, None, :]
+
+    mtia_w = mtia_h100e.sum(axis=1)
+    nvidia_h100e = demand_h100e - mtia_w
+    nvidia_units = (nvidia_h100e / nvidia_factor).sum(axis=1)
+
+    extra = np.maximum(nvidia_min_units - nvidia_units, 0.0)
+    replaceable = (mtia_w / nvidia_factor).sum(axis=1)
+    phi = np.minimum(safe_divide(extra, replaceable), 1.0)
+    nvidia_h100e = nvidia_h100e + phi[:, None, :] * mtia_w
+    nvidia_units = nvidia_units + phi * replaceable
+    mtia_h100e = mtia_h100e * (1.0 - phi)[:, None, None, :]
+    mtia_units = mtia_units * (1.0 - phi)[:, None, :]
+
+    surplus = np.maximum(extra - phi * replaceable, 0.0)
+    per_unit = (demand_share[:, :, None] * nvidia_factor)  # H100e per surplus unit, by workload
+    nvidia_h100e = nvidia_h100e + surplus[:, None, :] * per_unit
+    nvidia_units = nvidia_units + surplus
+    return {"mtia_h100e": mtia_h100e, "mtia_units": mtia_units,
+            "nvidia_h100e": nvidia_h100e, "nvidia_units": nvidia_units}
+
+
+# --------------------------------------------------------------------------- stock-flow
+
+
+def lagged_level(level, lag, before=0.0):
+    """``level`` at ``t - lag`` along the last axis, linearly interpolated. [same units]
+
+    ``lag`` (quarters, may be fractional or negative) has the leading shape of ``level`` or
+    broadcasts to it. Before the first quarter the value is ``before`` (at ``t = -1``, linear in
+    between); after the last quarter the last value is held.
+
+    >>> lagged_level(np.array([1.0, 2.0, 3.0]), 1.0)
+    array([0., 1., 2.])
+    >>> lagged_level(np.array([1.0, 2.0, 3.0]), 0.5)
+    array([0.5, 1.5, 2.5])
+    """
+    level = np.asarray(level, float)
+    n = level.shape[-1]
+    lead = level.shape[:-1]
+    padded = np.concatenate([np.full(lead + (1,), before, dtype=float), level], axis=-1)
+    lag = np.broadcast_to(np.asarray(lag, float).reshape(np.shape(lag) + (1,) * (len(lead) - np.ndim(lag))),
+                          lead)
+    pos = np.clip(np.arange(n, dtype=float) - lag[..., None] + 1.0, 0.0, float(n))
+    i0 = np.floor(pos).astype(np.intp)
+    frac = pos - i0
+    i1 = np.minimum(i0 + 1, n)
+    return (np.take_along_axis(padded, i0, axis=-1) * (1.0 - frac)
+            + np.take_along_axis(padded, i1, axis=-1) * frac)
+
+
+def stock_flow(delivered, initial, initial_quarters, life):
+    """Installed stock and retirements from deliveries and a fixed service life.
+
+    ``initial`` units installed at the start were bought evenly over the ``initial_quarters``
+    quarters before it (an integer >= 1); every unit retires ``life`` quarters after delivery
+    (fractional lives retire proportionally). Installed = initial + cumulative delivered -
+    cumulative retired holds exactly.
+
+    delivered : (..., Q) [units per quarter]; initial : (...) [units]; life : broadcastable to (...) [quarters]
+    returns : installed (..., Q) [units], retired (..., Q) [units per quarter]
+    """
+    delivered = np.asarray(delivered, float)
+    lead = delivered.shape[:-1]
+    k = int(initial_quarters)
+    pre = np.broadcast_to(np.asarray(initial, float)[..., None] / k, lead + (k,))
+    flow = np.concatenate([pre, delivered], axis=-1)
+    cumulative = np.cumsum(flow, axis=-1)
+    retired_cumulative = lagged_level(cumulative, life)
+    installed = (cumulative - retired_cumulative)[..., k:]
+    retired = np.diff(retired_cumulative, axis=-1)[..., k - 1:]
+    return installed, retired

@@ -1,0 +1,259 @@
+"""The formula registry: every element-wise equation of the model, by name, in evaluation order.
+
+Each :class:`Formula` is one line of arithmetic over named, labelled arrays, compiled by
+:func:`chipsuite.expr.compile_expression` (a whitelisted AST, never ``eval``). Two engines run the
+same validated formulas: ``"numexpr"`` (multi-threaded, few temporaries) and ``"numpy"`` (the
+plain reference path that walks the same tree). A formula may also
+
+- sum its values over one dimension (``sum_over``), e.g. fleet totals over ``generation``, or
+- spread a quarterly spend over a service life straight-line (``depreciation_life``: the name of
+  an input holding the life in quarters): ``(C(t) - C(t - L)) / L`` with ``C`` the cumulative
+  spend, linearly interpolated for fractional ``L``.
+
+>>> FORMULAS["energy_mwh"].expression
+'site_it_power_mw * pue * hours_per_quarter'
+>>> FORMULAS["energy_mwh"].evaluate({"site_it_power_mw": 100.0, "pue": 1.1, "hours_per_quarter": 2191.5})
+241065.0...
+
+:func:`evaluate_formulas` evaluates the whole registry on a dict of inputs (no data loading), which
+is the bulk of the element-wise work of :func:`chipsuite.run`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .expr import compile_expression, evaluate_dataarrays
+
+__all__ = ["FORMULAS", "Formula", "evaluate_formulas", "formula_table", "formula_inputs"]
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A named equation: ``expression`` text, output ``units`` and ``long_name``."""
+
+    name: str
+    expression: str
+    units: str
+    long_name: str
+    sum_over: str | None = None
+    depreciation_life: str | None = None
+    inputs: frozenset = field(init=False)
+
+    def __post_init__(self):
+        # names are checked by the expression compiler; every identifier is an input
+        compiled = compile_expression(self.expression, names=_identifiers(self.expression))
+        names = set(compiled.names)
+        if self.depreciation_life:
+            names.add(self.depreciation_life)
+        object.__setattr__(self, "inputs", frozenset(names))
+        object.__setattr__(self, "_compiled", compiled)
+
+    @property
+    def text(self):
+        """Canonical text of the expression (what numexpr receives)."""
+        return self._compiled.text
+
+    def evaluate(self, values, engine="numpy"):
+        """Evaluate on scalars, numpy arrays or xarray DataArrays (labels kept).
+
+        ``values`` maps input names to values; returns a float, ndarray or DataArray.
+        """
+        import xarray as xr
+
+        if any(isinstance(values[n], xr.DataArray) for n in self._compiled.names):
+            out = evaluate_dataarrays(self._compiled, {n: values[n] for n in self._compiled.names}, engine)
+            if self.sum_over is not None:
+                out = out.sum(self.sum_over)
+            if self.depreciation_life is not None:
+                out = straight_line_depreciation(out, values[self.depreciation_life])
+            return out
+        if self.sum_over is not None or self.depreciation_life is not None:
+            raise TypeError(f"formula {self.name!r} reduces over a dimension: pass xarray DataArrays")
+        arrays = {n: np.asarray(values[n], dtype=float) for n in self._compiled.names}
+        out = self._compiled.evaluate(arrays, engine=engine)
+        return out.item() if np.ndim(out) == 0 else out
+
+
+def _identifiers(text):
+    import ast
+
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return set()
+    calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - calls
+
+
+def straight_line_depreciation(spend, life_quarters):
+    """Straight-line depreciation of a quarterly ``spend`` [USD] over ``life_quarters``. [USD per quarter]
+
+    ``spend`` is a DataArray with a ``quarter`` dim; ``life_quarters`` a number or a DataArray
+    (e.g. one life per draw). Spend before the first quarter is not included.
+    """
+    import xarray as xr
+
+    from .fleet import lagged_level
+
+    cumulative = spend.cumsum("quarter")
+    life = life_quarters if isinstance(life_quarters, xr.DataArray) else xr.DataArray(float(life_quarters))
+    lagged = xr.apply_ufunc(lagged_level, cumulative, life, input_core_dims=[["quarter"], []],
+                            output_core_dims=[["quarter"]])
+    out = (cumulative - lagged.transpose(*cumulative.dims)) / life
+    return out.transpose(*spend.dims)
+
+
+_F = Formula
+_FORMULA_LIST = [
+    # --- power and placement (sites hold facility power; the fleet is fungible across sites)
+    _F("provisioned_it_power_mw", "units_installed * tdp_w * server_power_overhead / 1e6", "MW",
+       "IT power provisioned for installed accelerators (nameplate)"),
+    _F("fleet_provisioned_it_power_mw", "provisioned_it_power_mw", "MW",
+       "IT power needed by the installed fleet (nameplate)", sum_over="generation"),
+    _F("site_it_capacity_mw", "site_capacity_mw / pue", "MW", "IT power a site can host"),
+    _F("fleet_it_capacity_mw", "site_it_capacity_mw", "MW", "IT power all sites can host", sum_over="site"),
+    _F("placed_it_power_mw", "minimum(fleet_provisioned_it_power_mw, fleet_it_capacity_mw)", "MW",
+       "IT power placed at sites (nameplate)"),
+    _F("unplaced_power_mw", "fleet_provisioned_it_power_mw - placed_it_power_mw", "MW",
+       "IT power of installed accelerators that no site can host (nameplate)"),
+    _F("placed_fraction", "where(fleet_provisioned_it_power_mw > 0, placed_it_power_mw / "
+       "where(fleet_provisioned_it_power_mw > 0, fleet_provisioned_it_power_mw, 1), 1)", "1",
+       "fraction of installed accelerators that are placed and powered"),
+    _F("unplaced_units", "units_installed * (1 - placed_fraction)", "units",
+       "installed accelerators without site power"),
+    _F("site_placement_share", "where(fleet_it_capacity_mw > 0, site_it_capacity_mw / "
+       "where(fleet_it_capacity_mw > 0, fleet_it_capacity_mw, 1), 0)", "1",
+       "share of placed IT power at each site (proportional to its IT capacity)"),
+    _F("it_power_mw", "units_installed * placed_fraction * tdp_w * utilisation * server_power_overhead / 1e6",
+       "MW", "average IT power of powered accelerators"),
+    _F("fleet_it_power_mw", "it_power_mw", "MW", "average IT power of the fleet", sum_over="generation"),
+    _F("site_it_power_mw", "fleet_it_power_mw * site_placement_share", "MW", "average IT power at a site"),
+    _F("facility_power_mw", "placed_it_power_mw * site_placement_share * pue", "MW",
+       "facility power provisioned at a site (nameplate IT x PUE)"),
+    # --- energy, electricity cost, emissions
+    _F("energy_mwh", "site_it_power_mw * pue * hours_per_quarter", "MWh", "facility electricity use"),
+    _F("electricity_cost_usd", "energy_mwh * electricity_price_usd_per_mwh", "USD", "electricity cost"),
+    _F("carbon_intensity_effective_gco2_per_kwh",
+       "(1 - supply_share_gas - supply_share_nuclear) * carbon_intensity_gco2_per_kwh"
+       " + supply_share_gas * gas_carbon_intensity + supply_share_nuclear * nuclear_carbon_intensity",
+       "gCO2/kWh", "carbon intensity of the supply mix"),
+    _F("emissions_tco2", "energy_mwh * carbon_intensity_effective_gco2_per_kwh / 1e3", "tCO2",
+       "CO2 emissions from electricity (location-based, supply mix)"),
+    # --- bargaining and capex
+    _F("nvidia_effective_price_factor",
+       "1 - minimum(bargaining_elasticity * mtia_share_purchases_h100e, bargaining_cap)", "1",
+       "Nvidia effective price relative to list, after in-house bargaining"),
+    _F("accelerator_capex_usd",
+       "units_delivered * unit_price_usd * (is_mtia + is_nvidia * nvidia_price_multiplier"
+       " * nvidia_effective_price_factor)", "USD", "accelerator capex"),
+    _F("fleet_accelerator_capex_usd", "accelerator_capex_usd", "USD", "accelerator capex, all generations",
+       sum_over="generation"),
+    _F("nvidia_accelerator_capex_usd", "accelerator_capex_usd * is_nvidia", "USD", "Nvidia accelerator capex",
+       sum_over="generation"),
+    _F("server_network_capex_usd", "fleet_accelerator_capex_usd * server_network_capex_ratio", "USD",
+       "server, rack and network capex for accelerators"),
+    _F("facility_capex_usd", "facility_capex_per_mw * facility_capacity_additions_mw", "USD",
+       "data-centre construction capex"),
+    _F("non_ai_capex_usd", "non_ai_capex_2022 * (1 + non_ai_capex_growth) ** years_since_2022 / 4", "USD",
+       "capex not tied to the accelerator fleet"),
+    _F("it_capex_usd", "fleet_accelerator_capex_usd + server_network_capex_usd", "USD",
+       "accelerator, server and network capex"),
+    _F("capex_usd", "it_capex_usd + facility_capex_usd + non_ai_capex_usd", "USD",
+       "total capex (accelerators, servers and network, facilities, non-AI)"),
+    _F("it_depreciation_usd", "it_capex_usd", "USD", "depreciation of accelerator, server and network capex",
+       depreciation_life="useful_life_quarters"),
+    _F("facility_depreciation_usd", "facility_capex_usd", "USD", "depreciation of facility capex",
+       depreciation_life="facility_life_quarters"),
+    _F("depreciation_usd", "it_depreciation_usd + facility_depreciation_usd", "USD",
+       "depreciation of modelled AI capex (assets bought from 2022Q1)"),
+    # --- fleet totals and Nvidia dependence
+    _F("units_installed_total", "units_installed", "units", "installed accelerators", sum_over="generation"),
+    _F("nvidia_units_installed", "units_installed * is_nvidia", "units", "installed Nvidia GPUs",
+       sum_over="generation"),
+    _F("h100e_total", "h100e", "H100e", "installed capability", sum_over="generation"),
+    _F("nvidia_h100e", "h100e * is_nvidia", "H100e", "installed Nvidia capability", sum_over="generation"),
+    _F("mtia_h100e", "h100e * is_mtia", "H100e", "installed MTIA capability", sum_over="generation"),
+    _F("nvidia_it_power_mw", "it_power_mw * is_nvidia", "MW", "average IT power of Nvidia GPUs",
+       sum_over="generation"),
+    _F("nvidia_share_units", "where(units_installed_total > 0, nvidia_units_installed / "
+       "where(units_installed_total > 0, units_installed_total, 1), 0)", "1",
+       "Nvidia share of installed accelerator units"),
+    _F("nvidia_share_h100e", "where(h100e_total > 0, nvidia_h100e / where(h100e_total > 0, h100e_total, 1), 0)",
+       "1", "Nvidia share of installed capability (H100e)"),
+    _F("mtia_share_h100e", "where(h100e_total > 0, mtia_h100e / where(h100e_total > 0, h100e_total, 1), 0)",
+       "1", "MTIA share of installed capability (H100e)"),
+    _F("nvidia_share_capex", "where(fleet_accelerator_capex_usd > 0, nvidia_accelerator_capex_usd / "
+       "where(fleet_accelerator_capex_usd > 0, fleet_accelerator_capex_usd, 1), 0)", "1",
+       "Nvidia share of accelerator capex"),
+    _F("nvidia_share_power", "where(fleet_it_power_mw > 0, nvidia_it_power_mw / "
+       "where(fleet_it_power_mw > 0, fleet_it_power_mw, 1), 0)", "1", "Nvidia share of accelerator IT power"),
+    _F("hhi", "nvidia_share_h100e ** 2 + mtia_share_h100e ** 2", "1",
+       "supplier concentration of installed capability (Herfindahl-Hirschman index over vendors, 0-1)"),
+    _F("all_nvidia_capex_usd", "all_nvidia_units * nvidia_newest_price_usd * nvidia_price_multiplier"
+       " * (1 + server_network_capex_ratio)", "USD",
+       "accelerator, server and network capex of an all-Nvidia fleet of equal capability"),
+    _F("savings_vs_all_nvidia_usd", "all_nvidia_capex_usd - it_capex_usd - nre_usd", "USD",
+       "savings against an all-Nvidia counterfactual of equal H100e (incl. MTIA NRE)"),
+    _F("h100e_powered", "h100e_total * placed_fraction", "H100e", "installed capability with site power"),
+    _F("cost_per_h100e_hour_usd",
+       "where(h100e_powered > 0, (depreciation_usd + electricity_cost_total_usd) / "
+       "(where(h100e_powered > 0, h100e_powered, 1) * hours_per_quarter), 0)", "USD/h",
+       "depreciation and electricity per powered H100e-hour"),
+]
+
+# electricity cost summed over sites is needed by cost_per_h100e_hour_usd
+_FORMULA_LIST.insert(
+    [f.name for f in _FORMULA_LIST].index("h100e_powered"),
+    _F("electricity_cost_total_usd", "electricity_cost_usd", "USD", "electricity cost, all sites", sum_over="site"),
+)
+
+#: name -> Formula, in evaluation order
+FORMULAS = {f.name: f for f in _FORMULA_LIST}
+
+
+def formula_inputs():
+    """Names that :func:`evaluate_formulas` needs from outside the registry (sorted)."""
+    produced = set()
+    needed = set()
+    for f in FORMULAS.values():
+        needed |= f.inputs - produced
+        produced.add(f.name)
+    return sorted(needed)
+
+
+def formula_table():
+    """The registry as a DataFrame (name, expression, units, long_name, reduction, inputs)."""
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "name": f.name, "expression": f.text, "units": f.units, "long_name": f.long_name,
+        "reduction": (f"sum over {f.sum_over}" if f.sum_over else
+                      f"straight-line over {f.depreciation_life}" if f.depreciation_life else ""),
+        "inputs": " ".join(sorted(f.inputs)),
+    } for f in FORMULAS.values()])
+
+
+def evaluate_formulas(inputs, engine="numexpr"):
+    """Evaluate every formula of :data:`FORMULAS` in order.
+
+    ``inputs`` maps each name of :func:`formula_inputs` to an ``xr.DataArray`` (or a plain number);
+    returns ``{name: DataArray}`` for every formula, with ``units`` and ``long_name`` attrs. Nothing
+    is loaded from disk. ``engine`` is ``"numexpr"`` or ``"numpy"``.
+    """
+    if engine not in ("numexpr", "numpy"):
+        raise ValueError(f"engine must be 'numexpr' or 'numpy', not {engine!r}")
+    missing = [n for n in formula_inputs() if n not in inputs]
+    if missing:
+        raise KeyError(f"evaluate_formulas: missing input(s) {missing}")
+    values = dict(inputs)
+    out = {}
+    for f in FORMULAS.values():
+        result = f.evaluate(values, engine=engine)
+        result = result.rename(f.name)
+        result.attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
+        values[f.name] = result
+        out[f.name] = result
+    return out

@@ -1,0 +1,452 @@
+"""The scenario model: ``run(scenario) -> xarray.Dataset``.
+
+Steps (see ``docs/model.md`` for the equations):
+
+1. inputs: dataset values and scenario parameters, at their base values (``draws=1``) or sampled
+   (``draws > 1``, :func:`chipsuite.uncertainty.sample_inputs` over :func:`uncertain_inputs`);
+2. cadence and procurement (:mod:`chipsuite.fleet`): MTIA availability by generation and quarter,
+   demand split between MTIA and the newest Nvidia generation;
+3. stock-flow: installed units and H100e from deliveries and a service life;
+4. the formula registry (:mod:`chipsuite.formulas`, numexpr or numpy): power, placement by site,
+   energy, costs, emissions, Nvidia dependence.
+
+Everything is vectorised over ``draw``; arrays are at most 3-D per draw
+(``draw x generation x quarter``, ``draw x site x quarter``, ``draw x workload x quarter``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from . import fleet
+from .formulas import evaluate_formulas
+from .quarters import HOURS_PER_QUARTER, quarters_between
+from .scenario import PARAMETERS, Scenario
+
+__all__ = ["run", "uncertain_inputs", "base_inputs", "fleet_generations", "OUTPUT_ATTRS"]
+
+QUARTERS_PER_YEAR = 4.0  # unit conversion [quarters/year]
+DEMAND_YEARS = (2022, 2023, 2024, 2025, 2026)
+
+# non-formula outputs: name -> (units, long_name)
+OUTPUT_ATTRS = {
+    "units_delivered": ("units", "accelerators delivered"),
+    "units_installed": ("units", "accelerators installed"),
+    "units_retired": ("units", "accelerators retired"),
+    "units_installed_start": ("units", "accelerators installed just before the first quarter"),
+    "h100e": ("H100e", "installed capability (H100-equivalents)"),
+    "h100e_delivered": ("H100e", "capability delivered"),
+    "demand_h100e": ("H100e", "new accelerator purchases demanded (H100-equivalents per quarter)"),
+    "mtia_purchases_h100e": ("H100e", "new purchases placed on MTIA (H100-equivalents per quarter)"),
+    "mtia_share_purchases_h100e": ("1", "MTIA share of new purchases (H100e)"),
+    "mtia_availability": ("1", "MTIA availability by workload (ramped generations in volume)"),
+    "mtia_volume_start_index": ("quarters", "quarter index (2022Q1 = 0) of volume start per MTIA generation"),
+    "all_nvidia_units": ("units", "Nvidia units an all-Nvidia fleet of equal capability would buy"),
+    "nvidia_newest_price_usd": ("USD", "list price of the Nvidia generation bought in the quarter"),
+    "facility_capacity_additions_mw": ("MW", "facility capacity whose construction is paid in the quarter"),
+    "nre_usd": ("USD", "MTIA design and validation cost (NRE)"),
+    "site_capacity_mw": ("MW", "site facility power capacity"),
+    "pue": ("1", "power usage effectiveness"),
+    "tdp_w": ("W", "thermal design power per accelerator"),
+    "unit_price_usd": ("USD", "list price per accelerator"),
+}
+
+
+def fleet_generations(ds):
+    """Generations modelled: in Meta's fleet and able to serve at least one workload class.
+
+    (MTIA v1/v2 are recommendation-inference chips outside the four workload classes.)
+    """
+    keep = ds.in_meta_fleet.values & ds.eligible.any("workload").values
+    return [str(g) for g in ds.generation.values[keep]]
+
+
+def _quarter_index(ds, when):
+    return float(quarters_between(ds.quarter.values[0], when))
+
+
+def uncertain_inputs(scenario: Scenario, ds):
+    """Inputs with a range: ``{name: (low, base, high)}`` of DataArrays (0-d for parameters).
+
+    Dataset values with a ``bound`` dim (restricted to the modelled generations; H100e factors
+    of non-eligible pairs set to 1, they are masked out) and every scenario parameter whose
+    assumptions.csv range is not a single value (:meth:`Scenario.sampling_range`). Site capacity
+    is sampled through one position per site, ``site_capacity_position`` in [0, 1] (0 = low,
+    0.5 = base, 1 = high path, linear in between), so each sampled path stays a plausible
+    build-out instead of independent noise per quarter.
+    """
+    gens = fleet_generations(ds)
+    spec = {}
+    for name in ("tdp_w", "unit_price_usd", "h100e_factor"):
+        da = ds[name].sel(generation=gens)
+        if name == "h100e_factor":
+            da = da.where(ds.eligible.sel(generation=gens), 1.0)
+        spec[name] = tuple(da.sel(bound=b, drop=True) for b in ("low", "base", "high"))
+    for name in ("pue", "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"):
+        spec[name] = tuple(ds[name].sel(bound=b, drop=True) for b in ("low", "base", "high"))
+    site = ds.site
+    spec["site_capacity_position"] = (xr.zeros_like(site, dtype=float), xr.full_like(site, 0.5, dtype=float),
+                                      xr.ones_like(site, dtype=float))
+    for name in PARAMETERS:
+        low, value, high = scenario.sampling_range(name)
+        if low < high:
+            spec[name] = (xr.DataArray(low), xr.DataArray(value), xr.DataArray(high))
+    for name, triple in spec.items():
+        for da in triple:
+            da.attrs = {}
+    return spec
+
+
+def base_inputs(scenario: Scenario, ds):
+    """Every input at its base value (DataArrays without a ``draw`` dim)."""
+    spec = uncertain_inputs(scenario, ds)
+    values = {name: triple[1] for name, triple in spec.items()}
+    for name in PARAMETERS:
+        values.setdefault(name, xr.DataArray(getattr(scenario, name)))
+    return values
+
+
+def _site_capacity(ds, position):
+    """Site capacity [MW] (draw, site, quarter) from per-site positions in [0, 1]."""
+    cap = ds.site_capacity_mw
+    low, base, high = (cap.sel(bound=b, drop=True) for b in ("low", "base", "high"))
+    lower = low + (base - low) * np.clip(2 * position, 0, 1)
+    upper = base + (high - base) * np.clip(2 * position - 1, 0, 1)
+    out = xr.where(position <= 0.5, lower, upper)
+    return out.transpose("draw", "site", "quarter")
+
+
+def _with_draw(values, draws):
+    out = {}
+    for name, da in values.items():
+        if "draw" not in da.dims:
+            da = da.expand_dims(draw=draws)
+        out[name] = da
+    return out
+
+
+def _sampled_inputs(scenario, ds, draws, seed):
+    spec = uncertain_inputs(scenario, ds)
+    try:
+        from .uncertainty import sample_inputs
+    except ImportError as err:  # pragma: no cover - depends on the uncertainty module
+        raise NotImplementedError(f"run(draws > 1) needs chipsuite.uncertainty.sample_inputs ({err})") from None
+    sampled = sample_inputs(spec, draws, seed, method="pert", include_base=True)
+    values = dict(sampled)
+    for name in PARAMETERS:
+        values.setdefault(name, xr.DataArray(getattr(scenario, name)))
+    return values
+
+
+def _p(values, name):
+    """Parameter as a (D,) numpy array."""
+    return values[name].transpose("draw", ...).values.reshape(-1)
+
+
+def simulate_fleet(values, ds):
+    """Cadence, procurement and stock-flow (numpy, vectorised over draws).
+
+    ``values``: inputs with a leading ``draw`` dim. Returns ``{name: DataArray}``.
+    """
+    gens = fleet_generations(ds)
+    gsel = ds.sel(generation=gens)
+    quarters = ds.quarter.values
+    nq = quarters.size
+    t = np.arange(nq, dtype=float)
+    draws = values["utilisation"].draw.values
+    nd = draws.size
+    workloads = [str(w) for w in ds.workload.values]
+    vendor = gsel.vendor.values.astype(str)
+    is_mtia = vendor == "meta"
+    is_nvidia = vendor == "nvidia"
+    mtia_gens = [g for g, m in zip(gens, is_mtia) if m]
+    nv_gens = [g for g, n in zip(gens, is_nvidia) if n]
+    eligible = gsel.eligible.transpose("generation", "workload").values.astype(bool)
+    first_volume = np.array([_quarter_index(ds, v) for v in gsel.first_volume_quarter.values])
+
+    factor = values["h100e_factor"].transpose("draw", "generation", "workload").values  # (D, G, W)
+    price = values["unit_price_usd"].transpose("draw", "generation").values  # (D, G)
+    p = {name: _p(values, name) for name in PARAMETERS}
+
+    # --- demand [H100e per quarter] (D, W, Q)
+    years = np.array([int(str(q)[:4]) for q in quarters])
+    annual = np.empty((nd, nq))
+    for i, y in enumerate(years):
+        if y in DEMAND_YEARS:
+            annual[:, i] = p[f"demand_{y}_h100e"]
+        else:
+            annual[:, i] = p["demand_2026_h100e"] * (1 + p["demand_growth_after_2026"]) ** (y - DEMAND_YEARS[-1])
+    weights = np.stack([p[f"demand_weight_{w}"] for w in workloads], axis=1)  # (D, W)
+    demand_share = weights / weights.sum(axis=1, keepdims=True)
+    demand = annual[:, None, :] / QUARTERS_PER_YEAR * demand_share[:, :, None]
+
+    # --- MTIA cadence and availability
+    k_idx = np.arange(len(mtia_gens), dtype=float)
+    release = fleet.mtia_release_quarter(k_idx[None, :], p["mtia_first_release_quarter_index"][:, None],
+                                         p["mtia_cadence"][:, None], p["mtia_slip_per_generation"][:, None])
+    start = release + p["mtia_validation_lag"][:, None]  # (D, K)
+    ramps = fleet.production_ramp(t[None, None, :], start[:, :, None], p["mtia_ramp"][:, None, None])
+    mtia_pos = [gens.index(g) for g in mtia_gens]
+    nv_pos = [gens.index(g) for g in nv_gens]
+    w_k = fleet.newest_first_weights(ramps, eligible[mtia_pos])  # (D, K, W, Q)
+    availability = w_k.sum(axis=1)
+    targets = np.stack([p.get(f"mtia_share_target_{w}", np.zeros(nd)) for w in workloads], axis=1)
+    nre = p["mtia_nre_per_generation"][:, None] * fleet.spend_profile(
+        t[None, None, :], release[:, :, None], p["mtia_design_quarters"][:, None, None]).sum(axis=1)
+
+    # --- newest Nvidia generation per quarter
+    newest = fleet.newest_generation_mask(first_volume[nv_pos], nq)  # (Gn, Q)
+    nv_factor = np.einsum("dgw,gq->dwq", factor[:, nv_pos, :], newest.astype(float))
+    nv_price = np.einsum("dg,gq->dq", price[:, nv_pos], newest.astype(float))
+    mtia_factor = factor[:, mtia_pos, :]
+
+    supply_cap = p["mtia_supply_cap_units"][:, None] * (1.0 - np.prod(1.0 - ramps, axis=1))
+    nv_min = np.where(t[None, :] >= p["nvidia_deal_start_quarter_index"][:, None],
+                      p["nvidia_min_units_per_quarter"][:, None], 0.0)
+    split = fleet.split_purchases(demand, targets, w_k, mtia_factor, nv_factor, supply_cap, nv_min, demand_share)
+
+    # --- deliveries by generation (D, G, Q)
+    delivered = np.zeros((nd, len(gens), nq))
+    delivered_h100e = np.zeros((nd, len(gens), nq))
+    delivered[:, mtia_pos, :] = split["mtia_units"]
+    delivered_h100e[:, mtia_pos, :] = split["mtia_h100e"].sum(axis=2)
+    delivered[:, nv_pos, :] = split["nvidia_units"][:, None, :] * newest[None]
+    delivered_h100e[:, nv_pos, :] = split["nvidia_h100e"].sum(axis=1)[:, None, :] * newest[None]
+    purchases = demand.sum(axis=1) + 0.0  # incl. surplus below
+    total_h100e = delivered_h100e.sum(axis=1)
+    mtia_share_purchases = fleet.safe_divide(split["mtia_h100e"].sum(axis=(1, 2)), total_h100e)
+    all_nvidia_units = (fleet.safe_divide(split["mtia_h100e"].sum(axis=1), nv_factor).sum(axis=1)
+                        + split["nvidia_units"])
+    del purchases
+
+    # --- stock-flow: initial A100-class base bought evenly since the A100's volume start
+    a100 = gens.index("a100") if "a100" in gens else int(np.argmin(first_volume))
+    initial_quarters = max(int(round(-first_volume[a100])), 1)
+    initial = np.zeros((nd, len(gens)))
+    initial[:, a100] = p["initial_a100_units"]
+    life_q = p["useful_life"] * QUARTERS_PER_YEAR
+    installed, retired = fleet.stock_flow(delivered, initial, initial_quarters, life_q[:, None])
+    # capability: the initial base at its workload-weighted factor
+    a100_factor = (factor[:, a100, :] * demand_share * eligible[a100]).sum(axis=1) / \
+        (demand_share * eligible[a100]).sum(axis=1)
+    initial_h100e = initial * a100_factor[:, None]
+    h100e, _ = fleet.stock_flow(delivered_h100e, initial_h100e, initial_quarters, life_q[:, None])
+    start_units = installed[..., 0] - delivered[..., 0] + retired[..., 0]
+
+    # --- facility capex timing: capacity additions paid ``facility_capex_lead`` quarters early
+    capacity = _site_capacity(ds, values["site_capacity_position"]).sum("site").transpose("draw", "quarter").values
+    ahead = fleet.lagged_level(capacity, -p["facility_capex_lead"], before=np.nan)
+    previous = np.concatenate([capacity[:, :1], ahead[:, :-1]], axis=1)
+    additions = np.maximum(ahead - previous, 0.0)
+
+    coords_g = {"draw": draws, "generation": gens, "quarter": ds.quarter}
+    coords_q = {"draw": draws, "quarter": ds.quarter}
+    coords_w = {"draw": draws, "workload": workloads, "quarter": ds.quarter}
+    dgq = ("draw", "generation", "quarter")
+    dq = ("draw", "quarter")
+    dwq = ("draw", "workload", "quarter")
+    out = {
+        "units_delivered": xr.DataArray(delivered, coords_g, dgq),
+        "units_installed": xr.DataArray(installed, coords_g, dgq),
+        "units_retired": xr.DataArray(retired, coords_g, dgq),
+        "units_installed_start": xr.DataArray(start_units, {"draw": draws, "generation": gens},
+                                              ("draw", "generation")),
+        "h100e": xr.DataArray(h100e, coords_g, dgq),
+        "h100e_delivered": xr.DataArray(delivered_h100e, coords_g, dgq),
+        "demand_h100e": xr.DataArray(demand, coords_w, dwq),
+        "mtia_purchases_h100e": xr.DataArray(split["mtia_h100e"].sum(axis=1), coords_w, dwq),
+        "mtia_availability": xr.DataArray(availability, coords_w, dwq),
+        "mtia_volume_start_index": xr.DataArray(start, {"draw": draws, "mtia_generation": mtia_gens},
+                                                ("draw", "mtia_generation")),
+        "mtia_share_purchases_h100e": xr.DataArray(mtia_share_purchases, coords_q, dq),
+        "all_nvidia_units": xr.DataArray(all_nvidia_units, coords_q, dq),
+        "nvidia_newest_price_usd": xr.DataArray(nv_price, coords_q, dq),
+        "facility_capacity_additions_mw": xr.DataArray(additions, coords_q, dq),
+        "nre_usd": xr.DataArray(nre, coords_q, dq),
+        "is_mtia": xr.DataArray(is_mtia.astype(float), {"generation": gens}, ("generation",)),
+        "is_nvidia": xr.DataArray(is_nvidia.astype(float), {"generation": gens}, ("generation",)),
+    }
+    return out
+
+
+def formula_inputs_for(values, fleet_out, ds):
+    """Assemble the inputs of :func:`chipsuite.formulas.evaluate_formulas`."""
+    years = np.array([int(str(q)[:4]) for q in ds.quarter.values], dtype=float)
+    inputs = {
+        "units_installed": fleet_out["units_installed"],
+        "units_delivered": fleet_out["units_delivered"],
+        "h100e": fleet_out["h100e"],
+        "is_mtia": fleet_out["is_mtia"],
+        "is_nvidia": fleet_out["is_nvidia"],
+        "mtia_share_purchases_h100e": fleet_out["mtia_share_purchases_h100e"],
+        "all_nvidia_units": fleet_out["all_nvidia_units"],
+        "nvidia_newest_price_usd": fleet_out["nvidia_newest_price_usd"],
+        "facility_capacity_additions_mw": fleet_out["facility_capacity_additions_mw"],
+        "nre_usd": fleet_out["nre_usd"],
+        "site_capacity_mw": _site_capacity(ds, values["site_capacity_position"]),
+        "years_since_2022": xr.DataArray(years - 2022.0, {"quarter": ds.quarter}, ("quarter",)),
+        "hours_per_quarter": HOURS_PER_QUARTER,
+        "useful_life_quarters": values["useful_life"] * QUARTERS_PER_YEAR,
+        "facility_life_quarters": values["facility_life"] * QUARTERS_PER_YEAR,
+    }
+    for name in ("tdp_w", "unit_price_usd", "pue", "electricity_price_usd_per_mwh",
+                 "carbon_intensity_gco2_per_kwh"):
+        inputs[name] = values[name]
+    for name in ("utilisation", "server_power_overhead", "supply_share_gas", "supply_share_nuclear",
+                 "gas_carbon_intensity", "nuclear_carbon_intensity", "nvidia_price_multiplier",
+                 "bargaining_elasticity", "bargaining_cap", "server_network_capex_ratio",
+                 "facility_capex_per_mw", "non_ai_capex_2022", "non_ai_capex_growth"):
+        inputs[name] = values[name]
+    return inputs
+
+
+_DIM_ORDER = ("draw", "generation", "site", "workload", "mtia_generation", "quarter")
+
+
+def _order(da):
+    return da.transpose(*[d for d in _DIM_ORDER if d in da.dims], ...)
+
+
+def run(scenario: Scenario | None = None, draws: int = 1, seed: int = 0, engine: str = "numexpr", chunks=None):
+    """Run the scenario model.
+
+    Parameters
+    ----------
+    scenario : Scenario, optional
+        Parameters (default: :meth:`Scenario.default`).
+    draws : int
+        1 = the base case (every input at its base value); > 1 = Monte Carlo draws of every
+        uncertain input (draw 0 is the base case).
+    seed : int
+        Seed of the sampler (stored in the result attrs).
+    engine : {"numexpr", "numpy"}
+        Engine of the element-wise formulas; both run the same formula registry.
+    chunks : None
+        Reserved for chunked (dask) ensembles; must be None for now.
+
+    Returns
+    -------
+    xarray.Dataset with dims among ``draw``, ``generation``, ``site``, ``workload``, ``quarter``;
+    every variable has ``units`` and ``long_name``.
+    """
+    import chipsuite
+    from .data import load_dataset
+
+    if chunks is not None:
+        raise NotImplementedError("run(chunks=...) is not implemented yet: pass chunks=None "
+                                  "(chunked ensembles are the job of chipsuite.uncertainty)")
+    if engine not in ("numexpr", "numpy"):
+        raise ValueError(f"engine must be 'numexpr' or 'numpy', not {engine!r}")
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise ValueError(f"draws must be an integer >= 1, not {draws!r}")
+    scenario = Scenario.default() if scenario is None else scenario
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a chipsuite.Scenario, not {type(scenario).__name__}")
+    ds = load_dataset()
+
+    if draws == 1:
+        values = _with_draw(base_inputs(scenario, ds), [0])
+    else:
+        values = _with_draw(_sampled_inputs(scenario, ds, int(draws), seed), np.arange(int(draws)))
+    fleet_out = simulate_fleet(values, ds)
+    results = evaluate_formulas(formula_inputs_for(values, fleet_out, ds), engine=engine)
+
+    data = {}
+    for name, da in fleet_out.items():
+        if name in ("is_mtia", "is_nvidia"):
+            continue
+        data[name] = da
+    data["site_capacity_mw"] = _site_capacity(ds, values["site_capacity_position"])
+    for name in ("tdp_w", "unit_price_usd", "pue"):
+        data[name] = values[name]
+    for name, da in results.items():
+        data[name] = da
+    out = xr.Dataset()
+    for name, da in data.items():
+        da = _order(da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore"))
+        attrs = dict(da.attrs)
+        if name in OUTPUT_ATTRS:
+            attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
+        out[name] = da.assign_attrs(attrs)
+    out = out.assign_coords(quarter_label=("quarter", ds.quarter_label.values))
+    out = out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
+    out.attrs = {
+        "title": "chipsuite scenario model run",
+        "chipsuite_version": chipsuite.__version__,
+        "scenario": scenario.to_json(),
+        "engine": engine,
+        "draws": int(draws),
+        "seed": int(seed),
+    }
+    return out
+
+
+def annual(da, how="sum"):
+    """Calendar-year totals (``how="sum"``) or year-end values (``how="last"``) over ``quarter``."""
+    years = da.quarter.dt.year
+    grouped = da.groupby(years.rename("year"))
+    return grouped.sum() if how == "sum" else grouped.last()
+
+
+def reconciliation(result=None):
+    """Base case against public figures: a small DataFrame (quantity, year, model, public, note)."""
+    import pandas as pd
+
+    from .data import load_dataset
+
+    r = run() if result is None else result
+    ds = load_dataset()
+    r0 = r.isel(draw=0)
+    capex = annual(r0.capex_usd)
+    rows = []
+    reported = ds.capex_annual_usd.sel(series="reported", bound="base")
+    guided = ds.capex_annual_usd.sel(series="guidance_latest")
+    for year in (2022, 2023, 2024, 2025, 2026):
+        public = reported.sel(year=year).item() if year in reported.year and np.isfinite(
+            reported.sel(year=year).item()) else np.nan
+        note = "reported"
+        if not np.isfinite(public) and year in guided.year:
+            g = guided.sel(year=year)
+            public = g.sel(bound="base").item()
+            note = f"guided {g.sel(bound='low').item() / 1e9:.0f}-{g.sel(bound='high').item() / 1e9:.0f} USD bn"
+        rows.append(("capex [USD bn]", year, capex.sel(year=year).item() / 1e9, public / 1e9, note))
+    parts = {"accelerators": "fleet_accelerator_capex_usd", "servers+network": "server_network_capex_usd",
+             "facilities": "facility_capex_usd", "non-AI": "non_ai_capex_usd"}
+    for label, name in parts.items():
+        for year in (2024, 2025, 2026):
+            rows.append((f"capex part: {label} [USD bn]", year, annual(r0[name]).sel(year=year).item() / 1e9,
+                         np.nan, ""))
+    end = annual(r0.units_installed.sum("generation"), "last")
+    nv_end = annual(r0.nvidia_units_installed, "last")
+    rows.append(("accelerators installed, end of year [million]", 2025, end.sel(year=2025).item() / 1e6, 1.3,
+                 "Zuckerberg (Jan 2025): >1.3 million GPUs by end-2025"))
+    rows.append(("Nvidia GPUs installed, end of year [million]", 2025, nv_end.sel(year=2025).item() / 1e6, 1.3,
+                 ""))
+    h100e_end = annual(r0.h100e_total, "last")
+    rows.append(("installed H100e, end of year [million]", 2024, h100e_end.sel(year=2024).item() / 1e6, 0.6,
+                 "Meta (Jan 2024): 'almost 600,000 H100 equivalents' by end-2024"))
+    fac = annual(r0.facility_power_mw.sum("site"), "last")
+    cap = annual(r0.site_capacity_mw.sum("site"), "last")
+    unplaced = annual(r0.unplaced_power_mw, "last")
+    for year in (2025, 2026, 2027, 2030):
+        rows.append(("facility power placed / capacity, end of year [MW]", year, fac.sel(year=year).item(),
+                     cap.sel(year=year).item(), f"unplaced IT power {unplaced.sel(year=year).item():.0f} MW"))
+    mtia = annual(r0.mtia_share_h100e, "last")
+    mtia_p = annual(r0.mtia_share_purchases_h100e.where(r0.mtia_share_purchases_h100e >= 0), "last")
+    for year in (2026, 2027, 2030):
+        rows.append(("MTIA share of installed H100e, end of year", year, mtia.sel(year=year).item(), np.nan,
+                     f"share of Q4 purchases {mtia_p.sel(year=year).item():.2f}"))
+    energy = annual(r0.energy_mwh.sum("site"))
+    rows.append(("electricity [TWh]", 2023, energy.sel(year=2023).item() / 1e6, 14.975,
+                 "Meta 2023 data-centre electricity (all workloads, incl. non-AI)"))
+    for year in (2025, 2030):
+        rows.append(("electricity [TWh]", year, energy.sel(year=year).item() / 1e6, np.nan, ""))
+    return pd.DataFrame(rows, columns=["quantity", "year", "model", "public", "note"])
+
+
+if __name__ == "__main__":  # python -m chipsuite.model
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.float_format", "{:.3f}".format):
+        print(reconciliation().to_string(index=False))

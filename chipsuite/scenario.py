@@ -1,0 +1,298 @@
+"""Scenario: the immutable, validated parameters of one model run.
+
+Every field of :class:`Scenario` is a number with a unit. Its default (the base case) and the
+``low``/``high`` range used for sampling come from ``data/assumptions.csv``; the hard validity
+bounds (``lower``/``upper``: what a parameter may be set to at all) live in :data:`PARAMETERS`.
+
+>>> s = Scenario.default()
+>>> s.useful_life
+5.5
+>>> s2 = s.replace(nvidia_price_multiplier=1.2)
+>>> [d.name for d in s.diff(s2)]
+['nvidia_price_multiplier']
+>>> Scenario.from_json(s2.to_json()) == s2
+True
+>>> s.replace(utilisation=1.5)  # doctest: +IGNORE_EXCEPTION_DETAIL
+Traceback (most recent call last):
+...
+chipsuite.scenario.ScenarioError: parameter 'utilisation' = 1.5 [1] is outside its bounds [0.01, 1]
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple
+
+__all__ = ["PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff", "read_assumptions"]
+
+#: units of data/assumptions.csv -> (canonical unit, factor); a subset of the data vocabulary
+_UNIT_FACTORS = {
+    "1": ("1", 1), "USD": ("USD", 1), "USD bn": ("USD", 10**9), "USD/MW": ("USD/MW", 1),
+    "gCO2/kWh": ("gCO2/kWh", 1), "H100e": ("H100e", 1), "units": ("units", 1), "years": ("years", 1),
+    "quarters": ("quarters", 1), "1/year": ("1/year", 1),
+}
+
+ASSUMPTIONS_FILE = Path(__file__).resolve().parent.parent / "data" / "assumptions.csv"
+
+
+class ScenarioError(ValueError):
+    """A scenario parameter is unknown, of the wrong type, or outside its bounds."""
+
+
+class Parameter(NamedTuple):
+    """One scenario parameter: validity bounds here, default and range from assumptions.csv."""
+
+    name: str
+    unit: str
+    lower: float
+    upper: float
+    description: str
+
+
+class ScenarioDiff(NamedTuple):
+    name: str
+    self_value: float
+    other_value: float
+    unit: str
+
+
+_P = Parameter
+#: Scenario parameters in field order. ``lower``/``upper`` are hard validity bounds.
+PARAMETERS = {p.name: p for p in [
+    # cadence
+    _P("mtia_first_release_quarter_index", "quarters", 0, 35,
+       "quarter (2022Q1 = 0) in which MTIA 300 is released to validation"),
+    _P("mtia_cadence", "quarters", 0.5, 12, "planned interval between MTIA generations"),
+    _P("mtia_slip_per_generation", "quarters", 0, 8,
+       "delay per generation, accumulating (generation k slips (k+1) x this)"),
+    _P("mtia_validation_lag", "quarters", 0, 8, "release to volume deployment"),
+    _P("mtia_ramp", "quarters", 0.25, 12, "volume start to full supply (linear ramp)"),
+    _P("mtia_design_quarters", "quarters", 0.25, 16, "period over which a generation's NRE is spent"),
+    _P("mtia_nre_per_generation", "USD", 0, 1e10, "design/validation cost per MTIA generation"),
+    # demand
+    _P("demand_2022_h100e", "H100e", 0, 1e8, "accelerator purchases in 2022 [H100e/year]"),
+    _P("demand_2023_h100e", "H100e", 0, 1e8, "accelerator purchases in 2023 [H100e/year]"),
+    _P("demand_2024_h100e", "H100e", 0, 1e8, "accelerator purchases in 2024 [H100e/year]"),
+    _P("demand_2025_h100e", "H100e", 0, 1e8, "accelerator purchases in 2025 [H100e/year]"),
+    _P("demand_2026_h100e", "H100e", 0, 1e8, "accelerator purchases in 2026 [H100e/year]"),
+    _P("demand_growth_after_2026", "1/year", -0.5, 2, "annual growth of purchases after 2026"),
+    _P("demand_weight_rec_training", "1", 0, 1, "relative weight of rec training in purchases"),
+    _P("demand_weight_genai_inference", "1", 0, 1, "relative weight of gen-AI inference"),
+    _P("demand_weight_large_genai_inference", "1", 0, 1, "relative weight of large gen-AI inference"),
+    _P("demand_weight_frontier_training", "1", 0, 1, "relative weight of frontier training"),
+    # procurement policy
+    _P("mtia_share_target_rec_training", "1", 0, 1, "MTIA share target, rec training purchases"),
+    _P("mtia_share_target_genai_inference", "1", 0, 1, "MTIA share target, gen-AI inference purchases"),
+    _P("mtia_share_target_large_genai_inference", "1", 0, 1,
+       "MTIA share target, large gen-AI inference purchases"),
+    _P("mtia_supply_cap_units", "units", 0, 1e7, "MTIA units per quarter at full production"),
+    _P("nvidia_min_units_per_quarter", "units", 0, 1e7, "Nvidia minimum per quarter under the deal"),
+    _P("nvidia_deal_start_quarter_index", "quarters", 0, 36, "quarter (2022Q1 = 0) the minimum starts"),
+    _P("nvidia_price_multiplier", "1", 0.1, 5, "multiplier on dataset Nvidia unit prices"),
+    _P("bargaining_elasticity", "1", 0, 5, "Nvidia price cut per unit of MTIA purchase share"),
+    _P("bargaining_cap", "1", 0, 0.9, "largest Nvidia price cut from bargaining"),
+    # fleet
+    _P("useful_life", "years", 1, 15, "service life of servers (retirement, depreciation)"),
+    _P("facility_life", "years", 5, 60, "depreciation life of facilities"),
+    _P("initial_a100_units", "units", 0, 1e7, "A100-class units installed at 2022Q1"),
+    # energy and emissions
+    _P("utilisation", "1", 0.01, 1, "average power draw as a fraction of TDP"),
+    _P("server_power_overhead", "1", 1, 4, "server power per W of accelerator TDP"),
+    _P("supply_share_gas", "1", 0, 1, "share of electricity from dedicated gas"),
+    _P("supply_share_nuclear", "1", 0, 1, "share of electricity from contracted nuclear"),
+    _P("gas_carbon_intensity", "gCO2/kWh", 0, 2000, "emissions of gas generation"),
+    _P("nuclear_carbon_intensity", "gCO2/kWh", 0, 200, "life-cycle emissions of nuclear"),
+    # costs
+    _P("server_network_capex_ratio", "1", 0, 5, "server and network capex per USD of accelerators"),
+    _P("facility_capex_per_mw", "USD/MW", 0, 1e8, "facility capex per MW of facility power"),
+    _P("facility_capex_lead", "quarters", 0, 12, "facility capex precedes capacity by this"),
+    _P("non_ai_capex_2022", "USD", 0, 1e12, "non-AI capex in 2022 [USD/year]"),
+    _P("non_ai_capex_growth", "1/year", -0.5, 1, "annual growth of non-AI capex"),
+]}
+
+
+def read_assumptions(path=None):
+    """Rows of ``assumptions.csv`` keyed by parameter, numbers in canonical units.
+
+    Returns ``{parameter: {"unit", "low", "base", "high", "kind", "source_ids", "note"}}``.
+    Reads the file with the ``csv`` module only, so a scenario can be built without loading the
+    whole dataset; the full validation of the file is ``chipsuite.load_tables()``.
+    """
+    path = Path(path) if path is not None else ASSUMPTIONS_FILE
+    rows = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            unit = row["unit"]
+            if unit not in _UNIT_FACTORS:
+                raise ScenarioError(f"{path.name}, line {line}, column 'unit': unit {unit!r} is not known")
+            canonical, factor = _UNIT_FACTORS[unit]
+            values = {b: float(Decimal(row[b]) * factor) for b in ("low", "base", "high")}
+            rows[row["parameter"]] = {"unit": canonical, **values, "kind": row["kind"],
+                                      "source_ids": row["source_ids"], "note": row["note"]}
+    return rows
+
+
+_ASSUMPTIONS = read_assumptions()
+
+
+def _check_table():
+    missing = [n for n in PARAMETERS if n not in _ASSUMPTIONS]
+    if missing:
+        raise ScenarioError(f"assumptions.csv has no row for scenario parameter(s) {missing}")
+    for name, p in PARAMETERS.items():
+        row = _ASSUMPTIONS[name]
+        if row["unit"] != p.unit:
+            raise ScenarioError(f"assumptions.csv: parameter {name!r} has unit {row['unit']!r}, "
+                                f"the scenario expects {p.unit!r}")
+        for b in ("low", "base", "high"):
+            if not p.lower <= row[b] <= p.upper:
+                raise ScenarioError(f"assumptions.csv: parameter {name!r} {b} = {row[b]!r} is outside "
+                                    f"its bounds [{p.lower:g}, {p.upper:g}]")
+
+
+_check_table()
+
+
+def _default(name):
+    return dataclasses.field(default=_ASSUMPTIONS[name]["base"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """Validated model parameters (units in :data:`PARAMETERS`; defaults = base case)."""
+
+    mtia_first_release_quarter_index: float = _default("mtia_first_release_quarter_index")
+    mtia_cadence: float = _default("mtia_cadence")
+    mtia_slip_per_generation: float = _default("mtia_slip_per_generation")
+    mtia_validation_lag: float = _default("mtia_validation_lag")
+    mtia_ramp: float = _default("mtia_ramp")
+    mtia_design_quarters: float = _default("mtia_design_quarters")
+    mtia_nre_per_generation: float = _default("mtia_nre_per_generation")
+    demand_2022_h100e: float = _default("demand_2022_h100e")
+    demand_2023_h100e: float = _default("demand_2023_h100e")
+    demand_2024_h100e: float = _default("demand_2024_h100e")
+    demand_2025_h100e: float = _default("demand_2025_h100e")
+    demand_2026_h100e: float = _default("demand_2026_h100e")
+    demand_growth_after_2026: float = _default("demand_growth_after_2026")
+    demand_weight_rec_training: float = _default("demand_weight_rec_training")
+    demand_weight_genai_inference: float = _default("demand_weight_genai_inference")
+    demand_weight_large_genai_inference: float = _default("demand_weight_large_genai_inference")
+    demand_weight_frontier_training: float = _default("demand_weight_frontier_training")
+    mtia_share_target_rec_training: float = _default("mtia_share_target_rec_training")
+    mtia_share_target_genai_inference: float = _default("mtia_share_target_genai_inference")
+    mtia_share_target_large_genai_inference: float = _default("mtia_share_target_large_genai_inference")
+    mtia_supply_cap_units: float = _default("mtia_supply_cap_units")
+    nvidia_min_units_per_quarter: float = _default("nvidia_min_units_per_quarter")
+    nvidia_deal_start_quarter_index: float = _default("nvidia_deal_start_quarter_index")
+    nvidia_price_multiplier: float = _default("nvidia_price_multiplier")
+    bargaining_elasticity: float = _default("bargaining_elasticity")
+    bargaining_cap: float = _default("bargaining_cap")
+    useful_life: float = _default("useful_life")
+    facility_life: float = _default("facility_life")
+    initial_a100_units: float = _default("initial_a100_units")
+    utilisation: float = _default("utilisation")
+    server_power_overhead: float = _default("server_power_overhead")
+    supply_share_gas: float = _default("supply_share_gas")
+    supply_share_nuclear: float = _default("supply_share_nuclear")
+    gas_carbon_intensity: float = _default("gas_carbon_intensity")
+    nuclear_carbon_intensity: float = _default("nuclear_carbon_intensity")
+    server_network_capex_ratio: float = _default("server_network_capex_ratio")
+    facility_capex_per_mw: float = _default("facility_capex_per_mw")
+    facility_capex_lead: float = _default("facility_capex_lead")
+    non_ai_capex_2022: float = _default("non_ai_capex_2022")
+    non_ai_capex_growth: float = _default("non_ai_capex_growth")
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            p = PARAMETERS[f.name]
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ScenarioError(f"parameter {f.name!r} = {value!r} [{p.unit}] must be a number, "
+                                    f"not {type(value).__name__}")
+            value = float(value)
+            if not math.isfinite(value) or not p.lower <= value <= p.upper:
+                raise ScenarioError(f"parameter {f.name!r} = {value!r} [{p.unit}] is outside its bounds "
+                                    f"[{p.lower:g}, {p.upper:g}]")
+            object.__setattr__(self, f.name, value)
+        shares = self.supply_share_gas + self.supply_share_nuclear
+        if shares > 1:
+            raise ScenarioError(f"parameters 'supply_share_gas' + 'supply_share_nuclear' = {shares!r} [1] "
+                                f"must not exceed 1 (the rest is grid electricity)")
+        weights = sum(getattr(self, n) for n in PARAMETERS if n.startswith("demand_weight_"))
+        if weights <= 0:
+            raise ScenarioError("parameters 'demand_weight_*' must not all be 0 (they are normalised)")
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def default(cls):
+        """The base case: every parameter at its ``base`` value in assumptions.csv."""
+        return cls()
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build from a mapping; unknown names raise :class:`ScenarioError`."""
+        unknown = sorted(set(values) - set(PARAMETERS))
+        if unknown:
+            raise ScenarioError(f"unknown scenario parameter(s) {unknown}; known: {sorted(PARAMETERS)}")
+        return cls(**values)
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (validated)."""
+        unknown = sorted(set(changes) - set(PARAMETERS))
+        if unknown:
+            raise ScenarioError(f"unknown scenario parameter(s) {unknown}; known: {sorted(PARAMETERS)}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        """``{parameter: value}`` in field order."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def to_json(self):
+        """JSON text; floats are written by ``repr`` so :meth:`from_json` restores them exactly."""
+        return json.dumps({"chipsuite_scenario": 1, "parameters": self.to_dict()}, indent=1)
+
+    @classmethod
+    def from_json(cls, text):
+        """Inverse of :meth:`to_json`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ScenarioError(f"scenario JSON is malformed: {err}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
+            raise ScenarioError("scenario JSON must be an object with a 'parameters' object")
+        return cls.from_dict(data["parameters"])
+
+    def diff(self, other):
+        """Parameters that differ: a list of ``ScenarioDiff(name, self_value, other_value, unit)``."""
+        return [ScenarioDiff(n, a, other.to_dict()[n], PARAMETERS[n].unit)
+                for n, a in self.to_dict().items() if a != other.to_dict()[n]]
+
+    # ------------------------------------------------------------------ description
+    @staticmethod
+    def parameter_table():
+        """The parameter table as a DataFrame: name, unit, lower, upper, default, low, high, kind,
+        source_ids, description, note."""
+        import pandas as pd
+
+        rows = []
+        for name, p in PARAMETERS.items():
+            a = _ASSUMPTIONS[name]
+            rows.append({"name": name, "unit": p.unit, "lower": p.lower, "upper": p.upper,
+                         "default": a["base"], "low": a["low"], "high": a["high"], "kind": a["kind"],
+                         "source_ids": a["source_ids"], "description": p.description, "note": a["note"]})
+        return pd.DataFrame(rows)
+
+    def sampling_range(self, name):
+        """``(low, value, high)`` for sampling ``name`` around this scenario's value.
+
+        The range is the assumptions.csv range widened to contain the scenario's value (so a
+        what-if outside the range stays the mode). ``low == high`` means not uncertain.
+        """
+        a = _ASSUMPTIONS[name]
+        value = getattr(self, name)
+        return min(a["low"], value), value, max(a["high"], value)
