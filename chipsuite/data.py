@@ -93,7 +93,7 @@ def _typed_frame(table):
             columns[name] = np.array([float(Decimal(c) * f) for c, f in zip(cells, factors or [1] * len(cells))],
                                      dtype=float)
         elif name == "unit":
-            columns[name] = [UNITS[c][0] for c in cells]
+            columns[name] = pd.Series([UNITS[c][0] for c in cells], dtype=object)
         elif rule == BOOL:
             columns[name] = np.array([c == "true" for c in cells], dtype=bool)
         elif rule == DATE:
@@ -148,7 +148,7 @@ def _join_sources(rows, sources):
 def variable_sources(ds, name):
     """The sources behind dataset variable ``name``: rows of ``sources.csv`` listed in its ``source_ids`` attr."""
     ids = ds[name].attrs.get("source_ids", "").split()
-    sources = load_tables(ds.attrs.get("data_dir"))["sources"]
+    sources = load_tables(ds.attrs.get("data_dir") or None)["sources"]
     return sources[sources["source_id"].isin(ids)].reset_index(drop=True)
 
 
