@@ -130,8 +130,8 @@ def enum(*values):
 class TableSchema:
     """Schema of one CSV table.
 
-    ``value_floor`` is ``">0"`` (every number must be strictly positive) or
-    ``">=0"`` (zero is meaningful, e.g. no capacity yet). ``units`` is the set
+    ``value_floor`` is ``">0"`` (every number must be strictly positive),
+    ``">=0"`` (zero is meaningful, e.g. no capacity yet) or ``None`` (any finite number). ``units`` is the set
     of units allowed in the ``unit`` column, or a mapping ``parameter -> units``
     keyed by the value of ``unit_by`` (the parameter column).
     """
@@ -234,9 +234,11 @@ TABLES = {
             key=("date", "quantity"), units=FLEET_QUANTITIES, unit_by="quantity",
         ),
         TableSchema(
+            # scenario parameters may be 0 or negative (shares, lags, growth rates): any finite number;
+            # each parameter's own bounds are checked by chipsuite.scenario
             "assumptions",
             {"parameter": IDENTIFIER, **_VALUE_COLUMNS, **_TAIL},
-            key=("parameter",),
+            key=("parameter",), value_floor=None,
         ),
     ]
 }

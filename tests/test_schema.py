@@ -174,7 +174,10 @@ def test_cell_rules(rule, good, bad):
     assert all(check_cell(rule, v) for v in bad)
 
 
-def test_site_capacity_allows_zero_but_other_long_tables_do_not():
+def test_value_floors_site_capacity_zero_assumptions_any_sign(tmp_path):
     assert TABLES["site_capacity"].value_floor == ">=0"
-    bounded = [t for t in TABLES.values() if t.bounded]
-    assert {t.name for t in bounded if t.value_floor != ">0"} == {"site_capacity"}
+    assert TABLES["assumptions"].value_floor is None
+    assert {t.name for t in TABLES.values() if t.value_floor != ">0"} == {"site_capacity", "assumptions"}
+    growth = "non_ai_capex_growth,1/year,-0.1,0,0.2,assumption,,may shrink\n"
+    tables = load_tables(write_tables(tmp_path, assumptions=TINY_TABLES["assumptions"] + growth))
+    assert tables["assumptions"]["low"].tolist() == [0.5, -0.1]
