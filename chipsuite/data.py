@@ -9,6 +9,19 @@ The data folder is, in order of precedence: the ``data_dir`` argument, the
 environment variable ``CHIPSUITE_DATA_DIR``, the repository's ``data/`` folder.
 Loads are cached per folder (and per file modification time); every call returns
 a fresh copy, so callers may mutate what they get.
+
+Readings of ``data/README.md`` where it leaves room (the data follows them):
+
+- Column order in a file is free; the set of columns is fixed.
+- Tables keep every row; the dataset shows quarters 2022Q1-2030Q4 only (a capex
+  quarter outside is in ``load_tables()["capex_quarterly"]`` but not in the dataset),
+  while site-capacity milestones beyond 2030Q4 still shape the interpolation.
+- ``capex_annual_usd``: ``reported`` is the reported row with the latest ``date_given``;
+  ``guidance_latest`` / ``consensus_latest`` the latest-dated guidance / consensus row of
+  each year. ``year`` holds the years present in ``capex_annual.csv``.
+- A variable's ``source_ids`` attr is the union over the rows whose values it shows.
+- ``assumptions.csv`` numbers may be zero or negative (bounds are the scenario's job);
+  ``site_capacity.csv`` may be zero; every other value table must be > 0.
 """
 
 from __future__ import annotations
