@@ -20,6 +20,7 @@ _EXPORTS = {
     "load_tables": "chipsuite.data",
     "provenance": "chipsuite.data",
     "FormulaError": "chipsuite.expr",
+    "custom_metric": "chipsuite.metrics",
     "parse_quarter": "chipsuite.quarters",
     "quarter_label": "chipsuite.quarters",
     "quarter_range": "chipsuite.quarters",
