@@ -157,8 +157,8 @@ _FORMULA_LIST = [
        "server, rack and network capex for accelerators"),
     _F("facility_capex_usd", "facility_capex_per_mw * facility_capacity_additions_mw", "USD",
        "data-centre construction capex"),
-    _F("non_ai_capex_usd", "non_ai_capex_2022 * (1 + non_ai_capex_growth) ** years_since_2022 / 4", "USD",
-       "capex not tied to the accelerator fleet"),
+    _F("non_ai_capex_usd", "non_ai_capex_2022 ** (1 - non_ai_year_weight) * non_ai_capex_2026 ** non_ai_year_weight"
+       " / quarters_per_year", "USD", "capex not tied to the accelerator fleet"),
     _F("it_capex_usd", "fleet_accelerator_capex_usd + server_network_capex_usd", "USD",
        "accelerator, server and network capex"),
     _F("capex_usd", "it_capex_usd + facility_capex_usd + non_ai_capex_usd", "USD",

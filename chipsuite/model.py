@@ -285,7 +285,9 @@ def formula_inputs_for(values, fleet_out, ds):
         "facility_capacity_additions_mw": fleet_out["facility_capacity_additions_mw"],
         "nre_usd": fleet_out["nre_usd"],
         "site_capacity_mw": _site_capacity(ds, values["site_capacity_position"]),
-        "years_since_2022": xr.DataArray(years - 2022.0, {"quarter": ds.quarter}, ("quarter",)),
+        "non_ai_year_weight": xr.DataArray(np.clip((years - DEMAND_YEARS[0]) / (DEMAND_YEARS[-1] - DEMAND_YEARS[0]),
+                                                   0.0, 1.0), {"quarter": ds.quarter}, ("quarter",)),
+        "quarters_per_year": QUARTERS_PER_YEAR,
         "hours_per_quarter": HOURS_PER_QUARTER,
         "useful_life_quarters": values["useful_life"] * QUARTERS_PER_YEAR,
         "facility_life_quarters": values["facility_life"] * QUARTERS_PER_YEAR,
@@ -296,7 +298,7 @@ def formula_inputs_for(values, fleet_out, ds):
     for name in ("utilisation", "server_power_overhead", "supply_share_gas", "supply_share_nuclear",
                  "gas_carbon_intensity", "nuclear_carbon_intensity", "nvidia_price_multiplier",
                  "bargaining_elasticity", "bargaining_cap", "server_network_capex_ratio",
-                 "facility_capex_per_mw", "non_ai_capex_2022", "non_ai_capex_growth"):
+                 "facility_capex_per_mw", "non_ai_capex_2022", "non_ai_capex_2026"):
         inputs[name] = values[name]
     return inputs
 

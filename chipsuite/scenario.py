@@ -112,7 +112,7 @@ PARAMETERS = {p.name: p for p in [
     _P("facility_capex_per_mw", "USD/MW", 0, 1e8, "facility capex per MW of facility power"),
     _P("facility_capex_lead", "quarters", 0, 12, "facility capex precedes capacity by this"),
     _P("non_ai_capex_2022", "USD", 0, 1e12, "non-AI capex in 2022 [USD/year]"),
-    _P("non_ai_capex_growth", "1/year", -0.5, 1, "annual growth of non-AI capex"),
+    _P("non_ai_capex_2026", "USD", 0, 1e12, "non-AI capex in 2026 and later [USD/year]"),
 ]}
 
 
@@ -205,7 +205,7 @@ class Scenario:
     facility_capex_per_mw: float = _default("facility_capex_per_mw")
     facility_capex_lead: float = _default("facility_capex_lead")
     non_ai_capex_2022: float = _default("non_ai_capex_2022")
-    non_ai_capex_growth: float = _default("non_ai_capex_growth")
+    non_ai_capex_2026: float = _default("non_ai_capex_2026")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
