@@ -265,3 +265,15 @@ def test_real_dataset_source_ids_attrs_resolve():
     known = set(load_tables()["sources"]["source_id"])
     for name, var in ds.data_vars.items():
         assert set(var.attrs["source_ids"].split()) <= known, name
+
+
+@needs_real_data
+def test_real_capex_headline_at_least_ppe_and_bounds_ordered():
+    ds = load_dataset()
+    both = ds.capex_quarterly_usd.dropna("quarter")
+    assert both.sizes["quarter"] >= 1
+    assert (both.sel(measure="headline") >= both.sel(measure="ppe")).all()  # headline adds finance leases
+    for name, var in ds.data_vars.items():
+        if "bound" in var.dims:
+            low, base, high = (var.sel(bound=b) for b in ("low", "base", "high"))
+            assert ((low <= base) | low.isnull()).all() and ((base <= high) | base.isnull()).all(), name
