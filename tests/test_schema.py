@@ -78,7 +78,7 @@ CASES = [
     ("bad bool", edit("chips", "nvidia,true", "nvidia,yes"), "chips.csv", 2, "in_meta_fleet", "true/false"),
     ("bad identifier", edit("chips", "tpu_v5,", "TPU-v5,"), "chips.csv", 4, "generation", "identifier"),
     ("bad url", edit("sources", "https://example.org/h100", "example.org/h100"), "sources.csv", 2, "url", "URL"),
-    ("bad source id", edit("events", "site,reported,S3", "site,reported,S3,S1"), "events.csv", 2, None, "long"),
+    ("extra field", edit("events", "site,reported,S3", "site,reported,S3,S1"), "events.csv", 2, None, "long"),
     ("bad source id separator", edit("events", "reported,S3,", "reported,S3 S1,"), "events.csv", 2, "source_ids",
      "not a source id"),
     ("unknown generation", edit("chip_specs", "h100,unit_price", "h200,unit_price"), "chip_specs.csv", 4,
