@@ -1,18 +1,542 @@
 """Offline HTML reports: ``python -m chipsuite report``.
 
-The report builder executes each notebook with the environment variable
+The report builder executes each notebook (cwd = the notebook's folder, errors
+disallowed, a per-cell timeout) with the environment variable
 ``CHIPSUITE_REPORT=1``; notebook code asks :func:`is_report_mode` to show a
 kernel-free view (an Altair chart with bound parameters, or the default state)
-instead of ipywidgets.
+instead of ipywidgets. Each executed notebook is exported to one self-contained
+HTML file, plus an ``index.html`` linking them:
+
+- the Vega bundle (vega + vega-lite + vega-embed, ~0.9 MB) is inlined once per
+  page in ``<head>``; every Vega-Lite 6 output becomes a ``<div>`` and a
+  ``vegaEmbed(el, spec, {actions: false})`` call, so charts (and sliders bound
+  to Altair params) work without a kernel or network;
+- the template drops nbconvert's MathJax, require.js, mermaid and
+  widget-manager CDN tags (LaTeX in markdown is therefore shown as source);
+- an ipywidget view output fails the build loudly (it would be an empty cell
+  without a kernel), as does an output that loads anything from the network.
+
+>>> pages = build_reports(out_dir="reports")   # doctest: +SKIP
+>>> [(p.html_path.name, p.n_charts, p.size_bytes) for p in pages]   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
+import glob as _glob
+import html
+import json
 import os
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
 
 REPORT_ENV = "CHIPSUITE_REPORT"
+WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+DEFAULT_NOTEBOOKS = "notebooks/*.ipynb"
+DEFAULT_TIMEOUT_S = 600
 
 
 def is_report_mode() -> bool:
     """True when running under the report builder (env ``CHIPSUITE_REPORT`` == ``"1"``)."""
     return os.environ.get(REPORT_ENV) == "1"
+
+
+class ReportError(RuntimeError):
+    """A notebook cannot become an offline report (names notebook, cell and rule)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportPage:
+    """One built report page.
+
+    Attributes: ``notebook`` (source path), ``html_path``, ``title`` and ``summary``
+    (from the notebook's H1 and first paragraph), ``n_charts`` (Vega-Lite outputs),
+    ``size_bytes`` [bytes] of the HTML file, ``seconds`` [s] to execute and export.
+    """
+
+    notebook: Path
+    html_path: Path
+    title: str
+    summary: str
+    n_charts: int
+    size_bytes: int
+    seconds: float
+
+
+# --- notebook text --------------------------------------------------------------------
+
+_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+
+
+def _plain(markdown_text: str) -> str:
+    text = _LINK.sub(r"\1", markdown_text)
+    text = _EMPHASIS.sub("", text)
+    return " ".join(text.split())
+
+
+def notebook_title_summary(nb) -> tuple[str, str]:
+    """The notebook's first H1 and the first paragraph after it, as plain text.
+
+    Paragraph = the first block of text lines (blank-line separated) that is not a
+    heading, list, quote, table, code fence, HTML or image. Returns ``("", "")`` parts
+    when absent.
+    """
+    title, summary = "", ""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for block in re.split(r"\n\s*\n", cell.source):
+            block = block.strip()
+            if not block:
+                continue
+            first_line = block.splitlines()[0]
+            if not title:
+                match = _H1.match(first_line)
+                if match:
+                    title = _plain(match.group(1))
+                    rest = "\n".join(block.splitlines()[1:]).strip()
+                    if rest and not rest.startswith(("#", "-", "*", ">", "|", "```", "<", "!")):
+                        summary = _plain(rest)
+                        return title, summary
+                continue
+            if block.startswith(("#", "- ", "* ", "1.", ">", "|", "```", "<", "![")):
+                continue
+            return title, _plain(block)
+    return title, summary
+
+
+# --- output rewriting --------------------------------------------------------------------
+
+
+def _vega_mimetypes():
+    from chipsuite.vega import VEGALITE_MIMETYPES
+
+    return VEGALITE_MIMETYPES
+
+
+def _cell_label(notebook_name: str, index: int, cell) -> str:
+    count = cell.get("execution_count")
+    return f"{notebook_name} cell {index}" + (f" (execution count {count})" if count else "")
+
+
+def check_no_widget_views(nb, notebook_name: str = "notebook") -> None:
+    """Raise :class:`ReportError` if any output is an ipywidget view.
+
+    Without a kernel a widget view renders as an empty cell, so the report fails
+    loudly instead; in report mode notebooks must show a kernel-free view.
+    """
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW_MIMETYPE in output.get("data", {}):
+                text = output["data"].get("text/plain", "")
+                raise ReportError(
+                    f"{_cell_label(notebook_name, index, cell)}: output is an ipywidget view "
+                    f"({WIDGET_VIEW_MIMETYPE}; text/plain {text!r}), which would be an empty "
+                    "cell in a static report. In report mode (chipsuite.is_report_mode() is "
+                    "True) display a kernel-free view instead (an Altair chart, a table or text)."
+                )
+
+
+def embed_vega_outputs(nb, notebook_name: str = "notebook") -> int:
+    """Turn every Vega-Lite 6 output into an HTML ``<div>`` + ``vegaEmbed`` call, in place.
+
+    The spec comes from the output's ``application/vnd.vegalite.v6+json`` data; vega-embed
+    options are ``{"actions": false}`` updated with ``embed_options`` from the output
+    metadata. The SVG and other representations are dropped. Returns the number of charts.
+    """
+    from chipsuite.vega import spec_json_for_html
+
+    mimetypes = _vega_mimetypes()
+    n_charts = 0
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            mimetype = next((m for m in mimetypes if m in data), None)
+            if mimetype is None:
+                continue
+            spec = data[mimetype]
+            if isinstance(spec, str) and not mimetype.endswith("+json"):
+                # nbformat stores non-"+json" mimetypes (Altair's ...v6.json) as text
+                try:
+                    spec = json.loads(spec)
+                except ValueError as err:
+                    raise ReportError(
+                        f"{_cell_label(notebook_name, index, cell)}: {mimetype} output is not "
+                        f"valid JSON: {err}"
+                    ) from err
+            if not isinstance(spec, dict):
+                raise ReportError(
+                    f"{_cell_label(notebook_name, index, cell)}: {mimetype} output is not a "
+                    f"JSON object (got {type(spec).__name__})"
+                )
+            options = {"actions": False}
+            options.update(output.get("metadata", {}).get(mimetype, {}).get("embed_options", {}))
+            n_charts += 1
+            div_id = f"chipsuite-vega-{n_charts}"
+            output["data"] = {
+                "text/html": (
+                    f'<div class="chipsuite-vega" id="{div_id}"></div>\n'
+                    "<script>\n"
+                    f'vegaEmbed(document.getElementById("{div_id}"), {spec_json_for_html(spec)}, '
+                    f"{spec_json_for_html(options)}).catch(function (err) {{\n"
+                    f'  document.getElementById("{div_id}").textContent = "Chart error: " + err;\n'
+                    "  console.error(err);\n"
+                    "});\n"
+                    "</script>\n"
+                )
+            }
+            output["metadata"] = {}
+    return n_charts
+
+
+# --- network references -------------------------------------------------------------------
+
+_LOADING_ATTRS = {
+    "script": ("src",),
+    "img": ("src", "srcset"),
+    "iframe": ("src",),
+    "source": ("src", "srcset"),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "input": ("src",),
+    "track": ("src",),
+}
+_REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
+_CSS_REMOTE = re.compile(r"""(@import\s+(url\()?\s*["']?\s*(https?:)?//|url\(\s*["']?\s*(https?:)?//)""", re.I)
+_JS_REMOTE_IMPORT = re.compile(r"""(\bimport\s*\(\s*|\bfrom\s*)["'](https?:)?//""")
+#: Hosts of script/style CDNs; a script that mentions one (e.g. Altair's default "html"
+#: renderer, which loads Vega from cdn.jsdelivr.net at view time) would need the network.
+CDN_HOSTS = (
+    "cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "esm.sh", "cdn.skypack.dev",
+    "ajax.googleapis.com", "fonts.googleapis.com", "fonts.gstatic.com", "code.jquery.com",
+    "cdn.plot.ly", "cdn.bokeh.org", "stackpath.bootstrapcdn.com",
+)
+
+
+class _RemoteRefFinder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._in = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        names = _LOADING_ATTRS.get(tag, ())
+        if tag == "link":
+            names = ("href",)
+        for name in names:
+            value = attrs.get(name) or ""
+            if _REMOTE.match(value):
+                self.found.append(f"<{tag} {name}={value!r}>")
+        style = attrs.get("style") or ""
+        if _CSS_REMOTE.search(style):
+            self.found.append(f"<{tag} style=...>: {_CSS_REMOTE.search(style).group(0)!r}")
+        self._in = tag if tag in ("style", "script") else None
+
+    def handle_endtag(self, tag):
+        self._in = None
+
+    def handle_data(self, data):
+        if self._in == "style" and _CSS_REMOTE.search(data):
+            self.found.append(f"<style>: {_CSS_REMOTE.search(data).group(0)!r}")
+        if self._in == "script":
+            if _JS_REMOTE_IMPORT.search(data):
+                self.found.append(f"<script>: {_JS_REMOTE_IMPORT.search(data).group(0)!r}")
+            self.found.extend(f"<script> mentions CDN host {host}" for host in CDN_HOSTS if host in data)
+
+
+def network_references(html_text: str) -> list[str]:
+    """Everything in ``html_text`` that a browser would fetch from the network.
+
+    Looks at loading attributes (``<script src>``, ``<link href>``, ``<img src>``, ...),
+    CSS ``url(...)``/``@import``, JavaScript ``import`` of ``http(s)://`` or ``//``
+    URLs and scripts that mention a known CDN host (:data:`CDN_HOSTS`; scripts can build
+    URLs at run time, which no static check sees: the browser tests route all requests).
+    Plain hyperlinks (``<a href>``) are navigation, not loads, and are allowed.
+    """
+    finder = _RemoteRefFinder()
+    finder.feed(html_text)
+    finder.close()
+    return finder.found
+
+
+def check_outputs_offline(nb, notebook_name: str = "notebook") -> None:
+    """Raise :class:`ReportError` for an HTML/JS output that would load from the network
+    (e.g. Altair's default renderer, which loads Vega from a CDN)."""
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            found = network_references(data.get("text/html", "") or "")
+            js = data.get("application/javascript", "") or ""
+            if js:
+                found.extend(network_references(f"<script>{js}</script>"))
+            if found:
+                raise ReportError(
+                    f"{_cell_label(notebook_name, index, cell)}: output loads from the network "
+                    f"({'; '.join(found[:3])}). Reports must work offline: for Altair charts call "
+                    "chipsuite.enable_offline_rendering() in the notebook."
+                )
+
+
+# --- execution and export ------------------------------------------------------------------
+
+
+def _kernel_env(extra_env: dict | None = None) -> dict:
+    """Environment of the report kernel: ours + CHIPSUITE_REPORT=1 + this chipsuite on the path."""
+    import chipsuite
+
+    env = dict(os.environ)
+    env[REPORT_ENV] = "1"
+    package_root = str(Path(chipsuite.__file__).resolve().parent.parent)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if package_root not in paths:
+        env["PYTHONPATH"] = os.pathsep.join([package_root, *paths])
+    env.update(extra_env or {})
+    return env
+
+
+def execute_notebook(path, timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: str = "python3",
+                     extra_env: dict | None = None):
+    """Execute the notebook at ``path`` in report mode and return the executed node.
+
+    cwd is the notebook's folder; errors are not allowed; ``timeout_s`` [s] applies per
+    cell. Raises :class:`ReportError` naming the notebook when a cell fails or times out.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout_s,
+        kernel_name=kernel_name,
+        allow_errors=False,
+        store_widget_state=False,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    try:
+        client.execute(env=_kernel_env(extra_env))
+    except CellTimeoutError as err:
+        raise ReportError(f"{path}: a cell exceeded the timeout of {timeout_s} s: {err}") from err
+    except CellExecutionError as err:
+        raise ReportError(f"{path}: a cell raised an error while building the report:\n{err}") from err
+    return nb
+
+
+_REPORT_CSS = """
+.chipsuite-vega { margin: 0.5em 0; }
+.chipsuite-vega .vega-bindings { margin-top: 0.5em; }
+.chipsuite-report-footer { color: #666; font-size: 0.85em; margin: 2em 0 1em; }
+"""
+
+_TEMPLATE = r"""
+{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}
+<script>
+{{ resources.chipsuite_vega_bundle }}
+</script>
+{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">{{ resources.chipsuite_css }}</style>
+{%- endblock extra_css -%}
+{% block body_footer %}
+<p class="chipsuite-report-footer">{{ resources.chipsuite_footer }}</p>
+</main>
+</body>
+{% endblock body_footer %}
+"""
+
+
+def export_html(nb, title: str, footer: str = "") -> str:
+    """Export an executed notebook node (Vega outputs already embedded) to offline HTML.
+
+    Uses nbconvert's ``lab`` template without its CDN tags, with images embedded.
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    from chipsuite.vega import bundle_js
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"chipsuite_report.html.j2": _TEMPLATE})],
+        template_file="chipsuite_report.html.j2",
+        embed_images=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    nb.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(
+        nb,
+        resources={
+            "chipsuite_vega_bundle": bundle_js("script"),
+            "chipsuite_css": _REPORT_CSS,
+            "chipsuite_footer": footer,
+        },
+    )
+    return body
+
+
+def build_report(notebook, out_dir, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 kernel_name: str = "python3", extra_env: dict | None = None) -> ReportPage:
+    """Execute one notebook in report mode and write ``out_dir/<name>.html``."""
+    start = time.perf_counter()
+    notebook = Path(notebook)
+    name = notebook.name
+    nb = execute_notebook(notebook, timeout_s=timeout_s, kernel_name=kernel_name, extra_env=extra_env)
+    check_no_widget_views(nb, name)
+    check_outputs_offline(nb, name)
+    n_charts = embed_vega_outputs(nb, name)
+    title, summary = notebook_title_summary(nb)
+    title = title or notebook.stem
+    footer = _footer(notebook)
+    body = export_html(nb, title=title, footer=footer)
+    found = network_references(body)
+    if found:
+        raise ReportError(f"{name}: the exported HTML would load from the network: {found[:3]}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path = out_dir / (notebook.stem + ".html")
+    html_path.write_text(body, encoding="utf-8")
+    return ReportPage(
+        notebook=notebook,
+        html_path=html_path,
+        title=title,
+        summary=summary,
+        n_charts=n_charts,
+        size_bytes=html_path.stat().st_size,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _footer(notebook: Path) -> str:
+    import chipsuite
+
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    draws = os.environ.get("CHIPSUITE_DRAWS")
+    extra = f", CHIPSUITE_DRAWS={draws}" if draws else ""
+    return (f"Built from {notebook.name} by python -m chipsuite report "
+            f"(chipsuite {chipsuite.__version__}{extra}) on {stamp}.")
+
+
+def write_index(pages, out_dir) -> Path:
+    """Write ``out_dir/index.html``: one entry per page with title, summary and link."""
+    import chipsuite
+
+    items = "\n".join(
+        f'<li><a href="{html.escape(p.html_path.name)}">{html.escape(p.title)}</a>'
+        f'<p>{html.escape(p.summary)}</p>'
+        f'<p class="meta">{p.n_charts} chart{"s" if p.n_charts != 1 else ""}, '
+        f"{p.size_bytes / 1e6:.1f} MB &middot; {html.escape(p.notebook.name)}</p></li>"
+        for p in pages
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>chipsuite reports</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 48em;
+       margin: 2em auto; padding: 0 1em; line-height: 1.5; color: #222; }}
+ol {{ padding-left: 1.2em; }} li {{ margin-bottom: 1.2em; }}
+li > a {{ font-size: 1.15em; font-weight: 600; }} li p {{ margin: 0.2em 0; }}
+.meta {{ color: #666; font-size: 0.85em; }}
+</style>
+</head>
+<body>
+<h1>chipsuite reports</h1>
+<p>Executed notebooks of chipsuite {html.escape(chipsuite.__version__)}: charts are live
+(vega-embed inlined in each page) and work offline; no kernel is needed.</p>
+<ol>
+{items}
+</ol>
+</body>
+</html>
+"""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    index_path = out_dir / "index.html"
+    index_path.write_text(page, encoding="utf-8")
+    return index_path
+
+
+def find_notebooks(pattern: str = DEFAULT_NOTEBOOKS) -> list[Path]:
+    """Notebooks matching the glob ``pattern``, sorted, without checkpoints or ``*.nbconvert.ipynb``."""
+    paths = sorted(Path(p) for p in _glob.glob(pattern, recursive=True))
+    return [p for p in paths if p.suffix == ".ipynb" and ".ipynb_checkpoints" not in p.parts
+            and not p.name.endswith(".nbconvert.ipynb")]
+
+
+def build_reports(pattern: str = DEFAULT_NOTEBOOKS, out_dir="reports",
+                  timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: str = "python3",
+                  extra_env: dict | None = None, log=None) -> list[ReportPage]:
+    """Build one offline HTML report per notebook matching ``pattern`` and ``index.html``.
+
+    Raises :class:`ReportError` when no notebook matches or a notebook fails.
+    """
+    notebooks = find_notebooks(pattern)
+    if not notebooks:
+        raise ReportError(f"--notebooks {pattern!r}: no notebook matches (cwd {Path.cwd()})")
+    pages = []
+    for notebook in notebooks:
+        if log:
+            log(f"executing {notebook} ...")
+        page = build_report(notebook, out_dir, timeout_s=timeout_s, kernel_name=kernel_name,
+                            extra_env=extra_env)
+        if log:
+            log(f"  wrote {page.html_path}: {page.size_bytes / 1e6:.2f} MB, {page.n_charts} charts, "
+                f"{page.seconds:.0f} s")
+        pages.append(page)
+    index = write_index(pages, out_dir)
+    if log:
+        log(f"wrote {index}")
+    return pages
+
+
+def main(argv=None) -> int:
+    """``python -m chipsuite report [--out DIR] [--notebooks GLOB] [--timeout S]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m chipsuite report",
+        description="Execute the notebooks in report mode (CHIPSUITE_REPORT=1) and write "
+        "offline HTML reports (one per notebook plus index.html).",
+    )
+    parser.add_argument("--out", default="reports", help="output folder (default: reports)")
+    parser.add_argument("--notebooks", default=DEFAULT_NOTEBOOKS,
+                        help=f"glob of notebooks to execute (default: {DEFAULT_NOTEBOOKS})")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                        help=f"per-cell timeout [s] (default: {DEFAULT_TIMEOUT_S})")
+    parser.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
+    args = parser.parse_args(argv)
+    if args.timeout <= 0:
+        parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
+
+    def log(message):
+        print(message, flush=True)
+
+    try:
+        pages = build_reports(args.notebooks, args.out, timeout_s=args.timeout,
+                              kernel_name=args.kernel, log=log)
+    except ReportError as err:
+        print(f"chipsuite report: error: {err}", file=sys.stderr)
+        return 1
+    total = sum(p.size_bytes for p in pages)
+    print(f"{len(pages)} report(s), {total / 1e6:.2f} MB in total:")
+    for page in pages:
+        print(f"  {page.html_path}  {page.size_bytes / 1e6:6.2f} MB  {page.n_charts:3d} charts  {page.title}")
+    return 0
