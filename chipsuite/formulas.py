@@ -65,6 +65,7 @@ class Formula:
 
         if any(isinstance(values[n], xr.DataArray) for n in self._compiled.names):
             out = evaluate_dataarrays(self._compiled, {n: values[n] for n in self._compiled.names}, engine)
+            out = out.transpose(*sorted(out.dims, key=_dim_rank))
             if self.sum_over is not None:
                 out = out.sum(self.sum_over)
             if self.depreciation_life is not None:
@@ -75,6 +76,14 @@ class Formula:
         arrays = {n: np.asarray(values[n], dtype=float) for n in self._compiled.names}
         out = self._compiled.evaluate(arrays, engine=engine)
         return out.item() if np.ndim(out) == 0 else out
+
+
+#: canonical order of result dims; others keep their order after these
+DIM_ORDER = ("draw", "generation", "site", "workload", "quarter")
+
+
+def _dim_rank(dim):
+    return DIM_ORDER.index(dim) if dim in DIM_ORDER else len(DIM_ORDER)
 
 
 def _identifiers(text):

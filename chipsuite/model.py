@@ -24,7 +24,8 @@ from .formulas import evaluate_formulas
 from .quarters import HOURS_PER_QUARTER, quarters_between
 from .scenario import PARAMETERS, Scenario
 
-__all__ = ["run", "uncertain_inputs", "base_inputs", "fleet_generations", "OUTPUT_ATTRS"]
+__all__ = ["run", "uncertain_inputs", "base_inputs", "model_inputs", "evaluate_model", "fleet_generations",
+           "reconciliation", "OUTPUT_ATTRS"]
 
 QUARTERS_PER_YEAR = 4.0  # unit conversion [quarters/year]
 DEMAND_YEARS = (2022, 2023, 2024, 2025, 2026)
@@ -310,6 +311,37 @@ def _order(da):
     return da.transpose(*[d for d in _DIM_ORDER if d in da.dims], ...)
 
 
+def model_inputs(scenario: Scenario, ds, draws=1, seed=0):
+    """Every input of the model with a leading ``draw`` dim: base values (``draws=1``) or sampled."""
+    if draws == 1:
+        return _with_draw(base_inputs(scenario, ds), [0])
+    return _with_draw(_sampled_inputs(scenario, ds, int(draws), seed), np.arange(int(draws)))
+
+
+def evaluate_model(values, ds, engine="numexpr"):
+    """The model on prepared inputs (see :func:`model_inputs`): fleet steps, then the formulas.
+
+    Returns the result Dataset without run attrs. Tests and sensitivity studies may perturb
+    ``values`` (e.g. scale ``pue``) before calling this.
+    """
+    fleet_out = simulate_fleet(values, ds)
+    results = evaluate_formulas(formula_inputs_for(values, fleet_out, ds), engine=engine)
+    data = {name: da for name, da in fleet_out.items() if name not in ("is_mtia", "is_nvidia")}
+    data["site_capacity_mw"] = _site_capacity(ds, values["site_capacity_position"])
+    for name in ("tdp_w", "unit_price_usd", "pue"):
+        data[name] = values[name]
+    data.update(results)
+    out = xr.Dataset()
+    for name, da in data.items():
+        da = _order(da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore"))
+        attrs = dict(da.attrs)
+        if name in OUTPUT_ATTRS:
+            attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
+        out[name] = da.assign_attrs(attrs)
+    out = out.assign_coords(quarter_label=("quarter", ds.quarter_label.values))
+    return out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
+
+
 def run(scenario: Scenario | None = None, draws: int = 1, seed: int = 0, engine: str = "numexpr", chunks=None):
     """Run the scenario model.
 
@@ -347,32 +379,7 @@ def run(scenario: Scenario | None = None, draws: int = 1, seed: int = 0, engine:
         raise TypeError(f"scenario must be a chipsuite.Scenario, not {type(scenario).__name__}")
     ds = load_dataset()
 
-    if draws == 1:
-        values = _with_draw(base_inputs(scenario, ds), [0])
-    else:
-        values = _with_draw(_sampled_inputs(scenario, ds, int(draws), seed), np.arange(int(draws)))
-    fleet_out = simulate_fleet(values, ds)
-    results = evaluate_formulas(formula_inputs_for(values, fleet_out, ds), engine=engine)
-
-    data = {}
-    for name, da in fleet_out.items():
-        if name in ("is_mtia", "is_nvidia"):
-            continue
-        data[name] = da
-    data["site_capacity_mw"] = _site_capacity(ds, values["site_capacity_position"])
-    for name in ("tdp_w", "unit_price_usd", "pue"):
-        data[name] = values[name]
-    for name, da in results.items():
-        data[name] = da
-    out = xr.Dataset()
-    for name, da in data.items():
-        da = _order(da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore"))
-        attrs = dict(da.attrs)
-        if name in OUTPUT_ATTRS:
-            attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
-        out[name] = da.assign_attrs(attrs)
-    out = out.assign_coords(quarter_label=("quarter", ds.quarter_label.values))
-    out = out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
+    out = evaluate_model(model_inputs(scenario, ds, draws, seed), ds, engine=engine)
     out.attrs = {
         "title": "chipsuite scenario model run",
         "chipsuite_version": chipsuite.__version__,

@@ -1,0 +1,132 @@
+"""Fleet: cadence, ramps, procurement split, stock-flow (hand-computed values)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from chipsuite import fleet
+
+
+def test_release_quarter_cadence_and_accumulating_slip():
+    got = fleet.mtia_release_quarter(np.arange(4), first_release=15.0, cadence=2.0, slip=0.5)
+    # 15 + k*2 + (k+1)*0.5
+    assert_allclose(got, [15.5, 18.0, 20.5, 23.0])
+
+
+def test_production_ramp():
+    assert_allclose(fleet.production_ramp(np.arange(14, 20), volume_start=16.0, ramp=3.0),
+                    [0, 0, 1 / 3, 2 / 3, 1, 1])
+    # fractional start: 0.5 quarter into the ramp at t = 16
+    assert_allclose(fleet.production_ramp(16, volume_start=16.5, ramp=1.0), 0.5)
+
+
+def test_newest_first_weights_by_hand():
+    ramps = np.array([[0.5, 1.0], [0.0, 0.5]])  # K=2 generations, Q=2 quarters
+    eligible = np.array([[True, True], [True, False]])  # K x W: generation 1 only serves workload 0
+    w = fleet.newest_first_weights(ramps, eligible)
+    assert w.shape == (2, 2, 2)
+    # workload 0: q0 -> gen0 0.5*(1-0)=0.5, gen1 0; q1 -> gen0 1*(1-0.5)=0.5, gen1 0.5
+    assert_allclose(w[:, 0, :], [[0.5, 0.5], [0.0, 0.5]])
+    # workload 1: only gen0
+    assert_allclose(w[:, 1, :], [[0.5, 1.0], [0.0, 0.0]])
+    # availability = 1 - prod(1 - r)
+    assert_allclose(w[:, 0, :].sum(0), [0.5, 1.0])
+
+
+def test_spend_profile_sums_to_one():
+    p = fleet.spend_profile(np.arange(10), end=6.5, duration=4.0)
+    assert_allclose(p, [0, 0, 0.125, 0.25, 0.25, 0.25, 0.125, 0, 0, 0])
+    assert_allclose(p.sum(), 1.0)
+
+
+def test_newest_generation_mask():
+    m = fleet.newest_generation_mask([-7, 4, 9, 9], 12)
+    assert m.sum(0).tolist() == [1] * 12
+    assert np.argmax(m, axis=0).tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 1, 3, 3, 3]  # tie -> later
+
+
+def test_lagged_level():
+    assert_allclose(fleet.lagged_level(np.array([1.0, 2.0, 3.0]), 1.0), [0, 1, 2])
+    assert_allclose(fleet.lagged_level(np.array([1.0, 2.0, 3.0]), 0.5), [0.5, 1.5, 2.5])
+    assert_allclose(fleet.lagged_level(np.array([1.0, 2.0, 3.0]), -1.0), [2, 3, 3])  # lead, hold last
+    # one lag per draw
+    got = fleet.lagged_level(np.array([[1.0, 2.0], [1.0, 2.0]]), np.array([0.0, 1.0]))
+    assert_allclose(got, [[1, 2], [0, 1]])
+
+
+def test_stock_flow_by_hand():
+    # 10 initial units bought over the 2 quarters before t=0 (5 at t=-2, 5 at t=-1); life 3 quarters
+    delivered = np.array([4.0, 0.0, 0.0, 0.0, 0.0])
+    installed, retired = fleet.stock_flow(delivered, np.array(10.0), 2, 3.0)
+    # retirements: t=1 (bought -2), t=2 (bought -1), t=3 (bought 0)
+    assert_allclose(retired, [0, 5, 5, 4, 0])
+    assert_allclose(installed, [14, 9, 4, 0, 0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0, 1e6), min_size=3, max_size=20), st.floats(0, 1e6),
+       st.integers(1, 8), st.floats(0.5, 30))
+def test_stock_flow_conserves_units(flow, initial, k, life):
+    delivered = np.array(flow)
+    installed, retired = fleet.stock_flow(delivered, np.array(initial), k, life)
+    start = installed[0] - delivered[0] + retired[0]
+    assert_allclose(installed, start + np.cumsum(delivered) - np.cumsum(retired), rtol=1e-9, atol=1e-3)
+    assert (installed >= -1e-6).all() and (retired >= -1e-6).all()
+    assert start <= initial * (1 + 1e-12) + 1e-9
+
+
+def _split(**kw):
+    d = dict(
+        demand_h100e=np.array([[[100.0]], ]),  # D=1, W=1, Q=1
+        target_share=np.array([[0.5]]),
+        weights=np.array([[[[1.0]]]]),  # D, K=1, W, Q
+        mtia_factor=np.array([[[2.0]]]),
+        nvidia_factor=np.array([[[4.0]]]),
+        supply_cap_units=np.array([[1000.0]]),
+        nvidia_min_units=np.array([[0.0]]),
+        demand_share=np.array([[1.0]]),
+    )
+    d.update(kw)
+    return fleet.split_purchases(**d)
+
+
+def test_split_unconstrained():
+    s = _split()
+    assert_allclose(s["mtia_h100e"].sum(), 50)
+    assert_allclose(s["mtia_units"].sum(), 25)  # 50 H100e / 2
+    assert_allclose(s["nvidia_units"].sum(), 12.5)  # 50 H100e / 4
+
+
+def test_split_supply_cap_binds():
+    s = _split(supply_cap_units=np.array([[10.0]]))
+    assert_allclose(s["mtia_units"].sum(), 10)
+    assert_allclose(s["mtia_h100e"].sum(), 20)
+    assert_allclose(s["nvidia_h100e"].sum(), 80)
+    assert_allclose(s["nvidia_units"].sum(), 20)
+
+
+def test_split_nvidia_minimum_displaces_mtia_then_adds_surplus():
+    s = _split(nvidia_min_units=np.array([[15.0]]))
+    # 2.5 extra Nvidia units replace 10 H100e of MTIA (5 units)
+    assert_allclose(s["nvidia_units"].sum(), 15)
+    assert_allclose(s["mtia_h100e"].sum(), 40)
+    assert_allclose(s["mtia_units"].sum(), 20)
+    s = _split(nvidia_min_units=np.array([[30.0]]))
+    # all 50 H100e of MTIA replaced (12.5 units), then 5 surplus units (20 H100e extra)
+    assert_allclose(s["mtia_units"].sum(), 0)
+    assert_allclose(s["nvidia_units"].sum(), 30)
+    assert_allclose(s["nvidia_h100e"].sum(), 120)
+
+
+def test_safe_divide():
+    assert_allclose(fleet.safe_divide([1.0, 2.0], [0.0, 4.0]), [0.0, 0.5])
+
+
+@pytest.mark.parametrize("slip", [0.0, 1.0])
+def test_more_slip_never_more_availability(slip):
+    t = np.arange(40)
+    a = fleet.production_ramp(t, fleet.mtia_release_quarter(1, 15, 2, slip), 3)
+    b = fleet.production_ramp(t, fleet.mtia_release_quarter(1, 15, 2, slip + 0.5), 3)
+    assert (b <= a).all() and (b < a).any()

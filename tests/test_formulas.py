@@ -1,0 +1,196 @@
+"""Formula registry: a hand-computed golden value for every formula; both engines agree."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from numpy.testing import assert_allclose
+
+import chipsuite
+from chipsuite.formulas import FORMULAS, evaluate_formulas, formula_inputs, formula_table
+from chipsuite.quarters import HOURS_PER_QUARTER
+
+# (formula, inputs, expected) -- every expected value worked out by hand in the comment
+GOLDEN = [
+    ("provisioned_it_power_mw", dict(units_installed=1000, tdp_w=700, server_power_overhead=1.5), 1.05),
+    ("site_it_capacity_mw", dict(site_capacity_mw=110, pue=1.1), 100.0),
+    ("placed_it_power_mw", dict(fleet_provisioned_it_power_mw=120, fleet_it_capacity_mw=100), 100.0),
+    ("placed_it_power_mw", dict(fleet_provisioned_it_power_mw=80, fleet_it_capacity_mw=100), 80.0),
+    ("unplaced_power_mw", dict(fleet_provisioned_it_power_mw=120, placed_it_power_mw=100), 20.0),
+    ("placed_fraction", dict(fleet_provisioned_it_power_mw=120, placed_it_power_mw=100), 100 / 120),
+    ("placed_fraction", dict(fleet_provisioned_it_power_mw=0, placed_it_power_mw=0), 1.0),  # nothing to place
+    ("unplaced_units", dict(units_installed=600, placed_fraction=0.75), 150.0),
+    ("site_placement_share", dict(site_it_capacity_mw=25, fleet_it_capacity_mw=100), 0.25),
+    ("site_placement_share", dict(site_it_capacity_mw=0, fleet_it_capacity_mw=0), 0.0),
+    # 1000 units x 0.5 placed x 700 W x 0.8 x 1.5 = 420,000 W
+    ("it_power_mw", dict(units_installed=1000, placed_fraction=0.5, tdp_w=700, utilisation=0.8,
+                         server_power_overhead=1.5), 0.42),
+    ("site_it_power_mw", dict(fleet_it_power_mw=40, site_placement_share=0.25), 10.0),
+    ("facility_power_mw", dict(placed_it_power_mw=100, site_placement_share=0.25, pue=1.2), 30.0),
+    # 100 MW x 1.1 x 2191.5 h
+    ("energy_mwh", dict(site_it_power_mw=100, pue=1.1, hours_per_quarter=HOURS_PER_QUARTER), 241065.0),
+    ("electricity_cost_usd", dict(energy_mwh=1000, electricity_price_usd_per_mwh=60), 60000.0),
+    # 0.7 x 500 + 0.1 x 400 + 0.2 x 10 = 392
+    ("carbon_intensity_effective_gco2_per_kwh",
+     dict(supply_share_gas=0.1, supply_share_nuclear=0.2, carbon_intensity_gco2_per_kwh=500,
+          gas_carbon_intensity=400, nuclear_carbon_intensity=10), 392.0),
+    # 1000 MWh = 1e6 kWh x 392 g = 392 t
+    ("emissions_tco2", dict(energy_mwh=1000, carbon_intensity_effective_gco2_per_kwh=392), 392.0),
+    ("nvidia_effective_price_factor", dict(bargaining_elasticity=0.2, mtia_share_purchases_h100e=0.5,
+                                           bargaining_cap=0.15), 0.9),
+    ("nvidia_effective_price_factor", dict(bargaining_elasticity=0.2, mtia_share_purchases_h100e=1.0,
+                                           bargaining_cap=0.15), 0.85),
+    # Nvidia: 10 x 30,000 x 1.2 x 0.9
+    ("accelerator_capex_usd", dict(units_delivered=10, unit_price_usd=30000, is_mtia=0, is_nvidia=1,
+                                   nvidia_price_multiplier=1.2, nvidia_effective_price_factor=0.9), 324000.0),
+    # MTIA: list price, no Nvidia multiplier
+    ("accelerator_capex_usd", dict(units_delivered=10, unit_price_usd=15000, is_mtia=1, is_nvidia=0,
+                                   nvidia_price_multiplier=1.2, nvidia_effective_price_factor=0.9), 150000.0),
+    ("server_network_capex_usd", dict(fleet_accelerator_capex_usd=1e9, server_network_capex_ratio=0.35), 3.5e8),
+    ("facility_capex_usd", dict(facility_capex_per_mw=12e6, facility_capacity_additions_mw=100), 1.2e9),
+    # geometric midpoint of 22 and 10 bn per year, per quarter: sqrt(220) / 4 bn
+    ("non_ai_capex_usd", dict(non_ai_capex_2022=22e9, non_ai_capex_2026=10e9, non_ai_year_weight=0.5,
+                              quarters_per_year=4), np.sqrt(220) / 4 * 1e9),
+    ("non_ai_capex_usd", dict(non_ai_capex_2022=22e9, non_ai_capex_2026=10e9, non_ai_year_weight=0.0,
+                              quarters_per_year=4), 5.5e9),
+    ("it_capex_usd", dict(fleet_accelerator_capex_usd=3.0, server_network_capex_usd=1.0), 4.0),
+    ("capex_usd", dict(it_capex_usd=4.0, facility_capex_usd=2.0, non_ai_capex_usd=1.0), 7.0),
+    ("depreciation_usd", dict(it_depreciation_usd=3.0, facility_depreciation_usd=1.0), 4.0),
+    ("nvidia_share_units", dict(nvidia_units_installed=3, units_installed_total=4), 0.75),
+    ("nvidia_share_units", dict(nvidia_units_installed=0, units_installed_total=0), 0.0),
+    ("nvidia_share_h100e", dict(nvidia_h100e=3, h100e_total=4), 0.75),
+    ("mtia_share_h100e", dict(mtia_h100e=1, h100e_total=4), 0.25),
+    ("nvidia_share_capex", dict(nvidia_accelerator_capex_usd=1, fleet_accelerator_capex_usd=5), 0.2),
+    ("nvidia_share_power", dict(nvidia_it_power_mw=9, fleet_it_power_mw=10), 0.9),
+    ("hhi", dict(nvidia_share_h100e=0.7, mtia_share_h100e=0.3), 0.58),
+    ("hhi", dict(nvidia_share_h100e=1.0, mtia_share_h100e=0.0), 1.0),
+    # 100 units x 50,000 x 1.1 x 1.4
+    ("all_nvidia_capex_usd", dict(all_nvidia_units=100, nvidia_newest_price_usd=50000, nvidia_price_multiplier=1.1,
+                                  server_network_capex_ratio=0.4), 7.7e6),
+    ("savings_vs_all_nvidia_usd", dict(all_nvidia_capex_usd=7.7e6, it_capex_usd=5e6, nre_usd=1e6), 1.7e6),
+    ("h100e_powered", dict(h100e_total=1000, placed_fraction=0.8), 800.0),
+    # (1e6 + 2e5) / (800 x 2191.5 h)
+    ("cost_per_h100e_hour_usd", dict(depreciation_usd=1e6, electricity_cost_total_usd=2e5, h100e_powered=800,
+                                     hours_per_quarter=HOURS_PER_QUARTER), 1.2e6 / (800 * 2191.5)),
+    ("cost_per_h100e_hour_usd", dict(depreciation_usd=1e6, electricity_cost_total_usd=2e5, h100e_powered=0,
+                                     hours_per_quarter=HOURS_PER_QUARTER), 0.0),
+]
+
+REDUCING = {n for n, f in FORMULAS.items() if f.sum_over or f.depreciation_life}
+
+
+@pytest.mark.parametrize("engine", ["numexpr", "numpy"])
+@pytest.mark.parametrize("name, inputs, expected", GOLDEN, ids=[g[0] for g in GOLDEN])
+def test_golden_scalar(name, inputs, expected, engine):
+    f = FORMULAS[name]
+    assert set(inputs) == set(f.inputs), f"test inputs for {name} do not match the formula's inputs"
+    assert_allclose(f.evaluate(inputs, engine=engine), expected, rtol=1e-12)
+
+
+def test_every_elementwise_formula_has_a_golden_value():
+    covered = {g[0] for g in GOLDEN}
+    assert set(FORMULAS) - REDUCING - covered == set()
+
+
+def test_golden_labelled_arrays_keep_labels():
+    units = xr.DataArray([[1000.0, 2000.0]], dims=("draw", "generation"), coords={"generation": ["h100", "b200"]})
+    tdp = xr.DataArray([700.0, 1000.0], dims="generation", coords={"generation": ["h100", "b200"]})
+    out = FORMULAS["provisioned_it_power_mw"].evaluate(
+        {"units_installed": units, "tdp_w": tdp, "server_power_overhead": 1.5})
+    assert out.dims == ("draw", "generation")
+    assert list(out.generation.values) == ["h100", "b200"]
+    assert_allclose(out.values, [[1.05, 3.0]])
+
+
+def test_mismatched_labels_are_an_error():
+    a = xr.DataArray([1.0, 2.0], dims="generation", coords={"generation": ["h100", "b200"]})
+    b = xr.DataArray([1.0, 2.0], dims="generation", coords={"generation": ["h100", "rubin"]})
+    with pytest.raises(ValueError, match="do not match"):
+        FORMULAS["provisioned_it_power_mw"].evaluate({"units_installed": a, "tdp_w": b, "server_power_overhead": 1.0})
+
+
+def test_sum_over():
+    p = xr.DataArray([[1.0, 2.0]], dims=("draw", "generation"))
+    out = FORMULAS["fleet_provisioned_it_power_mw"].evaluate({"provisioned_it_power_mw": p})
+    assert out.dims == ("draw",)
+    assert_allclose(out.values, [3.0])
+    with pytest.raises(TypeError, match="DataArrays"):
+        FORMULAS["fleet_provisioned_it_power_mw"].evaluate({"provisioned_it_power_mw": 1.0})
+
+
+def test_straight_line_depreciation_by_hand():
+    spend = xr.DataArray([4.0, 0, 0, 0, 0], dims="quarter")
+    f = FORMULAS["it_depreciation_usd"]
+    # life 2 quarters: 4 / 2 in each of the first two quarters
+    assert_allclose(f.evaluate({"it_capex_usd": spend, "useful_life_quarters": 2.0}).values, [2, 2, 0, 0, 0])
+    # life 1.5 quarters: 4 / 1.5 in the first quarter, the remaining 4/3 in the second
+    assert_allclose(f.evaluate({"it_capex_usd": spend, "useful_life_quarters": 1.5}).values,
+                    [4 / 1.5, 4 / 3, 0, 0, 0])
+    # one life per draw
+    spend2 = xr.DataArray([[4.0, 0, 0], [4.0, 0, 0]], dims=("draw", "quarter"))
+    life = xr.DataArray([1.0, 4.0], dims="draw")
+    got = f.evaluate({"it_capex_usd": spend2, "useful_life_quarters": life})
+    assert got.dims == ("draw", "quarter")
+    assert_allclose(got.values, [[4, 0, 0], [1, 1, 1]])
+
+
+def test_registry_metadata():
+    assert chipsuite.FORMULAS is FORMULAS
+    for name, f in FORMULAS.items():
+        assert f.name == name and f.units and f.long_name
+        assert f.text == f.expression or f.text  # canonical text exists
+    table = formula_table()
+    assert list(table.name) == list(FORMULAS)
+    # inputs that come from outside the registry
+    ins = formula_inputs()
+    assert "units_installed" in ins and "it_power_mw" not in ins
+
+
+def _synthetic_inputs(seed=0, draws=3):
+    rng = np.random.default_rng(seed)
+    g = ["h100", "gb300", "mtia_400"]
+    s = ["a", "b"]
+    q = np.arange(6)
+    dims = {
+        ("draw", "generation", "quarter"): ["units_installed", "units_delivered", "h100e"],
+        ("draw", "generation"): ["tdp_w", "unit_price_usd"],
+        ("draw", "site", "quarter"): ["site_capacity_mw"],
+        ("draw", "site"): ["pue", "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"],
+        ("draw", "quarter"): ["mtia_share_purchases_h100e", "all_nvidia_units", "nvidia_newest_price_usd",
+                              "facility_capacity_additions_mw", "nre_usd"],
+        ("quarter",): ["non_ai_year_weight"],
+    }
+    coords = {"draw": np.arange(draws), "generation": g, "site": s, "quarter": q}
+    out = {}
+    for d, names in dims.items():
+        for n in names:
+            shape = tuple(len(coords[x]) for x in d)
+            out[n] = xr.DataArray(rng.uniform(0.1, 2.0, shape), dims=d, coords={x: coords[x] for x in d})
+    out["site_capacity_mw"] = out["site_capacity_mw"] * 1e3
+    out["units_installed"] = out["units_installed"] * 1e6
+    out["is_mtia"] = xr.DataArray([0.0, 0.0, 1.0], dims="generation", coords={"generation": g})
+    out["is_nvidia"] = 1 - out["is_mtia"]
+    for n in formula_inputs():
+        if n not in out:
+            out[n] = xr.DataArray(rng.uniform(0.05, 0.3, draws), dims="draw", coords={"draw": coords["draw"]})
+    out["hours_per_quarter"] = HOURS_PER_QUARTER
+    out["quarters_per_year"] = 4.0
+    return out
+
+
+def test_engines_agree_on_every_formula():
+    inputs = _synthetic_inputs()
+    a = evaluate_formulas(inputs, engine="numexpr")
+    b = evaluate_formulas(inputs, engine="numpy")
+    assert list(a) == list(FORMULAS)
+    for name in FORMULAS:
+        assert a[name].attrs["units"] == FORMULAS[name].units
+        assert_allclose(a[name].values, b[name].values, rtol=1e-12, atol=0, err_msg=name)
+
+
+def test_evaluate_formulas_rejects_missing_inputs_and_bad_engine():
+    inputs = _synthetic_inputs()
+    del inputs["pue"]
+    with pytest.raises(KeyError, match="pue"):
+        evaluate_formulas(inputs)
+    with pytest.raises(ValueError, match="engine"):
+        evaluate_formulas(_synthetic_inputs(), engine="numba")

@@ -1,0 +1,136 @@
+"""Scenario: defaults from assumptions.csv, validation, JSON round-trip, diff."""
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chipsuite
+from chipsuite.scenario import PARAMETERS, Scenario, ScenarioError
+
+ASSUMPTIONS = Path(__file__).resolve().parent.parent / "data" / "assumptions.csv"
+
+
+def test_exports():
+    assert chipsuite.Scenario is Scenario
+    assert chipsuite.ScenarioError is ScenarioError
+    assert issubclass(ScenarioError, ValueError)
+
+
+def test_default_is_base_of_assumptions_csv():
+    with open(ASSUMPTIONS, newline="", encoding="utf-8") as fh:
+        rows = {r["parameter"]: r for r in csv.DictReader(fh)}
+    s = Scenario.default()
+    assert s == Scenario()
+    # golden values read by hand from data/assumptions.csv
+    assert s.useful_life == 5.5
+    assert s.mtia_cadence == 2.0
+    assert s.nvidia_price_multiplier == 1.0
+    assert s.mtia_nre_per_generation == 0.6e9  # "0.6" in USD bn
+    assert s.facility_capex_per_mw == float(rows["facility_capex_per_mw"]["base"])
+    for name in PARAMETERS:
+        assert name in rows, f"{name} has no row in assumptions.csv"
+
+
+def test_every_field_is_a_parameter_and_float():
+    s = Scenario.default()
+    assert list(s.to_dict()) == list(PARAMETERS)
+    assert all(isinstance(v, float) for v in s.to_dict().values())
+
+
+def test_int_is_accepted_and_stored_as_float():
+    s = Scenario.default().replace(mtia_cadence=3)
+    assert s.mtia_cadence == 3.0 and isinstance(s.mtia_cadence, float)
+
+
+@pytest.mark.parametrize("name, value", [("utilisation", 1.5), ("utilisation", 0.0), ("useful_life", 100.0),
+                                         ("bargaining_cap", -0.1), ("utilisation", math.nan),
+                                         ("facility_capex_per_mw", math.inf)])
+def test_out_of_bounds_names_parameter_value_and_bounds(name, value):
+    with pytest.raises(ScenarioError) as err:
+        Scenario.default().replace(**{name: value})
+    text = str(err.value)
+    p = PARAMETERS[name]
+    assert repr(name) in text and repr(float(value)) in text
+    assert f"[{p.lower:g}, {p.upper:g}]" in text
+
+
+@pytest.mark.parametrize("value", ["0.7", None, True, [0.7]])
+def test_wrong_type(value):
+    with pytest.raises(ScenarioError, match="'utilisation'.*must be a number"):
+        Scenario.default().replace(utilisation=value)
+
+
+def test_unknown_parameter():
+    with pytest.raises(ScenarioError, match="unknown scenario parameter.*'utilization'"):
+        Scenario.default().replace(utilization=0.5)
+    with pytest.raises(ScenarioError, match="unknown"):
+        Scenario.from_json(json.dumps({"parameters": {"no_such_thing": 1.0}}))
+
+
+def test_supply_shares_must_not_exceed_one():
+    with pytest.raises(ScenarioError, match="supply_share_gas.*supply_share_nuclear.*must not exceed 1"):
+        Scenario.default().replace(supply_share_gas=0.7, supply_share_nuclear=0.4)
+
+
+def test_frozen():
+    with pytest.raises(Exception):
+        Scenario.default().utilisation = 0.5
+
+
+def test_diff():
+    a = Scenario.default()
+    b = a.replace(utilisation=0.5, useful_life=4)
+    d = a.diff(b)
+    assert [(x.name, x.self_value, x.other_value, x.unit) for x in d] == [
+        ("useful_life", 5.5, 4.0, "years"), ("utilisation", a.utilisation, 0.5, "1")]
+    assert a.diff(a) == []
+
+
+def test_json_is_readable_and_round_trips():
+    s = Scenario.default().replace(utilisation=0.1 + 0.2)  # a float that needs all its digits
+    text = s.to_json()
+    assert json.loads(text)["parameters"]["utilisation"] == 0.1 + 0.2
+    assert Scenario.from_json(text) == s
+
+
+@pytest.mark.parametrize("text", ["not json", "[]", '{"parameters": 3}'])
+def test_malformed_json(text):
+    with pytest.raises(ScenarioError):
+        Scenario.from_json(text)
+
+
+def test_parameter_table():
+    table = Scenario.parameter_table()
+    assert list(table.name) == list(PARAMETERS)
+    assert {"name", "unit", "lower", "upper", "default", "low", "high", "description"} <= set(table.columns)
+    assert (table.lower <= table.low).all() and (table.low <= table.default).all()
+    assert (table.default <= table.high).all() and (table.high <= table.upper).all()
+
+
+def test_sampling_range_contains_the_scenario_value():
+    s = Scenario.default().replace(nvidia_price_multiplier=2.0)
+    low, value, high = s.sampling_range("nvidia_price_multiplier")
+    assert (low, value, high) == (0.9, 2.0, 2.0)
+
+
+def _scenarios():
+    def one(name):
+        p = PARAMETERS[name]
+        return st.floats(min_value=p.lower, max_value=p.upper, allow_nan=False, allow_infinity=False)
+
+    names = [n for n in PARAMETERS if n not in ("supply_share_gas", "supply_share_nuclear")]
+    return st.fixed_dictionaries({n: one(n) for n in names}).filter(
+        lambda d: sum(v for k, v in d.items() if k.startswith("demand_weight_")) > 0
+    ).map(lambda d: Scenario(**d))
+
+
+@settings(max_examples=40, deadline=None)
+@given(_scenarios())
+def test_json_round_trip_property(s):
+    assert Scenario.from_json(s.to_json()) == s
+    assert Scenario.from_json(s.to_json()).diff(s) == []
