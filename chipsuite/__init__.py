@@ -31,6 +31,7 @@ _EXPORTS = {
     "Scenario": "chipsuite.scenario",
     "ScenarioError": "chipsuite.scenario",
     "is_report_mode": "chipsuite.report",
+    "quantiles": "chipsuite.uncertainty",
     "OfflineChart": "chipsuite.vega",
     "enable_offline_rendering": "chipsuite.vega",
 }

@@ -235,15 +235,69 @@ def test_multiline_position():
         compile_expression("(a +\n  b.real)", NAMES)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="ab_()[]{}.,:;=+-*/%<>&|~'\" 0123456789eijlnotsqrwhx\\\n", max_size=40))
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet="ab_()[]{}.,:;=+-*/%<>&|~'\" 0123456789eijlnotsqrwhx\\\n", max_size=40),
+        st.lists(
+            st.sampled_from(
+                ["a", "b", "c", "2", "0.5", "1e3", "0", "+", "-", "*", "/", "**", "<", ">=", "==", "&", "|",
+                 "~", "(", ")", ",", "sqrt(", "log(", "exp(", "abs(", "where(", "maximum(", "fmod(", ".real"]
+            ),
+            max_size=14,
+        ).map("".join),
+    )
+)
 def test_arbitrary_text_is_refused_cleanly_or_compiles(text):
     try:
         expr = compile_expression(text, NAMES)
     except FormulaError:
         return
+
     assert expr.names <= NAMES
     assert compile_expression(expr.text, NAMES).text == expr.text
+    # whatever compiles also runs in both engines (no numexpr sanitizer false positives)
+    data = {n: np.array([0.5, 2.0, -3.0]) for n in expr.names}
+    assert expr.evaluate(data, "numexpr").shape == expr.evaluate(data, "numpy").shape
+
+
+def _formulas():
+    """Valid formulas of the language, built from its grammar."""
+    leaf = st.one_of(
+        st.sampled_from(["a", "b", "c"]),
+        st.floats(0.001, 1000, allow_nan=False).map(repr),
+        st.integers(0, 20).map(str),
+    )
+
+    def grow(inner):
+        comparison = st.tuples(inner, st.sampled_from(["<", "<=", ">", ">=", "==", "!="]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        )
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            inner.map(lambda x: f"-{x}"),
+            st.tuples(st.sampled_from(["sqrt", "log", "log10", "exp", "abs"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(st.sampled_from(["maximum", "minimum", "fmod"]), inner, inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+            st.tuples(comparison, inner, inner).map(lambda t: f"where({t[0]}, {t[1]}, {t[2]})"),
+        )
+
+    return st.recursive(leaf, grow, max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_formulas())
+def test_grammar_formulas_compile_to_a_fixed_point_and_run(text):
+    try:
+        expr = compile_expression(text, NAMES)
+    except FormulaError as err:  # only constant folding may refuse a grammatical formula
+        assert "not a finite number" in str(err) or "two constants" in str(err) or "syntax nodes" in str(err) \
+            or "levels deep" in str(err)
+        return
+    again = compile_expression(expr.text, NAMES)
+    assert again.text == expr.text and again.names == expr.names
+    data = {"a": np.array([0.5, 2.0, 3.0]), "b": np.array([-1.5, 0.0, 4.0]), "c": np.array([[1.0], [7.0]])}
+    fast, ref = expr.evaluate(data, "numexpr"), expr.evaluate(data, "numpy")
+    assert fast.shape == ref.shape and fast.dtype == ref.dtype == np.float64
 
 
 # ---------------------------------------------------------------- engines agree

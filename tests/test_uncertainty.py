@@ -1,0 +1,312 @@
+"""Tests for chipsuite.uncertainty: samplers, sample_inputs, quantiles."""
+
+import doctest
+
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chipsuite.uncertainty
+from chipsuite.uncertainty import quantiles, sample_inputs, sample_pert, sample_triangular
+
+N = 200_000  # draws for the statistics checks; tolerances are 5 standard errors
+
+
+def test_doctests():
+    res = doctest.testmod(chipsuite.uncertainty)
+    assert res.attempted >= 4 and res.failed == 0
+
+
+# ---------------------------------------------------------------- samplers: statistics vs hand formulas
+
+
+def _tol(samples, k=5.0):
+    return k * samples.std() / np.sqrt(samples.size)
+
+
+def test_pert_moments_and_bounds():
+    low, base, high = 1.0, 2.0, 7.0
+    x = sample_pert(low, base, high, N, np.random.default_rng(1))
+    mean = (low + 4 * base + high) / 6  # = 2.6667
+    assert abs(x.mean() - mean) < _tol(x)
+    # PERT (lamb=4) variance = (mean - low)(high - mean) / 7
+    assert x.var() == pytest.approx((mean - low) * (high - mean) / 7, rel=0.02)
+    assert low <= x.min() and x.max() <= high
+    assert x.min() < low + 0.05 * (high - low) and x.max() > high - 0.3 * (high - low)
+    # mode near base: the densest histogram bin contains base
+    hist, edges = np.histogram(x, bins=30, range=(low, high))
+    k = hist.argmax()
+    assert edges[k] - 0.2 <= base <= edges[k + 1] + 0.2
+
+
+def test_pert_lamb_changes_spread():
+    rng = np.random.default_rng(2)
+    narrow = sample_pert(0.0, 0.5, 1.0, N, rng, lamb=20.0)
+    wide = sample_pert(0.0, 0.5, 1.0, N, rng, lamb=1.0)
+    assert narrow.std() < wide.std()
+    assert abs(narrow.mean() - 0.5) < _tol(narrow)
+    with pytest.raises(ValueError, match="lamb"):
+        sample_pert(0.0, 0.5, 1.0, 3, rng, lamb=0.0)
+
+
+def test_triangular_moments_and_mode_cdf():
+    low, base, high = 1.0, 2.0, 7.0
+    x = sample_triangular(low, base, high, N, np.random.default_rng(3))
+    assert abs(x.mean() - (low + base + high) / 3) < _tol(x)
+    var = (low**2 + base**2 + high**2 - low * base - low * high - base * high) / 18
+    assert x.var() == pytest.approx(var, rel=0.02)
+    # CDF at the mode = (base - low) / (high - low) = 1/6
+    frac = (x < base).mean()
+    assert abs(frac - 1 / 6) < 5 * np.sqrt(1 / 6 * 5 / 6 / N)
+    assert low <= x.min() and x.max() <= high
+
+
+def test_pert_is_narrower_than_triangular():
+    rng = np.random.default_rng(4)
+    assert sample_pert(0, 1, 10, N, rng).std() < sample_triangular(0, 1, 10, N, rng).std()
+
+
+@pytest.mark.parametrize("sampler", [sample_pert, sample_triangular])
+def test_vectorised_shapes_and_degenerate(sampler):
+    rng = np.random.default_rng(5)
+    low = np.array([[0.0, 5.0, 2.5], [1.0, np.nan, -3.0]])
+    base = np.array([[1.0, 5.0, 2.5], [1.0, np.nan, -2.0]])
+    high = np.array([[2.0, 5.0, 2.5], [4.0, np.nan, -1.0]])
+    x = sampler(low, base, high, 1000, rng)
+    assert x.shape == (1000, 2, 3)
+    assert (x[:, 0, 1] == 5.0).all() and (x[:, 0, 2] == 2.5).all()  # degenerate: base exactly
+    assert np.isnan(x[:, 1, 1]).all()  # all-NaN element (value not published) stays NaN
+    assert (x[:, 1, 0] >= 1.0).all() and (x[:, 1, 0] <= 4.0).all()  # low == base is fine
+    assert (x[:, 1, 2] >= -3.0).all() and (x[:, 1, 2] <= -1.0).all()
+    # broadcasting a scalar bound
+    assert sampler(0.0, np.array([0.5, 1.0]), 1.0, 7, rng).shape == (7, 2)
+    assert sampler(1.0, 2.0, 3.0, 0, rng).shape == (0,)
+
+
+@pytest.mark.parametrize("sampler", [sample_pert, sample_triangular])
+@pytest.mark.parametrize(
+    "low, base, high, where",
+    [
+        (3.0, 2.0, 4.0, "low=3.0, base=2.0"),
+        (1.0, 5.0, 4.0, "base=5.0, high=4.0"),
+        ([1.0, 2.0], [2.0, np.nan], [3.0, 4.0], "index (1,)"),
+    ],
+)
+def test_bad_bounds_raise(sampler, low, base, high, where):
+    with pytest.raises(ValueError, match="need low <= base <= high") as err:
+        sampler(low, base, high, 10, np.random.default_rng(0))
+    assert where in str(err.value)
+
+
+@pytest.mark.parametrize("size", [-1, 2.5, True, "3"])
+def test_bad_size(size):
+    with pytest.raises(ValueError, match="size"):
+        sample_pert(0, 1, 2, size, np.random.default_rng(0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.floats(0, 1e6, allow_nan=False),
+    st.floats(0, 1e6, allow_nan=False),
+    st.integers(0, 2**32 - 1),
+)
+def test_samples_stay_within_bounds(low, up1, up2, seed):
+    base, high = low + up1, low + up1 + up2
+    rng = np.random.default_rng(seed)
+    for sampler in (sample_pert, sample_triangular):
+        x = sampler(low, base, high, 200, rng)
+        assert np.isfinite(x).all()
+        assert (x >= low).all() and (x <= high).all()
+        if low == base == high:
+            assert (x == base).all()
+
+
+# ---------------------------------------------------------------- sample_inputs
+
+
+def _spec():
+    gens = ["h100", "mtia_t", "gb200"]
+    price_base = xr.DataArray(
+        [25e3, 8e3, 40e3],
+        dims="generation",
+        coords={"generation": gens},
+        attrs={"units": "USD", "long_name": "unit price"},
+    )
+    tdp = xr.DataArray(
+        [[700, 700, 700], [90, 170, 220], [1000, 1200, 1200]],
+        dims=("generation", "bound"),
+        coords={"generation": gens, "bound": ["low", "base", "high"]},
+        attrs={"units": "W", "long_name": "thermal design power"},
+    )
+    return {
+        "unit_price_usd": (price_base * 0.8, price_base, price_base * 1.5),
+        "tdp_w": tdp,
+        "pue": (1.08, 1.1, 1.3),
+    }
+
+
+def test_sample_inputs_shapes_coords_attrs_and_base_draw():
+    out = sample_inputs(_spec(), draws=50, seed=7)
+    assert list(out) == ["unit_price_usd", "tdp_w", "pue"]
+    price = out["unit_price_usd"]
+    assert price.dims == ("draw", "generation")
+    assert price.sizes == {"draw": 50, "generation": 3}
+    assert price["draw"].values.tolist() == list(range(50))
+    assert price.generation.values.tolist() == ["h100", "mtia_t", "gb200"]
+    assert price.attrs["units"] == "USD" and price.attrs["long_name"] == "unit price"
+    assert "pert" in price.attrs["sampling"] and "draw 0 = base" in price.attrs["sampling"]
+    assert out["tdp_w"].dims == ("draw", "generation") and "bound" not in out["tdp_w"].coords
+    assert out["pue"].dims == ("draw",)
+    # draw 0 is the base case exactly
+    assert price.isel(draw=0).values.tolist() == [25e3, 8e3, 40e3]
+    assert out["tdp_w"].isel(draw=0).values.tolist() == [700.0, 170.0, 1200.0]
+    assert out["pue"].isel(draw=0).item() == 1.1
+    # degenerate element (h100 tdp) is the base in every draw; others vary within bounds
+    assert (out["tdp_w"].sel(generation="h100") == 700.0).all()
+    assert out["tdp_w"].sel(generation="mtia_t").std() > 0
+    assert float(price.sel(generation="h100").min()) >= 20e3 and float(price.sel(generation="h100").max()) <= 37.5e3
+
+
+def test_sample_inputs_reproducible_and_order_independent():
+    a = sample_inputs(_spec(), 30, seed=11)
+    b = sample_inputs(dict(reversed(list(_spec().items()))), 30, seed=11)
+    c = sample_inputs(_spec(), 30, seed=12)
+    for name in a:
+        xr.testing.assert_identical(a[name], b[name])
+        assert not np.array_equal(a[name].values[1:], c[name].values[1:]) or name == "never"
+
+
+def test_sample_inputs_without_base_and_triangular():
+    out = sample_inputs(_spec(), 20_000, seed=3, method="triangular", include_base=False)
+    price = out["unit_price_usd"].sel(generation="mtia_t")
+    assert price.isel(draw=0).item() != 8e3
+    assert abs(float(price.mean()) - (6.4e3 + 8e3 + 12e3) / 3) < _tol(price.values)
+    assert "triangular" in out["pue"].attrs["sampling"]
+
+
+def test_sample_inputs_pert_mean_per_element():
+    out = sample_inputs(_spec(), 40_001, seed=5)
+    price = out["unit_price_usd"].isel(draw=slice(1, None))
+    for gen, base in [("h100", 25e3), ("mtia_t", 8e3), ("gb200", 40e3)]:
+        x = price.sel(generation=gen).values
+        assert abs(x.mean() - (0.8 * base + 4 * base + 1.5 * base) / 6) < _tol(x)
+    # elements of one input are independent
+    r = np.corrcoef(price.sel(generation="h100"), price.sel(generation="mtia_t"))[0, 1]
+    assert abs(r) < 0.03
+
+
+@pytest.mark.parametrize("rho", [0.8, -0.6, 0.3])
+def test_correlation_achieved(rho):
+    spec = _spec()
+    draws = 8001
+    out = sample_inputs(spec, draws, seed=21, correlations=[("unit_price_usd", "tdp_w", rho)])
+    price = out["unit_price_usd"].isel(draw=slice(1, None))
+    tdp = out["tdp_w"].isel(draw=slice(1, None))
+    for gen in ("mtia_t", "gb200"):
+        x, y = price.sel(generation=gen).values, tdp.sel(generation=gen).values
+        rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+        spearman = np.corrcoef(rx, ry)[0, 1]
+        expected = 6 / np.pi * np.arcsin(rho / 2)  # rank correlation of a Gaussian copula
+        assert abs(spearman - expected) < 0.04
+        assert abs(expected - rho) < 0.02  # documented: rank correlation within 0.02 of rho
+    # marginals untouched by the reordering: same multiset of values as without correlation
+    plain = sample_inputs(spec, draws, seed=21)
+    for name in ("unit_price_usd", "tdp_w", "pue"):
+        np.testing.assert_array_equal(np.sort(out[name].values, axis=0), np.sort(plain[name].values, axis=0))
+    # base draw untouched
+    assert out["unit_price_usd"].isel(draw=0).values.tolist() == [25e3, 8e3, 40e3]
+
+
+def test_three_way_correlation_and_invalid_matrix():
+    base = xr.DataArray([1.0, 2.0], dims="site", coords={"site": ["a", "b"]})
+    spec = {n: (base * 0.5, base, base * 2) for n in ("x", "y", "z")}
+    out = sample_inputs(spec, 6001, 1, correlations=[("x", "y", 0.7), ("y", "z", 0.7), ("x", "z", 0.5)])
+    r = np.corrcoef(out["x"].values[1:, 0], out["z"].values[1:, 0])[0, 1]
+    assert abs(r - 0.5) < 0.06
+    with pytest.raises(ValueError, match="valid correlation matrix"):
+        sample_inputs(spec, 10, 1, correlations=[("x", "y", 0.9), ("y", "z", 0.9), ("x", "z", -0.9)])
+
+
+@pytest.mark.parametrize(
+    "correlations, message",
+    [
+        ([("unit_price_usd", "nope", 0.5)], "unknown input 'nope'"),
+        ([("pue", "pue", 0.5)], "itself"),
+        ([("unit_price_usd", "tdp_w", 1.5)], r"\[-1, 1\]"),
+        ([("unit_price_usd", "pue", 0.5)], "same dims"),
+        ([("unit_price_usd", "tdp_w", 0.5), ("tdp_w", "unit_price_usd", 0.1)], "twice"),
+        ([("unit_price_usd", 0.5)], "expected"),
+    ],
+)
+def test_correlation_errors(correlations, message):
+    with pytest.raises(ValueError, match=message):
+        sample_inputs(_spec(), 10, 0, correlations=correlations)
+
+
+def test_sample_inputs_errors_name_the_input_and_element():
+    spec = _spec()
+    low, base, high = spec["unit_price_usd"]
+    spec["unit_price_usd"] = (low, base, high.where(high.generation != "mtia_t", 1.0))
+    with pytest.raises(ValueError, match=r"spec\['unit_price_usd'\].*generation='mtia_t'.*high=1.0"):
+        sample_inputs(spec, 10, 0)
+    with pytest.raises(ValueError, match="identical dims"):
+        sample_inputs({"a": (base, base, 1.0)}, 10, 0)
+    with pytest.raises(ValueError, match="coordinates differ"):
+        sample_inputs({"a": (base, base.assign_coords(generation=["x", "y", "z"]), base)}, 10, 0)
+    with pytest.raises(ValueError, match="'bound' dim"):
+        sample_inputs({"a": base}, 10, 0)
+    with pytest.raises(ValueError, match="method"):
+        sample_inputs(_spec(), 10, 0, method="uniform")
+    for draws in (0, 2.0, True):
+        with pytest.raises(ValueError, match="draws"):
+            sample_inputs(_spec(), draws, 0)
+    with pytest.raises(ValueError, match="seed"):
+        sample_inputs(_spec(), 10, 1.5)
+
+
+def test_single_draw_is_base():
+    out = sample_inputs(_spec(), 1, 0)
+    assert out["pue"].values.tolist() == [1.1]
+
+
+# ---------------------------------------------------------------- quantiles
+
+
+def test_quantiles_golden_and_attrs():
+    ens = xr.Dataset(
+        {
+            "capex_usd": (("draw", "quarter"), [[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0], [5.0, 50.0]],
+                          {"units": "USD", "long_name": "capex"}),
+            "static_w": (("quarter",), [7.0, 8.0], {"units": "W", "long_name": "static"}),
+        },
+        coords={"draw": range(5), "quarter": ["2026Q1", "2026Q2"]},
+        attrs={"chipsuite_version": "x"},
+    )
+    q = quantiles(ens, q=(0.0, 0.25, 0.5, 1.0))
+    # linear interpolation over 5 sorted values: q=0.25 -> position 1 -> 2.0
+    np.testing.assert_array_equal(q.capex_usd.sel(quarter="2026Q1").values, [1.0, 2.0, 3.0, 5.0])
+    np.testing.assert_array_equal(q.capex_usd.sel(quarter="2026Q2").values, [10.0, 20.0, 30.0, 50.0])
+    assert q.capex_usd.attrs == {"units": "USD", "long_name": "capex"}
+    assert q.static_w.values.tolist() == [7.0, 8.0]
+    assert "draw" not in q.dims and q.attrs == {"chipsuite_version": "x"}
+    assert q["quantile"].values.tolist() == [0.0, 0.25, 0.5, 1.0]
+    # a DataArray works too; NaN draws propagate instead of being skipped
+    da = ens.capex_usd.where(ens.draw != 2)
+    assert np.isnan(quantiles(da).sel(quarter="2026Q1")).all()
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        quantiles(ens, q=(0.5, 1.5))
+    with pytest.raises(ValueError, match="no variable has dim"):
+        quantiles(ens.drop_dims("draw"))
+
+
+def test_quantiles_of_sampled_inputs_and_dask():
+    ds = xr.Dataset(sample_inputs(_spec(), 2001, seed=9))
+    q = quantiles(ds)
+    lazy = quantiles(ds.chunk({"draw": 500}))
+    xr.testing.assert_allclose(q, lazy.compute())
+    med = q.unit_price_usd.sel(quantile=0.5, generation="h100").item()
+    assert 20e3 < med < 37.5e3
+    assert q.unit_price_usd.attrs["units"] == "USD"
