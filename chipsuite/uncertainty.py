@@ -19,9 +19,12 @@ heavier tails: ``method="triangular"``.
 
 Reproducibility
 ---------------
-:func:`sample_inputs` uses a single ``np.random.default_rng(seed)`` and visits inputs in sorted
-name order, so results depend only on ``(spec, draws, seed, method, correlations, include_base)``,
-never on dict order.
+:func:`sample_inputs` draws in blocks of :data:`SAMPLING_BLOCK_DRAWS` draws; block ``k`` has its
+own generator ``np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))`` (the k-th
+child of ``SeedSequence(seed).spawn``) and visits inputs in sorted name order. Results therefore
+depend only on ``(spec, draws, seed, method, correlations, within, include_base)``, never on dict
+order, and any chunk of draws (``draw_range``) can be sampled on its own, identical to the same
+slice of the in-memory ensemble: this is how chunked (dask) ensembles reproduce in-memory ones.
 
 Correlation
 -----------
@@ -286,6 +289,78 @@ def _reorder_by_ranks(samples: np.ndarray, latent: np.ndarray) -> np.ndarray:
     return np.take_along_axis(np.sort(samples, axis=0), ranks, axis=0)
 
 
+def _within_groups(within, triples, names_between):
+    """Validate ``within`` items -> [(name, axis, positions, rho)] (axis counts the draw axis)."""
+    out = []
+    seen = set()
+    for item in within or ():
+        try:
+            name, dim, labels, rho = item
+        except (TypeError, ValueError):
+            raise ValueError(f"within: expected (input, dim, labels, rho), got {item!r}") from None
+        if name not in triples:
+            raise ValueError(f"within: unknown input {name!r} (inputs: {', '.join(sorted(triples))})")
+        if name in names_between:
+            raise ValueError(f"within: input {name!r} is already in `correlations`; an input may be correlated "
+                             "with other inputs or among its own elements, not both")
+        if name in seen:
+            raise ValueError(f"within: input {name!r} given twice")
+        seen.add(name)
+        base = triples[name][1]
+        if dim not in base.dims:
+            raise ValueError(f"within: input {name!r} has no dim {dim!r} (dims: {base.dims})")
+        index = [str(v) for v in base[dim].values] if dim in base.coords else list(range(base.sizes[dim]))
+        positions = []
+        for label in labels:
+            key = str(label) if dim in base.coords else label
+            if key not in index:
+                raise ValueError(f"within: {name!r} has no {dim}={label!r} (known: {index})")
+            positions.append(index.index(key))
+        if len(set(positions)) < 2:
+            raise ValueError(f"within: {name!r} needs at least two distinct {dim} labels, got {list(labels)!r}")
+        rho = float(rho)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"within: rho for {name!r} must lie in [0, 1] (a common factor), got {rho}")
+        out.append((name, 1 + base.dims.index(dim), positions, rho))
+    return sorted(out, key=lambda g: g[0])
+
+
+#: Random draws are generated in blocks of this many draws; block ``k`` uses its own generator
+#: ``default_rng(SeedSequence(seed, spawn_key=(k,)))`` (= the k-th child of
+#: ``SeedSequence(seed).spawn``). A chunk of an ensemble can so sample exactly its own draws.
+SAMPLING_BLOCK_DRAWS = 8192
+
+
+def block_rng(seed: int, block: int) -> np.random.Generator:
+    """Generator of sampling block ``block`` of the ensemble with ``seed`` (see :data:`SAMPLING_BLOCK_DRAWS`)."""
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(block),)))
+
+
+def _sample_block(triples, names, groups, within_groups, method, n, rng):
+    """``n`` random draws of every input (dict name -> ndarray (n, *shape)), copulas applied."""
+    values = {}
+    for name in names:
+        low, base, high = triples[name]
+        values[name] = _SAMPLERS[method](low.values, base.values, high.values, n, rng)
+    for members, root in groups:
+        shape = values[members[0]].shape
+        z = rng.standard_normal((len(members),) + shape)
+        latent = np.tensordot(root, z, axes=(1, 0))  # correlated normals, one set per element
+        for i, name in enumerate(members):
+            values[name] = _reorder_by_ranks(values[name], latent[i])
+    for name, axis, positions, rho in within_groups:
+        part = np.take(values[name], positions, axis=axis)
+        common_shape = list(part.shape)
+        common_shape[axis] = 1
+        common = rng.standard_normal(common_shape)
+        own = rng.standard_normal(part.shape)
+        latent = np.sqrt(rho) * common + np.sqrt(1.0 - rho) * own  # equicorrelated normals
+        index = [slice(None)] * part.ndim
+        index[axis] = positions
+        values[name][tuple(index)] = _reorder_by_ranks(part, latent)
+    return values
+
+
 def sample_inputs(
     spec: Mapping[str, Any],
     draws: int,
@@ -293,7 +368,9 @@ def sample_inputs(
     *,
     method: str = "pert",
     correlations: Sequence[tuple[str, str, float]] | None = None,
+    within: Sequence[tuple[str, str, Sequence[Any], float]] | None = None,
     include_base: bool = True,
+    draw_range: tuple[int, int] | None = None,
 ) -> dict:
     """Sample uncertain inputs into arrays with a leading ``draw`` dimension.
 
@@ -304,23 +381,34 @@ def sample_inputs(
         or one DataArray with a ``bound`` dim holding ``low``, ``base``, ``high`` (as in
         ``chipsuite.load_dataset()``). Units are those of the inputs.
     draws : int
-        Number of draws (>= 1).
+        Number of draws of the whole ensemble (>= 1).
     seed : int
-        Seed of the single ``np.random.default_rng(seed)`` used for everything.
+        Seed (>= 0). Random draws come in blocks of :data:`SAMPLING_BLOCK_DRAWS`; block ``k``
+        uses :func:`block_rng` ``(seed, k)``. Results depend only on ``(spec, draws, seed,
+        method, correlations, within, include_base)``, never on dict order or ``draw_range``.
     method : {"pert", "triangular"}
         Marginal distribution (PERT: see the module docstring for why it is the default).
     correlations : list of (name_a, name_b, rho), optional
-        Rank correlations imposed with a rank-based Gaussian copula. Correlated inputs must have
-        the same dims and coords; element ``i`` of one is correlated with element ``i`` of the
-        other. Pairs not listed (and elements within one input) are independent.
+        Rank correlations between inputs, imposed with a rank-based Gaussian copula within each
+        sampling block. Correlated inputs must have the same dims and coords; element ``i`` of
+        one is correlated with element ``i`` of the other. Pairs not listed are independent.
+    within : list of (name, dim, labels, rho), optional
+        Correlation among elements of one input, e.g. ``("unit_price_usd", "generation",
+        ["h100", "b200"], 0.8)``: the listed elements share a common Gaussian factor, so any two
+        have latent correlation ``rho`` in [0, 1] (rank correlation ~ ``rho``). Other elements
+        (and other positions along the remaining dims) stay independent.
     include_base : bool
         If True, draw 0 is the base case exactly and draws ``1..draws-1`` are random.
+    draw_range : (start, stop), optional
+        Return only draws ``start <= draw < stop`` of the ``draws``-draw ensemble, identical to
+        the same slice of the full result (used to sample one chunk of a large ensemble).
 
     Returns
     -------
     dict of name -> xr.DataArray
-        Dims ``("draw", *input dims)``, coord ``draw = 0..draws-1``, the input's coords, and the
-        attrs of ``base`` (units, long_name) plus ``sampling`` (e.g. ``"pert(lamb=4); draw 0 = base"``).
+        Dims ``("draw", *input dims)``, coord ``draw`` (``start..stop-1``), the input's coords,
+        and the attrs of ``base`` (units, long_name) plus ``sampling`` (e.g.
+        ``"pert(lamb=4); seed 0; draw 0 = base"``).
     """
     import xarray as xr
 
@@ -328,9 +416,12 @@ def sample_inputs(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if isinstance(draws, (bool, np.bool_)) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ValueError(f"draws must be an int >= 1, got {draws!r}")
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an int, got {seed!r}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     draws = int(draws)
+    start, stop = (0, draws) if draw_range is None else (int(draw_range[0]), int(draw_range[1]))
+    if not 0 <= start <= stop <= draws:
+        raise ValueError(f"draw_range must satisfy 0 <= start <= stop <= draws={draws}, got {draw_range!r}")
     names = sorted(spec)
     triples = {}
     for name in names:
@@ -351,39 +442,43 @@ def sample_inputs(
             xr.align(triples[a][1], triples[b][1], join="exact", copy=False)
         except ValueError:
             raise ValueError(f"correlations: {a!r} and {b!r} have different coordinates") from None
+    within_groups = _within_groups(within, triples, {n for members, _ in groups for n in members})
 
-    rng = np.random.default_rng(seed)
-    n_random = draws - 1 if include_base else draws
-    values = {}
-    for name in names:
-        low, base, high = triples[name]
-        random = _SAMPLERS[method](low.values, base.values, high.values, n_random, rng)
-        values[name] = random
-    for members, root in groups:
-        shape = values[members[0]].shape
-        z = rng.standard_normal((len(members),) + shape)
-        latent = np.tensordot(root, z, axes=(1, 0))  # correlated normals, one set per element
-        for i, name in enumerate(members):
-            values[name] = _reorder_by_ranks(values[name], latent[i])
+    # random draws j = 0..n_random-1 sit at draw j + offset; blocks of SAMPLING_BLOCK_DRAWS over j
+    offset = 1 if include_base else 0
+    n_random = draws - offset
+    j0, j1 = max(start - offset, 0), max(stop - offset, 0)
+    size = SAMPLING_BLOCK_DRAWS
+    pieces: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for k in range(j0 // size, -(-j1 // size)) if j1 > j0 else ():
+        first = k * size
+        block = _sample_block(triples, names, groups, within_groups, method, min(size, n_random - first),
+                              block_rng(seed, k))
+        for name in names:
+            pieces[name].append(block[name][max(j0 - first, 0):j1 - first])
 
     label = "pert(lamb=4)" if method == "pert" else "triangular"
-    corr_note = ""
+    notes = ""
     if correlations:
-        corr_note = "; rank-correlated: " + ", ".join(f"{a}~{b} {float(r):+.2f}" for a, b, r in correlations)
+        notes += "; rank-correlated: " + ", ".join(f"{a}~{b} {float(r):+.2f}" for a, b, r in correlations)
+    if within:
+        notes += "; correlated within: " + ", ".join(f"{n}[{d}={list(map(str, ls))}] {float(r):+.2f}"
+                                                      for n, d, ls, r in within)
     out = {}
     for name in names:
         low, base, high = triples[name]
-        data = values[name]
-        if include_base:
-            data = np.concatenate([np.asarray(base.values, dtype=np.float64)[np.newaxis], data], axis=0)
+        parts = pieces[name]
+        if include_base and start == 0 and stop > 0:
+            parts = [np.asarray(base.values, dtype=np.float64)[np.newaxis]] + parts
+        data = np.concatenate(parts, axis=0) if parts else np.empty((0,) + base.shape)
         attrs = dict(base.attrs)
         attrs.setdefault("units", low.attrs.get("units", high.attrs.get("units", "1")))
         attrs.setdefault("long_name", name)
-        attrs["sampling"] = f"{label}; seed {int(seed)}" + ("; draw 0 = base" if include_base else "") + corr_note
+        attrs["sampling"] = f"{label}; seed {int(seed)}" + ("; draw 0 = base" if include_base else "") + notes
         da = xr.DataArray(
             data,
             dims=("draw",) + base.dims,
-            coords={**{k: v for k, v in base.coords.items()}, "draw": np.arange(draws)},
+            coords={**{k: v for k, v in base.coords.items()}, "draw": np.arange(start, stop)},
             attrs=attrs,
             name=name,
         )
