@@ -1,0 +1,755 @@
+"""Altair chart builders: small functions from a tidy, reduced DataFrame to a chart.
+
+Two kinds of functions live here:
+
+- ``*_frame(result, ...)`` reduce a model result (``chipsuite.run``) or the data tables to a small
+  tidy DataFrame with only the columns a chart needs (draw 0 or quantiles, never a whole
+  ensemble). Units are in the column names (``h100e_million``, ``capex_usd_bn``, ``power_mw``).
+- ``*_chart(frame, ...)`` build an Altair chart from such a frame: explicit encoding types,
+  a title with a source line as subtitle, and axis titles with units in brackets.
+
+Charts display offline with :func:`chipsuite.enable_offline_rendering` or inside an
+:class:`chipsuite.OfflineChart`.
+
+>>> import chipsuite
+>>> from chipsuite import charts
+>>> frame = charts.mtia_share_frame(chipsuite.run())      # doctest: +SKIP
+>>> charts.mtia_share_chart(frame)                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "SOURCE_DATA",
+    "source_line",
+    "event_frame",
+    "with_events",
+    "fleet_by_generation_frame",
+    "fleet_by_generation_chart",
+    "mtia_share_frame",
+    "mtia_share_chart",
+    "cadence_comparison_chart",
+    "perf_per_watt_frame",
+    "perf_per_watt_chart",
+    "nre_savings_frame",
+    "nre_savings_chart",
+    "capex_annual_frame",
+    "capex_annual_chart",
+    "capex_quarterly_frame",
+    "capex_quarterly_chart",
+    "capex_parts_frame",
+    "capex_parts_chart",
+    "dependence_shares_frame",
+    "dependence_shares_chart",
+    "hhi_frame",
+    "hhi_chart",
+    "breakeven_chart",
+    "min_volume_chart",
+    "site_power_frame",
+    "site_power_chart",
+    "fleet_power_frame",
+    "fleet_power_chart",
+    "energy_annual_frame",
+    "energy_annual_chart",
+    "fan_frame",
+    "fan_chart",
+    "tornado_chart",
+    "scenario_comparison_chart",
+    "provenance_kinds_frame",
+    "provenance_kinds_chart",
+    "value_range_chart",
+]
+
+#: the data behind every model chart (full list with URLs: data/sources.csv)
+SOURCE_DATA = "data: Meta releases and filings, Nvidia, EIA and others; see data/sources.csv"
+
+WIDTH = 520
+HEIGHT = 260
+VENDOR_COLORS = alt.Scale(domain=["MTIA", "Nvidia", "fleet"], range=["#1f77b4", "#76b900", "#555555"])
+
+
+def source_line(case="base case"):
+    """The source line shown under a chart title: model case and data sources."""
+    if case is None:
+        return f"Source: chipsuite data tables; {SOURCE_DATA}"
+    return f"Source: chipsuite model, {case}; {SOURCE_DATA}"
+
+
+def _title(text, case="base case"):
+    return alt.Title(text=text, subtitle=source_line(case), anchor="start")
+
+
+def _year_label(values):
+    return [str(int(v)) for v in values]
+
+
+def _draw0(da):
+    return da.isel(draw=0) if "draw" in da.dims else da
+
+
+def _quarters(result):
+    return pd.to_datetime(result.quarter.values)
+
+
+def _annual(da, how="sum"):
+    from .model import annual
+
+    return annual(da, how)
+
+
+# --------------------------------------------------------------------------- events
+
+
+def event_frame(categories=None, start=None, end=None):
+    """Dated events from ``events.csv`` (``date``, ``label``, ``category``), optionally filtered.
+
+    categories : iterable of str, optional -- e.g. ``("capex", "deal")``
+    start, end : str or Timestamp, optional -- keep events within ``[start, end]``
+    """
+    from .data import load_tables
+
+    events = load_tables()["events"][["date", "label", "category"]].copy()
+    events["date"] = pd.to_datetime(events["date"])
+    if categories is not None:
+        events = events[events["category"].isin(list(categories))]
+    if start is not None:
+        events = events[events["date"] >= pd.Timestamp(start)]
+    if end is not None:
+        events = events[events["date"] <= pd.Timestamp(end)]
+    return events.reset_index(drop=True)
+
+
+def with_events(chart, events, height=HEIGHT):
+    """Layer dated event annotations (grey rules and rotated labels) over a time chart.
+
+    ``events``: a frame from :func:`event_frame`; an empty frame returns ``chart`` unchanged.
+    The events carry their own data, so they work over charts of any data.
+    """
+    if events is None or len(events) == 0:
+        return chart
+    base = alt.Chart(events)
+    rules = base.mark_rule(color="#999999", strokeDash=[2, 3]).encode(
+        x=alt.X("date:T"), tooltip=[alt.Tooltip("date:T", title="Date"), alt.Tooltip("label:N", title="Event")])
+    labels = base.mark_text(angle=270, align="right", baseline="bottom", dx=-4, dy=-2, fontSize=9,
+                            color="#666666").encode(x=alt.X("date:T"), y=alt.value(0), text="label:N")
+    return alt.layer(chart, rules, labels).resolve_scale(color="independent")
+
+
+# --------------------------------------------------------------------------- cadence and fleet
+
+
+def fleet_by_generation_frame(result, draw=0):
+    """Installed capability by generation: ``quarter``, ``generation``, ``vendor``, ``h100e_million``."""
+    r = result.isel(draw=draw)
+    da = r.h100e / 1e6
+    frame = da.to_dataframe(name="h100e_million").reset_index()[["quarter", "generation", "h100e_million"]]
+    vendors = dict(zip(result.generation.values, result.vendor.values))
+    frame["vendor"] = frame["generation"].map(lambda g: "MTIA" if vendors[g] == "meta" else "Nvidia")
+    return frame
+
+
+def fleet_by_generation_chart(frame, case="base case", events=None):
+    """Stacked area of installed H100-equivalents by generation (MTIA blues, Nvidia greens)."""
+    order = list(dict.fromkeys(frame["generation"]))
+    chart = alt.Chart(frame, title=_title("Installed capability by chip generation", case),
+                      width=WIDTH, height=HEIGHT).mark_area().encode(
+        x=alt.X("quarter:T", title="Quarter"),
+        y=alt.Y("h100e_million:Q", stack="zero", title="Installed capability [million H100e]"),
+        color=alt.Color("generation:N", sort=order, title="Generation",
+                        scale=alt.Scale(domain=order, range=_generation_colors(frame, order))),
+        order=alt.Order("generation_order:Q"),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), alt.Tooltip("generation:N"),
+                 alt.Tooltip("h100e_million:Q", title="H100e [million]", format=".2f")],
+    ).transform_calculate(generation_order=f"indexof({order!r}, datum.generation)")
+    return with_events(chart, events)
+
+
+def _generation_colors(frame, order):
+    vendor = dict(zip(frame["generation"], frame["vendor"]))
+    blues = ["#c6dbef", "#6baed6", "#2171b5", "#08306b", "#041a3a"]
+    greens = ["#e5f5e0", "#c7e9c0", "#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"]
+    out, b, g = [], 0, 0
+    for gen in order:
+        if vendor[gen] == "MTIA":
+            out.append(blues[min(b, len(blues) - 1)])
+            b += 1
+        else:
+            out.append(greens[min(g, len(greens) - 1)])
+            g += 1
+    return out
+
+
+WORKLOAD_LABELS = {
+    "rec_training": "ranking/recommendation training",
+    "genai_inference": "gen-AI inference",
+    "large_genai_inference": "large gen-AI inference",
+    "frontier_training": "frontier training",
+}
+
+
+def mtia_share_frame(result, draw=0):
+    """MTIA share of new purchases by workload class: ``quarter``, ``workload``, ``share``. [1]"""
+    r = result.isel(draw=draw)
+    demand = r.demand_h100e
+    share = (r.mtia_purchases_h100e / demand.where(demand > 0)).fillna(0.0)
+    frame = share.to_dataframe(name="share").reset_index()[["quarter", "workload", "share"]]
+    frame["workload"] = frame["workload"].map(WORKLOAD_LABELS)
+    return frame
+
+
+def mtia_share_chart(frame, case="base case", events=None):
+    """Lines of the MTIA share of new purchases per workload class."""
+    chart = alt.Chart(frame, title=_title("MTIA share of new purchases by workload class", case),
+                      width=WIDTH, height=HEIGHT).mark_line().encode(
+        x=alt.X("quarter:T", title="Quarter"),
+        y=alt.Y("share:Q", title="MTIA share of purchases [%]", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("workload:N", title="Workload class"),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "workload:N",
+                 alt.Tooltip("share:Q", title="share", format=".0%")],
+    )
+    return with_events(chart, events)
+
+
+def cadence_comparison_chart(frame, case="cadence grid", cadence=None, slip=None):
+    """MTIA share of installed capability for several cadences and slips.
+
+    ``frame``: ``quarter``, ``cadence_months``, ``slip_quarters``, ``mtia_share``. With
+    ``cadence``/``slip`` given (the initial values) the chart gets two bound select
+    parameters that filter the grid, so it stays interactive in a static HTML page; without,
+    one line per cadence (the first slip in the frame).
+    """
+    base = alt.Chart(frame, title=_title("MTIA share of installed capability by cadence", case),
+                     width=WIDTH, height=HEIGHT)
+    y = alt.Y("mtia_share:Q", title="MTIA share of installed H100e [%]", axis=alt.Axis(format="%"),
+              scale=alt.Scale(domain=[0, max(0.05, float(frame["mtia_share"].max()) * 1.05)]))
+    tooltip = [alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"),
+               alt.Tooltip("cadence_months:Q", title="cadence [months]"),
+               alt.Tooltip("slip_quarters:Q", title="slip [quarters/generation]"),
+               alt.Tooltip("mtia_share:Q", title="MTIA share", format=".1%")]
+    if cadence is None:
+        first_slip = sorted(frame["slip_quarters"].unique())[0]
+        return base.mark_line().encode(
+            x=alt.X("quarter:T", title="Quarter"), y=y,
+            color=alt.Color("cadence_months:O", title="Cadence [months]"), tooltip=tooltip,
+        ).transform_filter(alt.datum.slip_quarters == float(first_slip))
+    cadences = sorted(float(c) for c in frame["cadence_months"].unique())
+    slips = sorted(float(s) for s in frame["slip_quarters"].unique())
+    p_cadence = alt.param(name="cadence_months", value=float(cadence), bind=alt.binding_select(
+        options=cadences, name="MTIA cadence [months] "))
+    p_slip = alt.param(name="slip_quarters", value=float(slip), bind=alt.binding_select(
+        options=slips, name="slip per generation [quarters] "))
+    return base.mark_line(point=True).encode(
+        x=alt.X("quarter:T", title="Quarter"), y=y, tooltip=tooltip,
+    ).add_params(p_cadence, p_slip).transform_filter(
+        (alt.datum.cadence_months == p_cadence) & (alt.datum.slip_quarters == p_slip))
+
+
+def perf_per_watt_frame(result, draw=0):
+    """Capability per MW of nameplate IT power, by vendor and for the whole fleet.
+
+    Columns ``quarter``, ``vendor`` (``MTIA``, ``Nvidia``, ``fleet``), ``h100e_per_mw``. [H100e/MW]
+    """
+    r = result.isel(draw=draw)
+    is_mtia = (r.vendor == "meta").values
+    groups = {"MTIA": is_mtia, "Nvidia": ~is_mtia, "fleet": np.ones_like(is_mtia)}
+    rows = []
+    for label, mask in groups.items():
+        gens = r.generation.values[mask]
+        h = r.h100e.sel(generation=gens).sum("generation")
+        p = r.provisioned_it_power_mw.sel(generation=gens).sum("generation")
+        ratio = (h / p.where(p > 0)).to_series()
+        rows.append(pd.DataFrame({"quarter": ratio.index, "vendor": label, "h100e_per_mw": ratio.values}))
+    frame = pd.concat(rows, ignore_index=True).dropna()
+    return frame
+
+
+def perf_per_watt_chart(frame, case="base case"):
+    """Lines of installed H100e per MW of nameplate IT power (MTIA, Nvidia, fleet)."""
+    return alt.Chart(frame, title=_title("Fleet performance per watt", case), width=WIDTH,
+                     height=HEIGHT).mark_line().encode(
+        x=alt.X("quarter:T", title="Quarter"),
+        y=alt.Y("h100e_per_mw:Q", title="Capability per IT power [H100e per MW]"),
+        color=alt.Color("vendor:N", title="Chips", scale=VENDOR_COLORS),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "vendor:N",
+                 alt.Tooltip("h100e_per_mw:Q", title="H100e per MW", format=",.0f")],
+    )
+
+
+def nre_savings_frame(result, draw=0):
+    """Annual MTIA NRE, gross and net savings against an all-Nvidia fleet of equal H100e.
+
+    Columns ``year`` (str), ``measure``, ``usd_bn``. [USD bn per year]
+    """
+    r = result.isel(draw=draw)
+    nre = _annual(r.nre_usd)
+    net = _annual(r.savings_vs_all_nvidia_usd)
+    parts = {"MTIA design cost (NRE)": nre, "savings before NRE": net + nre, "net savings": net}
+    rows = [pd.DataFrame({"year": _year_label(da.year.values), "measure": name, "usd_bn": da.values / 1e9})
+            for name, da in parts.items()]
+    frame = pd.concat(rows, ignore_index=True)
+    return frame[frame["year"].astype(int) >= 2024].reset_index(drop=True)
+
+
+def nre_savings_chart(frame, case="base case"):
+    """Grouped bars of annual NRE, savings before NRE and net savings."""
+    order = ["MTIA design cost (NRE)", "savings before NRE", "net savings"]
+    return alt.Chart(frame, title=_title("MTIA design cost against savings versus an all-Nvidia fleet", case),
+                     width=WIDTH, height=HEIGHT).mark_bar().encode(
+        x=alt.X("year:O", title="Year"),
+        xOffset=alt.XOffset("measure:N", sort=order),
+        y=alt.Y("usd_bn:Q", title="Amount per year [USD bn]"),
+        color=alt.Color("measure:N", sort=order, title="",
+                        scale=alt.Scale(domain=order, range=["#d62728", "#9ecae1", "#1f77b4"])),
+        tooltip=["year:O", "measure:N", alt.Tooltip("usd_bn:Q", title="USD bn", format=",.2f")],
+    )
+
+
+# --------------------------------------------------------------------------- capex
+
+
+def capex_annual_frame(result, draw=0, ds=None):
+    """Annual capex: modelled, reported, latest guidance (range) and consensus.
+
+    Columns ``year`` (str), ``series``, ``low``, ``value``, ``high`` [USD bn].
+    """
+    from .data import load_dataset
+
+    ds = load_dataset() if ds is None else ds
+    r = result.isel(draw=draw)
+    model = _annual(r.capex_usd)
+    rows = [{"year": str(int(y)), "series": "modelled", "low": v / 1e9, "value": v / 1e9, "high": v / 1e9}
+            for y, v in zip(model.year.values, model.values) if 2022 <= y <= 2028]
+    names = {"reported": "reported", "guidance_latest": "guidance (latest)", "consensus_latest": "consensus"}
+    annual = ds.capex_annual_usd
+    for series, label in names.items():
+        for y in annual.year.values:
+            lo, ba, hi = (float(annual.sel(year=y, series=series, bound=b)) for b in ("low", "base", "high"))
+            if np.isfinite(ba):
+                rows.append({"year": str(int(y)), "series": label, "low": lo / 1e9, "value": ba / 1e9,
+                             "high": hi / 1e9})
+    return pd.DataFrame(rows)
+
+
+def capex_annual_chart(frame, case="base case", initial_price_pct=None):
+    """Annual capex: modelled bars, reported/guided/consensus points with their ranges.
+
+    If ``frame`` has a ``nvidia_price_pct`` column (a grid of modelled rows, see
+    :func:`chipsuite.widgets.nvidia_price_grid_frame`) and ``initial_price_pct`` is given, a
+    slider bound to an Altair param picks the modelled bars (works in a static page).
+    """
+    title = _title("Meta capex: reported and guided (points) against modelled (bars)", case)
+    base = alt.Chart(frame, width=WIDTH, height=HEIGHT)
+    series_order = ["reported", "guidance (latest)", "consensus"]
+    y = alt.Y("value:Q", title="Capital expenditure [USD bn per year]")
+    modelled = base.transform_filter(alt.datum.series == "modelled")
+    price = None
+    if initial_price_pct is not None and "nvidia_price_pct" in frame.columns:
+        pcts = sorted(float(p) for p in frame["nvidia_price_pct"].dropna().unique())
+        step = float(np.min(np.diff(pcts))) if len(pcts) > 1 else 1.0
+        price = alt.param(name="nvidia_price_pct", value=float(initial_price_pct), bind=alt.binding_range(
+            min=pcts[0], max=pcts[-1], step=step, name="Nvidia price [% of list] "))
+        modelled = modelled.transform_filter(alt.datum.nvidia_price_pct == price)
+    bars = modelled.mark_bar(color="#c6dbef").encode(
+        x=alt.X("year:O", title="Year"), y=y,
+        tooltip=["year:O", "series:N", alt.Tooltip("value:Q", title="USD bn", format=",.1f")])
+    if price is not None:
+        bars = bars.add_params(price)
+    public = base.transform_filter(alt.datum.series != "modelled")
+    color = alt.Color("series:N", title="Public figure", sort=series_order,
+                      scale=alt.Scale(domain=series_order, range=["#000000", "#ff7f0e", "#9467bd"]))
+    ranges = public.mark_rule(strokeWidth=2).encode(
+        x="year:O", y=alt.Y("low:Q", title="Capital expenditure [USD bn per year]"), y2="high:Q", color=color,
+        xOffset=alt.XOffset("series:N", sort=series_order))
+    points = public.mark_point(filled=True, size=60).encode(
+        x="year:O", y=y, color=color, xOffset=alt.XOffset("series:N", sort=series_order),
+        tooltip=["year:O", "series:N", alt.Tooltip("low:Q", format=",.1f", title="low [USD bn]"),
+                 alt.Tooltip("value:Q", format=",.1f", title="value [USD bn]"),
+                 alt.Tooltip("high:Q", format=",.1f", title="high [USD bn]")])
+    return alt.layer(bars, ranges, points, title=title)
+
+
+def capex_quarterly_frame(result, draw=0, ds=None):
+    """Quarterly capex: modelled vs reported headline and purchases of P&E.
+
+    Columns ``quarter``, ``series``, ``capex_usd_bn`` [USD bn per quarter] (no NaN rows).
+    """
+    from .data import load_dataset
+
+    ds = load_dataset() if ds is None else ds
+    r = result.isel(draw=draw)
+    parts = [pd.DataFrame({"quarter": _quarters(r), "series": "modelled", "capex_usd_bn": r.capex_usd.values / 1e9})]
+    labels = {"headline": "reported (headline)", "ppe": "reported (purchases of P&E)"}
+    for measure, label in labels.items():
+        s = ds.capex_quarterly_usd.sel(measure=measure).to_series().dropna() / 1e9
+        parts.append(pd.DataFrame({"quarter": pd.to_datetime(s.index), "series": label, "capex_usd_bn": s.values}))
+    frame = pd.concat(parts, ignore_index=True)
+    return frame[frame["quarter"] <= pd.Timestamp("2028-10-01")].reset_index(drop=True)
+
+
+def capex_quarterly_chart(frame, case="base case", events=None):
+    """Quarterly capex lines: modelled against reported headline and P&E."""
+    order = ["modelled", "reported (headline)", "reported (purchases of P&E)"]
+    chart = alt.Chart(frame, title=_title("Quarterly capex: reported and modelled", case), width=WIDTH,
+                      height=HEIGHT).mark_line(point=True).encode(
+        x=alt.X("quarter:T", title="Quarter"),
+        y=alt.Y("capex_usd_bn:Q", title="Capital expenditure [USD bn per quarter]"),
+        color=alt.Color("series:N", sort=order, title="Series",
+                        scale=alt.Scale(domain=order, range=["#1f77b4", "#000000", "#999999"])),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "series:N",
+                 alt.Tooltip("capex_usd_bn:Q", title="USD bn", format=",.2f")],
+    )
+    return with_events(chart, events)
+
+
+CAPEX_PARTS = {
+    "accelerators": "fleet_accelerator_capex_usd",
+    "servers and network": "server_network_capex_usd",
+    "facilities": "facility_capex_usd",
+    "non-AI": "non_ai_capex_usd",
+}
+
+
+def capex_parts_frame(result, draw=0, years=(2022, 2028)):
+    """Annual modelled capex by part: ``year`` (str), ``part``, ``capex_usd_bn`` [USD bn per year]."""
+    r = result.isel(draw=draw)
+    rows = []
+    for part, name in CAPEX_PARTS.items():
+        da = _annual(r[name])
+        da = da.sel(year=slice(*years))
+        rows.append(pd.DataFrame({"year": _year_label(da.year.values), "part": part, "capex_usd_bn": da.values / 1e9}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def capex_parts_chart(frame, case="base case"):
+    """Stacked bars of modelled annual capex: chips, servers, facilities, non-AI."""
+    order = list(CAPEX_PARTS)
+    return alt.Chart(frame, title=_title("Modelled capex by part", case), width=WIDTH,
+                     height=HEIGHT).mark_bar().encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("capex_usd_bn:Q", stack="zero", title="Capital expenditure [USD bn per year]"),
+        color=alt.Color("part:N", sort=order, title="Part"),
+        order=alt.Order("part_order:Q"),
+        tooltip=["year:O", "part:N", alt.Tooltip("capex_usd_bn:Q", title="USD bn", format=",.1f")],
+    ).transform_calculate(part_order=f"indexof({order!r}, datum.part)")
+
+
+# --------------------------------------------------------------------------- Nvidia dependence
+
+SHARES = {
+    "installed units": "nvidia_share_units",
+    "installed capability (H100e)": "nvidia_share_h100e",
+    "accelerator capex": "nvidia_share_capex",
+    "accelerator power": "nvidia_share_power",
+}
+
+
+def dependence_shares_frame(result, draw=0):
+    """Nvidia shares over time: ``quarter``, ``measure``, ``share`` [1]."""
+    r = result.isel(draw=draw)
+    q = _quarters(r)
+    rows = [pd.DataFrame({"quarter": q, "measure": label, "share": r[name].values}) for label, name in SHARES.items()]
+    frame = pd.concat(rows, ignore_index=True)
+    return frame[frame["quarter"] >= pd.Timestamp("2024-01-01")].reset_index(drop=True)
+
+
+def dependence_shares_chart(frame, case="base case", events=None):
+    """Lines of Nvidia's share of units, capability, capex and power."""
+    chart = alt.Chart(frame, title=_title("Nvidia's share of Meta's accelerator fleet", case), width=WIDTH,
+                      height=HEIGHT).mark_line().encode(
+        x=alt.X("quarter:T", title="Quarter"),
+        y=alt.Y("share:Q", title="Nvidia share [%]", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("measure:N", title="Share of"),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "measure:N",
+                 alt.Tooltip("share:Q", format=".1%")],
+    )
+    return with_events(chart, events)
+
+
+def hhi_frame(result, draw=0):
+    """Supplier concentration: ``quarter``, ``hhi`` [1, 0-1 scale]."""
+    r = result.isel(draw=draw)
+    frame = pd.DataFrame({"quarter": _quarters(r), "hhi": r.hhi.values})
+    return frame[frame["quarter"] >= pd.Timestamp("2024-01-01")].reset_index(drop=True)
+
+
+def hhi_chart(frame, case="base case"):
+    """Line of the Herfindahl-Hirschman index of installed capability (1 = one supplier)."""
+    line = alt.Chart(frame, width=WIDTH, height=180).mark_line(color="#333333").encode(
+        x=alt.X("quarter:T", title="Quarter"),
+        y=alt.Y("hhi:Q", title="Concentration (HHI) [0-1]", scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), alt.Tooltip("hhi:Q", format=".3f")])
+    threshold = alt.Chart(pd.DataFrame({"hhi": [0.25], "label": ["0.25: highly concentrated (US merger guidelines)"]})
+                          ).mark_rule(strokeDash=[4, 3], color="#d62728").encode(y="hhi:Q")
+    label = alt.Chart(pd.DataFrame({"hhi": [0.25], "label": ["0.25: highly concentrated"]})).mark_text(
+        align="left", dy=-6, color="#d62728", fontSize=10).encode(y="hhi:Q", x=alt.value(4), text="label:N")
+    return alt.layer(line, threshold, label, title=_title("Supplier concentration of installed capability", case))
+
+
+def breakeven_chart(frame, case="base case", year=None):
+    """Heatmap: MTIA efficiency x Nvidia price -> cost difference per H100e-hour.
+
+    ``frame``: ``mtia_efficiency`` [1, multiple of the dataset H100e factors],
+    ``nvidia_price_multiplier`` [1], ``cost_difference_usd_per_h100e_hour`` [USD/h]
+    (with MTIA minus all-Nvidia; negative = MTIA cheaper).
+    """
+    limit = float(np.nanmax(np.abs(frame["cost_difference_usd_per_h100e_hour"]))) or 1.0
+    when = f" in {year}" if year else ""
+    rect = alt.Chart(frame, width=WIDTH - 120, height=HEIGHT + 40).mark_rect().encode(
+        x=alt.X("mtia_efficiency:O", title="MTIA efficiency [multiple of base H100e factor]",
+                axis=alt.Axis(format=".2f")),
+        y=alt.Y("nvidia_price_multiplier:O", title="Nvidia price [multiple of list]", sort="descending",
+                axis=alt.Axis(format=".2f")),
+        color=alt.Color("cost_difference_usd_per_h100e_hour:Q",
+                        title=["cost difference", "[USD per H100e-hour]"],
+                        scale=alt.Scale(scheme="redblue", reverse=True, domain=[-limit, limit], domainMid=0)),
+        tooltip=[alt.Tooltip("mtia_efficiency:Q", format=".2f", title="MTIA efficiency [x]"),
+                 alt.Tooltip("nvidia_price_multiplier:Q", format=".2f", title="Nvidia price [x list]"),
+                 alt.Tooltip("cost_difference_usd_per_h100e_hour:Q", format="+.3f", title="USD per H100e-hour")],
+    )
+    return alt.layer(rect, title=_title(f"Break-even map: fleet cost per H100e-hour with MTIA minus all-Nvidia{when}",
+                                        case))
+
+
+def min_volume_chart(frame, case="base case"):
+    """Effect of the Nvidia deal's minimum volume on MTIA's share and on the savings.
+
+    ``frame``: ``min_units_thousand`` [thousand units per quarter], ``measure``, ``value``
+    with measures ``MTIA share of installed H100e [%]`` and ``net savings [USD bn]``; one
+    panel per measure.
+    """
+    base = alt.Chart(frame, width=WIDTH // 2 - 20, height=HEIGHT - 40).mark_line(point=True)
+    x = alt.X("min_units_thousand:Q", title="Nvidia minimum volume [thousand units per quarter]")
+    share = base.transform_filter(alt.datum.measure == "mtia_share").encode(
+        x=x, y=alt.Y("value:Q", title="MTIA share of installed H100e [%]", axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("min_units_thousand:Q", title="minimum [k units/quarter]"),
+                 alt.Tooltip("value:Q", format=".1%", title="MTIA share")])
+    savings = base.transform_filter(alt.datum.measure == "net_savings_usd_bn").encode(
+        x=x, y=alt.Y("value:Q", title="Net savings vs all-Nvidia [USD bn, cumulative]"),
+        tooltip=[alt.Tooltip("min_units_thousand:Q", title="minimum [k units/quarter]"),
+                 alt.Tooltip("value:Q", format=",.1f", title="USD bn")])
+    return alt.hconcat(share, savings, title=_title("Effect of the Nvidia deal's minimum volume", case))
+
+
+# --------------------------------------------------------------------------- energy and sites
+
+SITE_LABELS = {"prometheus": "Prometheus (OH)", "hyperion": "Hyperion (LA)", "el_paso": "El Paso (TX)",
+               "rest_of_fleet": "rest of fleet"}
+
+
+def site_power_frame(result, draw=0, sites=("prometheus", "hyperion", "el_paso")):
+    """Facility power placed at a site against its capacity.
+
+    Columns ``quarter``, ``site``, ``measure`` (``capacity``, ``facility power``), ``power_mw`` [MW].
+    """
+    r = result.isel(draw=draw).sel(site=list(sites))
+    parts = []
+    for measure, name in (("capacity", "site_capacity_mw"), ("facility power", "facility_power_mw")):
+        f = r[name].to_dataframe(name="power_mw").reset_index()[["quarter", "site", "power_mw"]]
+        f["measure"] = measure
+        parts.append(f)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["site"] = frame["site"].map(SITE_LABELS)
+    return frame[frame["quarter"] >= pd.Timestamp("2025-01-01")].reset_index(drop=True)
+
+
+def site_power_chart(frame, case="base case"):
+    """Power ramp against capacity, one panel per site (capacity as a grey area, power as a line)."""
+    tooltip = [alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "site:N", "measure:N",
+               alt.Tooltip("power_mw:Q", title="MW", format=",.0f")]
+    x = alt.X("quarter:T", title="Quarter")
+    y = alt.Y("power_mw:Q", title="Facility power [MW]")
+    area = alt.Chart().transform_filter(alt.datum.measure == "capacity").mark_area(
+        color="#cccccc", opacity=0.7).encode(x=x, y=y, tooltip=tooltip)
+    line = alt.Chart().transform_filter(alt.datum.measure == "facility power").mark_line(
+        color="#d62728").encode(x=x, y=y, tooltip=tooltip)
+    return alt.layer(area, line, data=frame, width=WIDTH // 2 - 20, height=170).facet(
+        facet=alt.Facet("site:N", title=None), columns=3,
+        title=_title("Site facility power (red) against capacity (grey)", case))
+
+
+def fleet_power_frame(result, draw=0):
+    """IT power the installed fleet needs against the IT power all sites can host.
+
+    Columns ``quarter``, ``measure``, ``power_mw`` [MW of IT power, nameplate].
+    """
+    r = result.isel(draw=draw)
+    q = _quarters(r)
+    parts = {"IT power needed by installed accelerators": r.fleet_provisioned_it_power_mw,
+             "IT capacity of all sites": r.fleet_it_capacity_mw,
+             "unplaced IT power": r.unplaced_power_mw}
+    frame = pd.concat([pd.DataFrame({"quarter": q, "measure": k, "power_mw": v.values}) for k, v in parts.items()],
+                      ignore_index=True)
+    return frame[frame["quarter"] >= pd.Timestamp("2024-01-01")].reset_index(drop=True)
+
+
+def fleet_power_chart(frame, case="base case", events=None):
+    """Lines: IT power needed by the fleet, IT capacity of the sites, and the gap (unplaced)."""
+    order = ["IT power needed by installed accelerators", "IT capacity of all sites", "unplaced IT power"]
+    chart = alt.Chart(frame, title=_title("Is there room for the fleet? IT power against site capacity", case),
+                      width=WIDTH, height=HEIGHT).mark_line().encode(
+        x=alt.X("quarter:T", title="Quarter"),
+        y=alt.Y("power_mw:Q", title="IT power [MW]"),
+        color=alt.Color("measure:N", sort=order, title="", scale=alt.Scale(
+            domain=order, range=["#d62728", "#555555", "#ff9896"])),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "measure:N",
+                 alt.Tooltip("power_mw:Q", title="MW", format=",.0f")])
+    return with_events(chart, events)
+
+
+ENERGY_MEASURES = {
+    "energy_twh": ("Electricity use [TWh per year]", "energy_mwh", 1e6),
+    "electricity_cost_usd_bn": ("Electricity cost [USD bn per year]", "electricity_cost_usd", 1e9),
+    "emissions_mtco2": ("Emissions [MtCO2 per year]", "emissions_tco2", 1e6),
+}
+
+
+def energy_annual_frame(result, draw=0, years=(2024, 2030)):
+    """Annual energy, electricity cost and emissions by site.
+
+    Columns ``year`` (str), ``site``, ``measure`` (keys of :data:`ENERGY_MEASURES`), ``value``
+    (in the measure's unit: TWh, USD bn, MtCO2 per year).
+    """
+    r = result.isel(draw=draw)
+    rows = []
+    for measure, (_, name, scale) in ENERGY_MEASURES.items():
+        da = _annual(r[name]).sel(year=slice(*years)) / scale
+        f = da.to_dataframe(name="value").reset_index()[["year", "site", "value"]]
+        f["measure"] = measure
+        rows.append(f)
+    frame = pd.concat(rows, ignore_index=True)
+    frame["year"] = frame["year"].astype(int).astype(str)
+    frame["site"] = frame["site"].map(SITE_LABELS)
+    return frame
+
+
+def energy_annual_chart(frame, case="base case"):
+    """Three panels of stacked bars by site: electricity use, cost and emissions per year."""
+    panels = []
+    for measure, (axis_title, _, _) in ENERGY_MEASURES.items():
+        panels.append(alt.Chart(frame, width=190, height=HEIGHT - 40).transform_filter(
+            alt.datum.measure == measure).mark_bar().encode(
+            x=alt.X("year:O", title="Year"),
+            y=alt.Y("value:Q", stack="zero", title=axis_title),
+            color=alt.Color("site:N", title="Site", sort=list(SITE_LABELS.values())),
+            tooltip=["year:O", "site:N", alt.Tooltip("value:Q", format=",.2f", title=axis_title)]))
+    return alt.hconcat(*panels, title=_title("Electricity, cost and emissions by site", case))
+
+
+# --------------------------------------------------------------------------- uncertainty
+
+
+def fan_frame(result, name, q=(0.05, 0.5, 0.95), scale=1.0, reduce=None):
+    """Quantiles of one quarterly variable over draws: ``quarter``, ``q05``, ``q50``, ``q95``.
+
+    name : variable of ``result`` (dims ``draw``, ``quarter`` and possibly others)
+    scale : divide values by this (e.g. 1e9 for USD bn)
+    reduce : dim to sum over before the quantiles (e.g. ``"site"``); other extra dims are summed too
+    """
+    from .uncertainty import quantiles
+
+    da = result[name]
+    extra = [d for d in da.dims if d not in ("draw", "quarter")]
+    if extra:
+        da = da.sum(extra, keep_attrs=True)
+    qs = quantiles(da, q=q) / scale
+    frame = pd.DataFrame({"quarter": _quarters(result)})
+    for qq in q:
+        frame[f"q{int(round(qq * 100)):02d}"] = qs.sel(quantile=qq).values
+    return frame
+
+
+def fan_chart(frame, title, y_title, case="uncertainty ensemble"):
+    """A fan chart: 5-95 % band and the median line.
+
+    ``frame`` from :func:`fan_frame`; ``y_title`` must name the unit, e.g. ``"Capex [USD bn per quarter]"``.
+    """
+    base = alt.Chart(frame, width=WIDTH, height=HEIGHT)
+    band = base.mark_area(opacity=0.3, color="#1f77b4").encode(
+        x=alt.X("quarter:T", title="Quarter"), y=alt.Y("q05:Q", title=y_title), y2="q95:Q",
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"),
+                 alt.Tooltip("q05:Q", format=",.3g", title="5 %"), alt.Tooltip("q50:Q", format=",.3g", title="median"),
+                 alt.Tooltip("q95:Q", format=",.3g", title="95 %")])
+    line = base.mark_line(color="#1f77b4").encode(x="quarter:T", y=alt.Y("q50:Q", title=y_title))
+    return alt.layer(band, line, title=_title(f"{title}: median and 5-95 % range", case))
+
+
+def tornado_chart(frame, title, x_title, case="one-at-a-time sensitivity"):
+    """Tornado: the output at each input's low and high value, relative to the base.
+
+    ``frame``: ``parameter``, ``bound`` (``low``/``high``), ``delta`` (output minus base, in
+    the unit named by ``x_title``). Bars are sorted by swing.
+    """
+    swing = frame.groupby("parameter")["delta"].apply(lambda s: s.abs().max()).sort_values(ascending=False)
+    return alt.Chart(frame, title=_title(title, case), width=WIDTH - 100,
+                     height=max(120, 22 * len(swing))).mark_bar().encode(
+        y=alt.Y("parameter:N", sort=list(swing.index), title="Input (set to its low / high value)"),
+        x=alt.X("delta:Q", title=x_title),
+        color=alt.Color("bound:N", title="Input at", scale=alt.Scale(domain=["low", "high"],
+                                                                     range=["#4c78a8", "#f58518"])),
+        tooltip=["parameter:N", "bound:N", alt.Tooltip("delta:Q", format="+,.3g", title=x_title)],
+    )
+
+
+def scenario_comparison_chart(frame, title, y_title, case="two scenarios"):
+    """Lines of one variable for several named scenarios: ``quarter``, ``scenario``, ``value``."""
+    return alt.Chart(frame, title=_title(title, case), width=WIDTH, height=HEIGHT).mark_line().encode(
+        x=alt.X("quarter:T", title="Quarter"), y=alt.Y("value:Q", title=y_title),
+        color=alt.Color("scenario:N", title="Scenario"),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "scenario:N",
+                 alt.Tooltip("value:Q", format=",.3g", title=y_title)])
+
+
+# --------------------------------------------------------------------------- data tables
+
+VALUE_TABLES = ("chips", "chip_specs", "chip_workloads", "sites", "site_params", "site_capacity",
+                "capex_quarterly", "capex_annual", "events", "fleet_milestones", "assumptions")
+
+
+def provenance_kinds_frame(tables=None):
+    """Rows per table and kind of value: ``table``, ``kind``, ``rows`` [count]."""
+    from .data import load_tables
+
+    tables = load_tables() if tables is None else tables
+    rows = []
+    for name in VALUE_TABLES:
+        counts = tables[name]["kind"].value_counts()
+        rows += [{"table": name, "kind": str(kind), "rows": int(n)} for kind, n in counts.items()]
+    return pd.DataFrame(rows)
+
+
+KINDS = ["reported", "guidance", "estimate", "assumption"]
+
+
+def provenance_kinds_chart(frame):
+    """Stacked bars: how many rows of each table are reported, guidance, estimate or assumption."""
+    return alt.Chart(frame, title=_title("What kind of value each table holds", None), width=WIDTH,
+                     height=HEIGHT).mark_bar().encode(
+        y=alt.Y("table:N", title="Table", sort=list(VALUE_TABLES)),
+        x=alt.X("rows:Q", stack="zero", title="Rows [count]"),
+        color=alt.Color("kind:N", title="Kind", sort=KINDS, scale=alt.Scale(
+            domain=KINDS, range=["#2ca02c", "#1f77b4", "#ff7f0e", "#d62728"])),
+        order=alt.Order("kind_order:Q"),
+        tooltip=["table:N", "kind:N", alt.Tooltip("rows:Q", title="rows")],
+    ).transform_calculate(kind_order=f"indexof({KINDS!r}, datum.kind)")
+
+
+def value_range_chart(frame, title, x_title):
+    """Base values with low-high ranges: ``item``, ``low``, ``base``, ``high``, ``kind``.
+
+    ``x_title`` names the common unit, e.g. ``"Thermal design power [W]"``.
+    """
+    base = alt.Chart(frame, width=WIDTH - 100, height=max(120, 18 * len(frame)))
+    y = alt.Y("item:N", title=None, sort=list(frame["item"]))
+    rule = base.mark_rule(color="#888888").encode(y=y, x=alt.X("low:Q", title=x_title), x2="high:Q")
+    point = base.mark_point(filled=True, size=50).encode(
+        y=y, x=alt.X("base:Q", title=x_title),
+        color=alt.Color("kind:N", title="Kind", sort=KINDS, scale=alt.Scale(
+            domain=KINDS, range=["#2ca02c", "#1f77b4", "#ff7f0e", "#d62728"])),
+        tooltip=["item:N", "kind:N", alt.Tooltip("low:Q", format=",.4g"), alt.Tooltip("base:Q", format=",.4g"),
+                 alt.Tooltip("high:Q", format=",.4g")])
+    return alt.layer(rule, point, title=_title(title, None))
