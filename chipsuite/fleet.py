@@ -19,6 +19,7 @@ __all__ = [
     "spend_profile",
     "newest_generation_mask",
     "safe_divide",
+    "capped_ratio",
     "split_purchases",
     "lagged_level",
     "stock_flow",
@@ -30,6 +31,20 @@ def safe_divide(numerator, denominator):
     numerator, denominator = np.broadcast_arrays(np.asarray(numerator, float), np.asarray(denominator, float))
     out = np.zeros(numerator.shape)
     np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def capped_ratio(numerator, denominator):
+    """``min(numerator / denominator, 1)`` for non-negative inputs; 1 where ``denominator`` is 0. [1]
+
+    Divides only where the ratio is below 1, so tiny denominators never overflow.
+
+    >>> capped_ratio(np.array([1.0, 3.0, 0.0]), np.array([2.0, 1.0, 0.0]))
+    array([0.5, 1. , 1. ])
+    """
+    numerator, denominator = np.broadcast_arrays(np.asarray(numerator, float), np.asarray(denominator, float))
+    out = np.ones(numerator.shape)
+    np.divide(numerator, denominator, out=out, where=numerator < denominator)
     return out
 
 
@@ -131,7 +146,7 @@ def split_purchases(demand_h100e, target_share, weights, mtia_factor, nvidia_fac
     mtia_h100e = demand_h100e[:, None] * target_share[:, None, :, None] * weights
     mtia_units = (mtia_h100e / mtia_factor[..., None]).sum(axis=2)
     total = mtia_units.sum(axis=1)
-    scale = np.where(total > supply_cap_units, safe_divide(supply_cap_units, total), 1.0)
+    scale = capped_ratio(supply_cap_units, total)
     mtia_h100e = mtia_h100e * scale[:, None, None, :]
     mtia_units = mtia_units * scale[:, None, :]
 
@@ -141,7 +156,7 @@ def split_purchases(demand_h100e, target_share, weights, mtia_factor, nvidia_fac
 
     extra = np.maximum(nvidia_min_units - nvidia_units, 0.0)
     replaceable = (mtia_w / nvidia_factor).sum(axis=1)
-    phi = np.minimum(safe_divide(extra, replaceable), 1.0)
+    phi = np.where(extra > 0, capped_ratio(extra, replaceable), 0.0)
     nvidia_h100e = nvidia_h100e + phi[:, None, :] * mtia_w
     nvidia_units = nvidia_units + phi * replaceable
     mtia_h100e = mtia_h100e * (1.0 - phi)[:, None, None, :]

@@ -312,10 +312,20 @@ def _order(da):
 
 
 def model_inputs(scenario: Scenario, ds, draws=1, seed=0):
-    """Every input of the model with a leading ``draw`` dim: base values (``draws=1``) or sampled."""
+    """Every input of the model with a leading ``draw`` dim: base values (``draws=1``) or sampled.
+
+    Sampled gas and nuclear supply shares that add up to more than 1 are scaled down
+    proportionally to sum to 1 (no grid electricity), so the supply mix stays a mix.
+    """
     if draws == 1:
         return _with_draw(base_inputs(scenario, ds), [0])
-    return _with_draw(_sampled_inputs(scenario, ds, int(draws), seed), np.arange(int(draws)))
+    values = _with_draw(_sampled_inputs(scenario, ds, int(draws), seed), np.arange(int(draws)))
+    gas, nuclear = values["supply_share_gas"], values["supply_share_nuclear"]
+    total = gas + nuclear
+    scale = xr.where(total > 1, 1 / total.where(total > 1, 1), 1.0)
+    values["supply_share_gas"] = (gas * scale).assign_attrs(gas.attrs)
+    values["supply_share_nuclear"] = (nuclear * scale).assign_attrs(nuclear.attrs)
+    return values
 
 
 def evaluate_model(values, ds, engine="numexpr"):
@@ -356,8 +366,11 @@ def run(scenario: Scenario | None = None, draws: int = 1, seed: int = 0, engine:
         Seed of the sampler (stored in the result attrs).
     engine : {"numexpr", "numpy"}
         Engine of the element-wise formulas; both run the same formula registry.
-    chunks : None
-        Reserved for chunked (dask) ensembles; must be None for now.
+    chunks : None, int or {"draw": n}
+        None: compute in memory. ``{"draw": n}``: a lazy, dask-backed Dataset with ``n`` draws
+        per chunk, equal to the in-memory result (block-seeded sampling, see
+        :mod:`chipsuite.ensemble`); reduce it (``chipsuite.quantiles``, sums) before computing
+        large ensembles.
 
     Returns
     -------
@@ -368,8 +381,9 @@ def run(scenario: Scenario | None = None, draws: int = 1, seed: int = 0, engine:
     from .data import load_dataset
 
     if chunks is not None:
-        raise NotImplementedError("run(chunks=...) is not implemented yet: pass chunks=None "
-                                  "(chunked ensembles are the job of chipsuite.uncertainty)")
+        from .ensemble import ensemble
+
+        return ensemble(scenario, draws, seed, engine=engine, chunks=chunks)
     if engine not in ("numexpr", "numpy"):
         raise ValueError(f"engine must be 'numexpr' or 'numpy', not {engine!r}")
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:

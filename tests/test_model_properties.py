@@ -1,0 +1,101 @@
+"""Invariants of run() over random valid scenarios (hypothesis)."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from chipsuite.model import run
+from chipsuite.scenario import PARAMETERS, Scenario
+
+MAY_BE_NEGATIVE = {"savings_vs_all_nvidia_usd"}
+SHARES = ["nvidia_share_units", "nvidia_share_h100e", "nvidia_share_capex", "nvidia_share_power", "hhi",
+          "mtia_share_h100e", "mtia_share_purchases_h100e", "placed_fraction", "site_placement_share",
+          "mtia_availability"]
+
+
+@st.composite
+def scenarios(draw):
+    """Any valid scenario: each parameter anywhere within its validity bounds, or in its sampling range."""
+    values = {}
+    base = Scenario.default()
+    for name, p in PARAMETERS.items():
+        low, _, high = base.sampling_range(name)
+        if draw(st.booleans()):
+            values[name] = draw(st.floats(low, high, allow_nan=False, allow_subnormal=False))
+        else:
+            values[name] = draw(st.floats(p.lower, p.upper, allow_nan=False, allow_subnormal=False))
+    gas = values["supply_share_gas"]
+    values["supply_share_nuclear"] = min(values["supply_share_nuclear"], 1.0 - gas)
+    if sum(v for k, v in values.items() if k.startswith("demand_weight_")) <= 0:
+        values["demand_weight_frontier_training"] = 1.0
+    return Scenario(**values)
+
+
+def _check_invariants(r):
+    for name, da in r.data_vars.items():
+        values = da.values
+        assert np.isfinite(values).all(), f"{name} has non-finite values"
+        if name not in MAY_BE_NEGATIVE:
+            scale = max(1.0, float(np.abs(values).max()))
+            assert values.min() >= -1e-9 * scale, f"{name} is negative: {values.min()}"
+    # sites never run above capacity
+    assert (r.facility_power_mw <= r.site_capacity_mw * (1 + 1e-12) + 1e-9).all()
+    # placed + unplaced = needed
+    assert_allclose(r.placed_it_power_mw + r.unplaced_power_mw, r.fleet_provisioned_it_power_mw, rtol=1e-9)
+    # units conserved: installed = start + cumulative delivered - cumulative retired
+    expected = r.units_installed_start + r.units_delivered.cumsum("quarter") - r.units_retired.cumsum("quarter")
+    scale = float(r.units_installed.max()) + 1.0
+    assert_allclose(r.units_installed, expected.transpose(*r.units_installed.dims), rtol=1e-9, atol=1e-9 * scale)
+    # shares in [0, 1]
+    for name in SHARES:
+        assert ((r[name] >= -1e-12) & (r[name] <= 1 + 1e-12)).all(), name
+    # the largest cap any draw can have: the top of the sampling range (the scenario value for draws=1)
+    scenario = Scenario.from_json(r.attrs["scenario"])
+    cap = scenario.sampling_range("bargaining_cap")[2] if r.sizes["draw"] > 1 else scenario.bargaining_cap
+    f = r.nvidia_effective_price_factor
+    assert ((f >= 1 - cap - 1e-12) & (f <= 1 + 1e-12)).all()
+    # every H100e demanded is bought (more only when the Nvidia minimum forces a surplus)
+    bought = r.h100e_delivered.sum("generation")
+    demanded = r.demand_h100e.sum("workload")
+    assert (bought >= demanded * (1 - 1e-9) - 1e-6).all()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_invariants_random_scenarios(s):
+    _check_invariants(run(s))
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.integers(0, 2**31 - 1))
+def test_invariants_sampled_draws(s, seed):
+    _check_invariants(run(s, draws=8, seed=seed))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_engines_agree_random_scenarios(s):
+    a, b = run(s, engine="numexpr"), run(s, engine="numpy")
+    for name in a.data_vars:
+        assert_allclose(a[name].values, b[name].values, rtol=1e-12, atol=0, err_msg=name)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.floats(1.01, 2.0))
+def test_nvidia_price_monotone(s, factor):
+    dear = s.replace(nvidia_price_multiplier=min(s.nvidia_price_multiplier * factor, PARAMETERS[
+        "nvidia_price_multiplier"].upper))
+    a, b = run(s), run(dear)
+    assert (b.capex_usd >= a.capex_usd * (1 - 1e-12)).all()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.floats(0.1, 4.0))
+def test_slip_monotone(s, extra):
+    late = s.replace(mtia_slip_per_generation=min(s.mtia_slip_per_generation + extra, 8.0))
+    a, b = run(s), run(late)
+    assert (b.mtia_availability <= a.mtia_availability + 1e-12).all()
+    # the MTIA share of purchases can only fall (the supply cap and Nvidia minimum do not reverse it)
+    assert (b.mtia_purchases_h100e.sum("workload") <= a.mtia_purchases_h100e.sum("workload") * (1 + 1e-9)
+            + 1e-6).all()
