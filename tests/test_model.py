@@ -102,8 +102,6 @@ def test_engines_agree_on_every_variable(base):
 
 
 def test_bad_arguments():
-    with pytest.raises(NotImplementedError, match="chunks"):
-        run(chunks={"draw": 100})
     with pytest.raises(ValueError, match="engine"):
         run(engine="numba")
     with pytest.raises(ValueError, match="draws"):
