@@ -127,13 +127,14 @@ def _with_draw(values, draws):
     return out
 
 
-def _sampled_inputs(scenario, ds, draws, seed):
+def _sampled_inputs(scenario, ds, draws, seed, **sampling):
     spec = uncertain_inputs(scenario, ds)
     try:
         from .uncertainty import sample_inputs
     except ImportError as err:  # pragma: no cover - depends on the uncertainty module
         raise NotImplementedError(f"run(draws > 1) needs chipsuite.uncertainty.sample_inputs ({err})") from None
-    sampled = sample_inputs(spec, draws, seed, method="pert", include_base=True)
+    sampling = {"method": "pert", **sampling}
+    sampled = sample_inputs(spec, draws, seed, include_base=True, **sampling)
     values = dict(sampled)
     for name in PARAMETERS:
         values.setdefault(name, xr.DataArray(getattr(scenario, name)))
@@ -311,15 +312,19 @@ def _order(da):
     return da.transpose(*[d for d in _DIM_ORDER if d in da.dims], ...)
 
 
-def model_inputs(scenario: Scenario, ds, draws=1, seed=0):
+def model_inputs(scenario: Scenario, ds, draws=1, seed=0, **sampling):
     """Every input of the model with a leading ``draw`` dim: base values (``draws=1``) or sampled.
+
+    ``sampling``: options of :func:`chipsuite.uncertainty.sample_inputs` (``method``,
+    ``correlations``, ``within``, ``draw_range=(start, stop)`` for one chunk of the ensemble).
 
     Sampled gas and nuclear supply shares that add up to more than 1 are scaled down
     proportionally to sum to 1 (no grid electricity), so the supply mix stays a mix.
     """
     if draws == 1:
         return _with_draw(base_inputs(scenario, ds), [0])
-    values = _with_draw(_sampled_inputs(scenario, ds, int(draws), seed), np.arange(int(draws)))
+    start, stop = sampling.get("draw_range") or (0, int(draws))
+    values = _with_draw(_sampled_inputs(scenario, ds, int(draws), seed, **sampling), np.arange(start, stop))
     gas, nuclear = values["supply_share_gas"], values["supply_share_nuclear"]
     total = gas + nuclear
     scale = xr.where(total > 1, 1 / total.where(total > 1, 1), 1.0)
