@@ -12,8 +12,8 @@ plain reference path that walks the same tree). A formula may also
 
 >>> FORMULAS["energy_mwh"].expression
 'site_it_power_mw * pue * hours_per_quarter'
->>> FORMULAS["energy_mwh"].evaluate({"site_it_power_mw": 100.0, "pue": 1.1, "hours_per_quarter": 2191.5})
-241065.0...
+>>> round(FORMULAS["energy_mwh"].evaluate({"site_it_power_mw": 100.0, "pue": 1.1, "hours_per_quarter": 2191.5}), 6)
+241065.0
 
 :func:`evaluate_formulas` evaluates the whole registry on a dict of inputs (no data loading), which
 is the bulk of the element-wise work of :func:`chipsuite.run`.

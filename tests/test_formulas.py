@@ -194,3 +194,13 @@ def test_evaluate_formulas_rejects_missing_inputs_and_bad_engine():
         evaluate_formulas(inputs)
     with pytest.raises(ValueError, match="engine"):
         evaluate_formulas(_synthetic_inputs(), engine="numba")
+
+
+@pytest.mark.parametrize("module", ["chipsuite.formulas", "chipsuite.fleet", "chipsuite.scenario",
+                                    "chipsuite.energy", "chipsuite.costs", "chipsuite.dependence"])
+def test_doctests(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,0 +1,69 @@
+"""Energy: power, placement by site, electricity use, cost and emissions.
+
+Thin, named entry points to the formulas of :data:`chipsuite.formulas.FORMULAS` (the single
+source of each equation). Each accepts scalars, numpy arrays or xarray DataArrays.
+
+>>> it_power_mw(units_installed=1000, tdp_w=700, utilisation=0.8, server_power_overhead=1.5)
+0.84
+>>> round(energy_mwh(site_it_power_mw=100, pue=1.1), 6)
+241065.0
+>>> emissions_tco2(energy_mwh=1000, carbon_intensity_gco2_per_kwh=392)
+392.0
+"""
+
+from .formulas import FORMULAS
+from .quarters import HOURS_PER_QUARTER
+
+__all__ = ["it_power_mw", "provisioned_it_power_mw", "facility_power_mw", "energy_mwh", "electricity_cost_usd",
+           "supply_mix_carbon_intensity", "emissions_tco2"]
+
+
+def provisioned_it_power_mw(units_installed, tdp_w, server_power_overhead, engine="numpy"):
+    """Nameplate IT power of accelerators and their servers. [MW]"""
+    return FORMULAS["provisioned_it_power_mw"].evaluate(
+        dict(units_installed=units_installed, tdp_w=tdp_w, server_power_overhead=server_power_overhead), engine)
+
+
+def it_power_mw(units_installed, tdp_w, utilisation, server_power_overhead, placed_fraction=1.0, engine="numpy"):
+    """Average IT power of powered accelerators. [MW]
+
+    ``units_installed`` [units] x ``placed_fraction`` [1] x ``tdp_w`` [W] x ``utilisation`` [1]
+    x ``server_power_overhead`` [1] / 1e6.
+    """
+    return FORMULAS["it_power_mw"].evaluate(
+        dict(units_installed=units_installed, placed_fraction=placed_fraction, tdp_w=tdp_w,
+             utilisation=utilisation, server_power_overhead=server_power_overhead), engine)
+
+
+def facility_power_mw(placed_it_power_mw, site_placement_share, pue, engine="numpy"):
+    """Nameplate facility power at a site: placed IT power x the site's share x PUE. [MW]"""
+    return FORMULAS["facility_power_mw"].evaluate(
+        dict(placed_it_power_mw=placed_it_power_mw, site_placement_share=site_placement_share, pue=pue), engine)
+
+
+def energy_mwh(site_it_power_mw, pue, hours_per_quarter=HOURS_PER_QUARTER, engine="numpy"):
+    """Facility electricity in a quarter: average IT power [MW] x PUE [1] x hours [h]. [MWh]"""
+    return FORMULAS["energy_mwh"].evaluate(
+        dict(site_it_power_mw=site_it_power_mw, pue=pue, hours_per_quarter=hours_per_quarter), engine)
+
+
+def electricity_cost_usd(energy_mwh, electricity_price_usd_per_mwh, engine="numpy"):
+    """Electricity cost: energy [MWh] x price [USD/MWh]. [USD]"""
+    return FORMULAS["electricity_cost_usd"].evaluate(
+        dict(energy_mwh=energy_mwh, electricity_price_usd_per_mwh=electricity_price_usd_per_mwh), engine)
+
+
+def supply_mix_carbon_intensity(carbon_intensity_gco2_per_kwh, supply_share_gas, supply_share_nuclear,
+                                gas_carbon_intensity, nuclear_carbon_intensity, engine="numpy"):
+    """Carbon intensity of grid + dedicated gas + contracted nuclear supply. [gCO2/kWh]"""
+    return FORMULAS["carbon_intensity_effective_gco2_per_kwh"].evaluate(
+        dict(carbon_intensity_gco2_per_kwh=carbon_intensity_gco2_per_kwh, supply_share_gas=supply_share_gas,
+             supply_share_nuclear=supply_share_nuclear, gas_carbon_intensity=gas_carbon_intensity,
+             nuclear_carbon_intensity=nuclear_carbon_intensity), engine)
+
+
+def emissions_tco2(energy_mwh, carbon_intensity_gco2_per_kwh, engine="numpy"):
+    """CO2 from electricity: energy [MWh] x intensity [gCO2/kWh = kgCO2/MWh] / 1e3. [tCO2]"""
+    return FORMULAS["emissions_tco2"].evaluate(
+        dict(energy_mwh=energy_mwh, carbon_intensity_effective_gco2_per_kwh=carbon_intensity_gco2_per_kwh),
+        engine)
