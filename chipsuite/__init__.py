@@ -32,6 +32,9 @@ _EXPORTS = {
     "ScenarioError": "chipsuite.scenario",
     "is_report_mode": "chipsuite.report",
     "quantiles": "chipsuite.uncertainty",
+    "sweep": "chipsuite.uncertainty",
+    "tornado": "chipsuite.uncertainty",
+    "ensemble_quantiles": "chipsuite.ensemble",
     "OfflineChart": "chipsuite.vega",
     "enable_offline_rendering": "chipsuite.vega",
 }
