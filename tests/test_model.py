@@ -164,3 +164,15 @@ def test_draw_zero_is_the_base_case(base):
     r = run(draws=5, seed=11)
     for name in base.data_vars:
         assert_allclose(r[name].isel(draw=[0]).values, base[name].values, rtol=1e-12, atol=0, err_msg=name)
+
+
+def test_base_case_reconciles_with_public_figures(base):
+    """Calibration guard: base-case capex near reported 2024-2025 and inside the 2026 guidance."""
+    from chipsuite.model import annual
+
+    capex = annual(base.capex_usd.isel(draw=0)) / 1e9
+    assert capex.sel(year=2024).item() == pytest.approx(39.23, rel=0.15)
+    assert capex.sel(year=2025).item() == pytest.approx(72.22, rel=0.15)
+    assert 125 * 0.95 <= capex.sel(year=2026).item() <= 145 * 1.05
+    installed_end_2025 = base.units_installed.sum("generation").isel(draw=0).sel(quarter="2025-10-01").item()
+    assert installed_end_2025 == pytest.approx(1.3e6, rel=0.1)
