@@ -55,6 +55,7 @@ __all__ = [
     "fleet_power_chart",
     "energy_annual_frame",
     "energy_annual_chart",
+    "emissions_mix_chart",
     "fan_frame",
     "fan_chart",
     "tornado_chart",
@@ -136,7 +137,10 @@ def with_events(chart, events, height=HEIGHT):
         x=alt.X("date:T"), tooltip=[alt.Tooltip("date:T", title="Date"), alt.Tooltip("label:N", title="Event")])
     labels = base.mark_text(angle=270, align="right", baseline="bottom", dx=-4, dy=-2, fontSize=9,
                             color="#666666").encode(x=alt.X("date:T"), y=alt.value(0), text="label:N")
-    return alt.layer(chart, rules, labels).resolve_scale(color="independent")
+    inner = chart.copy()
+    title = inner.title
+    inner.title = alt.Undefined  # the title (and source line) belongs to the whole layer
+    return alt.layer(inner, rules, labels, title=title).resolve_scale(color="independent")
 
 
 # --------------------------------------------------------------------------- cadence and fleet
@@ -484,9 +488,11 @@ def hhi_chart(frame, case="base case"):
         y=alt.Y("hhi:Q", title="Concentration (HHI) [0-1]", scale=alt.Scale(domain=[0, 1])),
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), alt.Tooltip("hhi:Q", format=".3f")])
     threshold = alt.Chart(pd.DataFrame({"hhi": [0.25], "label": ["0.25: highly concentrated (US merger guidelines)"]})
-                          ).mark_rule(strokeDash=[4, 3], color="#d62728").encode(y="hhi:Q")
+                          ).mark_rule(strokeDash=[4, 3], color="#d62728").encode(
+        y=alt.Y("hhi:Q", title="Concentration (HHI) [0-1]"))
     label = alt.Chart(pd.DataFrame({"hhi": [0.25], "label": ["0.25: highly concentrated"]})).mark_text(
-        align="left", dy=-6, color="#d62728", fontSize=10).encode(y="hhi:Q", x=alt.value(4), text="label:N")
+        align="left", dy=-6, color="#d62728", fontSize=10).encode(
+        y=alt.Y("hhi:Q", title="Concentration (HHI) [0-1]"), x=alt.value(4), text="label:N")
     return alt.layer(line, threshold, label, title=_title("Supplier concentration of installed capability", case))
 
 
@@ -638,6 +644,27 @@ def energy_annual_chart(frame, case="base case"):
             color=alt.Color("site:N", title="Site", sort=list(SITE_LABELS.values())),
             tooltip=["year:O", "site:N", alt.Tooltip("value:Q", format=",.2f", title=axis_title)]))
     return alt.hconcat(*panels, title=_title("Electricity, cost and emissions by site", case))
+
+
+def emissions_mix_chart(frame, gas_pct, nuclear_pct, case="supply-mix grid, other inputs as set"):
+    """Annual emissions by site, with two selects (bound params) over the supply mixes of ``frame``.
+
+    ``frame``: ``year``, ``site``, ``gas_pct``, ``nuclear_pct`` [%], ``emissions_mtco2``
+    [MtCO2 per year] (see :func:`chipsuite.widgets.supply_mix_grid_frame`). Works in a static page.
+    """
+    gas_options = sorted(float(p) for p in frame["gas_pct"].unique())
+    nuclear_options = sorted(float(p) for p in frame["nuclear_pct"].unique())
+    gas = alt.param(name="gas_pct", value=float(gas_pct),
+                    bind=alt.binding_select(options=gas_options, name="electricity from dedicated gas [%] "))
+    nuclear = alt.param(name="nuclear_pct", value=float(nuclear_pct),
+                        bind=alt.binding_select(options=nuclear_options, name="from contracted nuclear [%] "))
+    return alt.Chart(frame, title=_title("Emissions by site for a chosen supply mix", case),
+                     width=WIDTH, height=HEIGHT).mark_bar().encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("emissions_mtco2:Q", stack="zero", title="Emissions [MtCO2 per year]"),
+        color=alt.Color("site:N", title="Site", sort=list(SITE_LABELS.values())),
+        tooltip=["year:O", "site:N", alt.Tooltip("emissions_mtco2:Q", format=",.2f", title="MtCO2")],
+    ).add_params(gas, nuclear).transform_filter((alt.datum.gas_pct == gas) & (alt.datum.nuclear_pct == nuclear))
 
 
 # --------------------------------------------------------------------------- uncertainty

@@ -45,9 +45,10 @@ __all__ = [
     "breakeven_frame",
     "min_volume_frame",
     "nvidia_price_grid_frame",
-    "gas_share_grid_frame",
+    "supply_mix_grid_frame",
     "tornado_frame",
     "scenario_diff_frame",
+    "gpu_money_frame",
     "ScenarioState",
     "Control",
     "Explorer",
@@ -218,21 +219,22 @@ def nvidia_price_grid_frame(scenario, multipliers=(0.6, 0.8, 1.0, 1.2, 1.4, 1.6)
     return pd.concat(frames + [public], ignore_index=True)
 
 
-def gas_share_grid_frame(scenario, gas_shares=(0.0, 0.08, 0.25, 0.5, 0.75)):
-    """Annual emissions by site for several shares of dedicated gas (one model call).
+def supply_mix_grid_frame(scenario, gas_shares=(0.0, 0.08, 0.25, 0.5), nuclear_shares=(0.0, 0.05, 0.25, 0.5)):
+    """Annual emissions by site for a grid of supply mixes (one vectorised model call).
 
-    Columns ``year`` (str), ``site``, ``gas_pct`` [% of electricity from gas],
-    ``emissions_mtco2`` [MtCO2 per year]. Gas shares that would make gas + nuclear exceed 1
-    are skipped.
+    Columns ``year`` (str), ``site``, ``gas_pct`` [% of electricity from dedicated gas],
+    ``nuclear_pct`` [% from contracted nuclear], ``emissions_mtco2`` [MtCO2 per year]. Mixes
+    with gas + nuclear above 100 % are skipped.
     """
-    shares = [g for g in gas_shares if g + scenario.supply_share_nuclear <= 1]
-    result = run_points(scenario, [{"supply_share_gas": g} for g in shares])
+    mixes = [(g, n) for g in gas_shares for n in nuclear_shares if g + n <= 1]
+    result = run_points(scenario, [{"supply_share_gas": g, "supply_share_nuclear": n} for g, n in mixes])
     frames = []
-    for i, g in enumerate(shares):
+    for i, (g, n) in enumerate(mixes):
         f = charts.energy_annual_frame(result, draw=i)
         f = f[f["measure"] == "emissions_mtco2"].rename(columns={"value": "emissions_mtco2"})
         f["gas_pct"] = float(round(g * 100))
-        frames.append(f[["year", "site", "gas_pct", "emissions_mtco2"]])
+        f["nuclear_pct"] = float(round(n * 100))
+        frames.append(f[["year", "site", "gas_pct", "nuclear_pct", "emissions_mtco2"]])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -312,6 +314,53 @@ def scenario_diff_frame(a, b, outputs=("capex_usd_bn", "mtia_share_h100e", "emis
         rows.append({"kind": "output", "name": f"{label.split(' [')[0]} in {year}", "unit": unit, "a": xa, "b": xb,
                      "difference": xb - xa})
     return pd.DataFrame(rows)
+
+
+def gpu_money_frame(scenario=None, year=2025):
+    """Is "over 1.3 million GPUs by end-2025" consistent with the money? A low/base/high check.
+
+    GPUs added in ``year`` = the ``gpus_total`` milestone at the end of ``year`` minus the one a
+    year before (``fleet_milestones.csv``); price per GPU = low: cheapest low price, high: dearest
+    high price of the Nvidia generations with first volume in ``year``; base: the model's
+    average accelerator price paid in ``year`` (accelerator capex / units delivered). Server and
+    network spend adds ``server_network_capex_ratio``. Columns ``quantity``, ``unit``, ``low``,
+    ``base``, ``high``.
+    """
+    from .data import load_tables
+    from .model import run
+
+    scenario = Scenario.default() if scenario is None else scenario
+    ds = _dataset()
+    ms = load_tables()["fleet_milestones"]
+    gpus = ms[ms["quantity"] == "gpus_total"].set_index(pd.to_datetime(ms.loc[ms["quantity"] == "gpus_total", "date"]))
+    end = gpus.loc[pd.Timestamp(f"{year}-12-31")]
+    start = gpus.loc[pd.Timestamp(f"{year - 1}-12-31")]
+    added = (end["low"] - start["high"], end["base"] - start["base"], end["high"] - start["low"])
+    first = pd.to_datetime(ds.first_volume_quarter.values)
+    gens = [str(g) for g, v, f in zip(ds.generation.values, ds.vendor.values, first)
+            if v == "nvidia" and f.year == year]
+    prices = ds.unit_price_usd.sel(generation=gens)
+    r = run(scenario).isel(draw=0)
+    in_year = r.quarter.dt.year == year
+    model_price = float(r.fleet_accelerator_capex_usd.sel(quarter=in_year).sum()
+                        / r.units_delivered.sum("generation").sel(quarter=in_year).sum())
+    price = (float(prices.sel(bound="low").min()), model_price, float(prices.sel(bound="high").max()))
+    chips = tuple(a * p / 1e9 for a, p in zip(added, price))
+    ratio = scenario.server_network_capex_ratio
+    it = tuple(c * (1 + ratio) for c in chips)
+    reported = float(ds.capex_annual_usd.sel(year=year, series="reported", bound="base")) / 1e9
+    rows = [
+        ("GPUs added in the year (milestones)", "units", *added),
+        (f"price per GPU ({', '.join(gens)}; base = model average)", "USD", *price),
+        ("GPU spend", "USD bn", *chips),
+        (f"GPU + server and network spend (x{1 + ratio:.2f})", "USD bn", *it),
+        (f"share of reported {year} capex ({reported:.1f} USD bn)", "%", *(100 * x / reported for x in it)),
+        ("model: accelerators delivered in the year", "units",
+         *(float(r.units_delivered.sum("generation").sel(quarter=in_year).sum()),) * 3),
+        ("model: accelerators installed at year end", "units",
+         *(float(r.units_installed_total.sel(quarter=in_year).values[-1]),) * 3),
+    ]
+    return pd.DataFrame(rows, columns=["quantity", "unit", "low", "base", "high"])
 
 
 class ScenarioState:
@@ -543,13 +592,12 @@ class Explorer:
     def _on_control(self, name, change):
         if self._syncing:
             return
+        self._show_message("")
         try:
             self.set(**{name: change["new"]})
         except (ScenarioError, ValueError) as err:
             self._show_message(f"Not applied: {err}", error=True)
             self._sync_controls()
-        else:
-            self._show_message("")
 
     def _sync_controls(self):
         if not self._controls:
@@ -858,27 +906,11 @@ class EnergyExplorer(Explorer):
         }
 
     def static_view(self):
-        f = gas_share_grid_frame(self.scenario)
-        return emissions_gas_grid_chart(f, initial_pct=float(round(self.values["supply_share_gas"] * 100)))
-
-
-def emissions_gas_grid_chart(frame, initial_pct=8.0):
-    """Annual emissions by site with a select (bound parameter) over the gas shares of ``frame``."""
-    import altair as alt
-
-    pcts = sorted(float(p) for p in frame["gas_pct"].unique())
-    if initial_pct not in pcts:
-        initial_pct = pcts[0]
-    gas = alt.param(name="gas_pct", value=float(initial_pct),
-                    bind=alt.binding_select(options=pcts, name="electricity from dedicated gas [%] "))
-    return alt.Chart(frame, title=charts._title("Emissions by site for a chosen gas share",
-                                                "gas share grid, other inputs base case"),
-                     width=charts.WIDTH, height=charts.HEIGHT).mark_bar().encode(
-        x=alt.X("year:O", title="Year"),
-        y=alt.Y("emissions_mtco2:Q", stack="zero", title="Emissions [MtCO2 per year]"),
-        color=alt.Color("site:N", title="Site", sort=list(charts.SITE_LABELS.values())),
-        tooltip=["year:O", "site:N", alt.Tooltip("emissions_mtco2:Q", format=",.2f", title="MtCO2")],
-    ).add_params(gas).transform_filter(alt.datum.gas_pct == gas)
+        gas = float(self.values["supply_share_gas"])
+        nuclear = float(self.values["supply_share_nuclear"])
+        f = supply_mix_grid_frame(self.scenario, sorted({0.0, 0.08, 0.25, 0.5, gas}),
+                                  sorted({0.0, 0.05, 0.25, 0.5, nuclear}))
+        return charts.emissions_mix_chart(f, gas_pct=float(round(gas * 100)), nuclear_pct=float(round(nuclear * 100)))
 
 
 class UncertaintyExplorer(Explorer):

@@ -1,0 +1,308 @@
+"""Explorers: setting a control changes the charted data the way the model says; grid runs agree
+with single runs; the GUI wiring (ipywidgets) updates the chart and shows refused input as a message."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import chipsuite
+from chipsuite import widgets as W
+from chipsuite.scenario import ScenarioError
+
+
+def _at(frame, quarter):
+    return frame[frame["quarter"] == pd.Timestamp(quarter)]
+
+
+# --------------------------------------------------------------------------- model layer
+
+
+def test_run_points_matches_single_runs():
+    s = chipsuite.Scenario.default()
+    points = [{}, {"mtia_cadence": 4.0}, {"nvidia_price_multiplier": 1.3, "supply_share_gas": 0.5}]
+    grid = W.run_points(s, points)
+    assert grid.sizes["draw"] == 3
+    for i, p in enumerate(points):
+        single = chipsuite.run(s.replace(**p)).isel(draw=0)
+        for name in ("capex_usd", "mtia_share_h100e", "emissions_tco2"):
+            np.testing.assert_allclose(grid[name].isel(draw=i).values, single[name].values, rtol=1e-10)
+
+
+def test_run_points_validates_each_point():
+    with pytest.raises(ScenarioError, match="point 1"):
+        W.run_points(chipsuite.Scenario.default(), [{}, {"utilisation": 2.0}])
+
+
+def test_mtia_efficiency_scales_only_mtia_capability():
+    s = chipsuite.Scenario.default()
+    grid = W.run_points(s, [{}, {W.MTIA_EFFICIENCY: 2.0}])
+    # Nvidia's installed capability before MTIA's first volume (2026Q1) is unchanged
+    before = grid.nvidia_h100e.sel(quarter=slice(None, "2025-10-01"))
+    np.testing.assert_allclose(before.isel(draw=1).values, before.isel(draw=0).values)
+    assert float(grid.mtia_h100e.isel(draw=1).sel(quarter="2027-10-01")) > float(
+        grid.mtia_h100e.isel(draw=0).sel(quarter="2027-10-01"))
+
+
+def test_cadence_grid_longer_cadence_lower_share():
+    f = W.cadence_grid_frame(chipsuite.Scenario.default(), (6, 12, 18), (0.0,))
+    q4 = _at(f, "2027-10-01").set_index("cadence_months")["mtia_share"]
+    assert q4[6.0] > q4[12.0] > q4[18.0] >= 0
+
+
+def test_breakeven_frame_signs():
+    f = W.breakeven_frame(chipsuite.Scenario.default(), efficiencies=(0.5, 2.0), price_multipliers=(1.0, 1.6))
+    d = f.set_index(["mtia_efficiency", "nvidia_price_multiplier"])["cost_difference_usd_per_h100e_hour"]
+    # more efficient MTIA -> MTIA relatively cheaper; dearer Nvidia -> MTIA relatively cheaper
+    assert d[(2.0, 1.0)] < d[(0.5, 1.0)]
+    assert d[(2.0, 1.6)] < d[(2.0, 1.0)]
+    # the all-Nvidia cost does not depend on MTIA efficiency
+    allnv = f.groupby("nvidia_price_multiplier")["cost_all_nvidia_usd_per_h100e_hour"].nunique()
+    assert (allnv == 1).all()
+
+
+def test_min_volume_frame_monotone():
+    f = W.min_volume_frame(chipsuite.Scenario.default(), min_units=(0.0, 150e3, 300e3))
+    share = f[f["measure"] == "mtia_share"]["value"].to_numpy()
+    assert share[0] >= share[1] >= share[2]
+    assert share[0] > share[2]
+
+
+def test_tornado_frame_base_and_swing():
+    s = chipsuite.Scenario.default()
+    f = W.tornado_frame(s, "capex_usd_bn", year=2027, parameters=["nvidia_price_multiplier"], top=None)
+    low, high = (f[f["bound"] == b]["delta"].item() for b in ("low", "high"))
+    assert low < 0 < high  # Nvidia price 0.9 / 1.3 x list (assumptions.csv)
+    # value = the model's 2027 capex at the high price, by hand from a single run
+    single = chipsuite.run(s.replace(nvidia_price_multiplier=1.3)).isel(draw=0)
+    expected = float(single.capex_usd.sel(quarter=single.quarter.dt.year == 2027).sum()) / 1e9
+    assert f[f["bound"] == "high"]["value"].item() == pytest.approx(expected, rel=1e-10)
+
+
+def test_scenario_diff_frame_lists_changed_parameters():
+    a = chipsuite.Scenario.default()
+    b = a.replace(mtia_cadence=4.0)
+    f = W.scenario_diff_frame(a, b)
+    params = f[f["kind"] == "parameter"]
+    assert params["name"].tolist() == ["mtia_cadence"]
+    assert params["difference"].item() == pytest.approx(4.0 - a.mtia_cadence)
+    share = f[f["name"].str.startswith("MTIA share")]
+    assert share["difference"].item() < 0
+
+
+def test_gpu_money_frame_by_hand():
+    f = W.gpu_money_frame().set_index("quantity")
+    added = f.iloc[0]
+    assert added["base"] == pytest.approx(1_300_000 - 662_000)  # fleet_milestones.csv gpus_total
+    price = f.iloc[1]
+    assert (price["low"], price["high"]) == (30_000, 80_000)  # B200 low, GB300 high (chip_specs.csv)
+    assert f.iloc[2]["low"] == pytest.approx(added["low"] * 30_000 / 1e9)
+
+
+def test_scenario_state_save_load(tmp_path):
+    state = W.ScenarioState(chipsuite.Scenario.default().replace(utilisation=0.6))
+    path = state.save_scenario(tmp_path / "s.json")
+    assert json.loads(path.read_text())["parameters"]["utilisation"] == 0.6
+    other = W.ScenarioState()
+    assert other.load_scenario(path).utilisation == 0.6
+    assert other.result.attrs["scenario"] == state.scenario.to_json()
+
+
+# --------------------------------------------------------------------------- explorers (model side)
+
+
+def test_cadence_explorer_longer_cadence_lowers_mtia_share():
+    app = W.CadenceExplorer()
+    before = _at(app.chart_data(), "2027-10-01")["share"].sum()
+    app.set(cadence_months=12)
+    assert app.scenario.mtia_cadence == pytest.approx(4.0)  # 12 months = 4 quarters
+    after = _at(app.chart_data(), "2027-10-01")["share"].sum()
+    assert after < before
+    assert app.summary()["mtia_share_h100e_2027q4"] < W.CadenceExplorer().summary()["mtia_share_h100e_2027q4"]
+
+
+def test_cadence_explorer_slip_delays_volume_start():
+    app = W.CadenceExplorer(slip_quarters=0.0)
+    start0 = app.summary()["volume_start"]["mtia_500"]
+    app.set(slip_quarters=2.0)
+    assert app.summary()["volume_start"]["mtia_500"] > start0  # quarter labels sort in time order
+
+
+def test_capex_explorer_higher_nvidia_price_raises_capex():
+    app = W.CapexExplorer()
+    modelled = lambda f: f[(f["series"] == "modelled") & (f["year"] == "2026")]["value"].item()  # noqa: E731
+    before = modelled(app.chart_data())
+    app.set(nvidia_price_multiplier=1.5)
+    assert modelled(app.chart_data()) > before
+    assert app.summary()["capex_usd_bn"][2026] == pytest.approx(modelled(app.chart_data()))
+
+
+def test_capex_explorer_facility_cost_raises_facility_part():
+    app = W.CapexExplorer(view="by part")
+    fac = lambda f: f[f["part"] == "facilities"]["capex_usd_bn"].sum()  # noqa: E731
+    before = fac(app.chart_data())
+    app.set(facility_capex_usd_m_per_mw=24)
+    assert app.scenario.facility_capex_per_mw == 24e6
+    assert fac(app.chart_data()) == pytest.approx(before * 24 / 12)  # linear in USD/MW (base 12 M)
+
+
+def test_dependence_explorer_minimum_volume_raises_nvidia_share():
+    app = W.DependenceExplorer()
+    share = lambda f: _at(f[f["measure"] == "installed capability (H100e)"], "2027-10-01")["share"].item()  # noqa
+    before = share(app.chart_data())
+    app.set(min_units_thousand=300)
+    assert share(app.chart_data()) > before
+
+
+def test_energy_explorer_more_nuclear_lowers_emissions():
+    app = W.EnergyExplorer()
+    emissions = lambda f: f[f["measure"] == "emissions_mtco2"]["value"].sum()  # noqa: E731
+    energy = lambda f: f[f["measure"] == "energy_twh"]["value"].sum()  # noqa: E731
+    before, e_before = emissions(app.chart_data()), energy(app.chart_data())
+    app.set(supply_share_nuclear=0.5)
+    assert emissions(app.chart_data()) < before
+    assert energy(app.chart_data()) == pytest.approx(e_before)  # the supply mix does not change energy
+
+
+def test_energy_explorer_gas_share_changes_emissions_by_hand():
+    """Delta emissions = sum over sites and years of energy x delta gas share x (gas - grid intensity)."""
+    app = W.EnergyExplorer()
+    frame0 = app.chart_data()
+    app.set(supply_share_gas=0.5)
+    frame1 = app.chart_data()
+    delta = (frame1[frame1["measure"] == "emissions_mtco2"]["value"].sum()
+             - frame0[frame0["measure"] == "emissions_mtco2"]["value"].sum())
+    ds = chipsuite.load_dataset()
+    grid_ci = ds.carbon_intensity_gco2_per_kwh.sel(bound="base")
+    energy = app.result.energy_mwh.isel(draw=0)
+    years = energy.quarter.dt.year
+    energy = energy.sel(quarter=(years >= 2024) & (years <= 2030)).sum("quarter")  # MWh per site
+    gas_ci = app.scenario.gas_carbon_intensity
+    expected = float((energy * (0.5 - 0.08) * (gas_ci - grid_ci.sel(site=energy.site))).sum()) / 1e3 / 1e6
+    assert delta == pytest.approx(expected, rel=1e-9)
+
+
+def test_more_gas_raises_emissions_when_gas_is_dirtier_than_the_grid():
+    s = chipsuite.Scenario.default().replace(gas_carbon_intensity=900.0)
+    f = W.supply_mix_grid_frame(s, gas_shares=(0.0, 0.5), nuclear_shares=(0.0,))
+    by_gas = f.groupby("gas_pct")["emissions_mtco2"].sum()
+    assert by_gas[50.0] > by_gas[0.0]
+
+
+def test_energy_explorer_refuses_shares_above_one():
+    app = W.EnergyExplorer()
+    with pytest.raises(ScenarioError, match="must not exceed 1"):
+        app.set(supply_share_gas=0.7, supply_share_nuclear=0.5)
+    assert app.values["supply_share_gas"] == pytest.approx(chipsuite.Scenario.default().supply_share_gas)
+
+
+def test_unknown_control_and_option():
+    app = W.CadenceExplorer()
+    with pytest.raises(KeyError, match="unknown control"):
+        app.set(cadence=12)
+    with pytest.raises(ValueError, match="not one of"):
+        app.set(view="pie chart")
+
+
+def test_uncertainty_explorer_metric_and_errors():
+    app = W.UncertaintyExplorer(draws=20)
+    fan = app.chart_data()
+    assert (fan["q05"] <= fan["q95"]).all()
+    app.set(metric="capex_usd / h100e_total")
+    assert app.metric_error == ""
+    custom = app.chart_data()
+    assert not np.allclose(custom["q50"].to_numpy(), fan["q50"].to_numpy())
+    app.set(metric="__import__('os').system('true')")  # refused, never evaluated
+    assert "FormulaError" in app.metric_error
+    pd.testing.assert_frame_equal(app.chart_data(), fan)  # back to the chosen output
+
+
+def test_data_explorer_filter_and_sources():
+    app = W.DataExplorer(table="chip_specs", filter="h100")
+    rows = app.chart_data()
+    assert len(rows) > 0
+    assert rows.astype(str).apply(lambda r: "h100" in " ".join(r).lower(), axis=1).all()
+    assert rows["sources"].str.contains("S").any()
+    assert "<table" in app.table_html()
+    app.set(table="events", filter="")
+    assert len(app.chart_data()) == len(chipsuite.load_tables()["events"])
+
+
+def test_save_and_load_scenario_moves_controls(tmp_path):
+    app = W.CapexExplorer(nvidia_price_multiplier=1.25)
+    path = app.save_scenario(tmp_path / "capex.json")
+    other = W.CapexExplorer()
+    other.load_scenario(path)
+    assert other.values["nvidia_price_multiplier"] == pytest.approx(1.25)
+    assert other.scenario == app.scenario
+
+
+@pytest.mark.parametrize("cls", [W.CadenceExplorer, W.CapexExplorer, W.DependenceExplorer, W.EnergyExplorer,
+                                 W.DataExplorer])
+def test_static_views_are_charts(cls):
+    spec = cls().static_view().to_dict()
+    assert json.loads(json.dumps(spec)) == spec
+
+
+def test_static_views_bind_params():
+    spec = W.CadenceExplorer().static_view().to_dict()
+    assert {p["name"] for p in spec["params"] if "bind" in p} == {"cadence_months", "slip_quarters"}
+    spec = W.EnergyExplorer().static_view().to_dict()
+    assert {p["name"] for p in spec["params"] if "bind" in p} == {"gas_pct", "nuclear_pct"}
+
+
+# --------------------------------------------------------------------------- GUI wiring
+
+
+def test_slider_updates_chart_widget_in_place():
+    app = W.EnergyExplorer()
+    box = app.widget
+    chart = app._chart_widget
+    spec = chart.spec
+    app._controls["supply_share_gas"].value = 0.5  # what a user does
+    assert app.values["supply_share_gas"] == 0.5
+    assert app._chart_widget is chart and chart.spec != spec
+    assert all(getattr(c, "continuous_update", False) is False for c in app._controls.values()
+               if hasattr(c, "continuous_update"))
+    assert box.children
+
+
+def test_refused_control_shows_message_and_reverts():
+    app = W.EnergyExplorer()
+    app.widget
+    app._controls["supply_share_nuclear"].value = 0.95
+    assert "must not exceed 1" in app._message.value
+    assert app._controls["supply_share_nuclear"].value == pytest.approx(app.values["supply_share_nuclear"])
+
+
+def test_set_moves_the_gui_controls():
+    app = W.CadenceExplorer()
+    app.widget
+    app.set(cadence_months=9)
+    assert app._controls["cadence_months"].value == 9
+
+
+def test_metric_box_shows_error_message():
+    app = W.UncertaintyExplorer(draws=10)
+    app.widget
+    app._controls["metric"].value = "import os"
+    assert "Custom metric not shown" in app._message.value
+    assert "Traceback" not in app._message.value
+
+
+def test_show_in_report_mode_has_no_widget_view(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    monkeypatch.setenv("CHIPSUITE_REPORT", "1")
+    InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            W.EnergyExplorer().show()
+            W.DataExplorer().show()
+    finally:
+        InteractiveShell.clear_instance()
+    mimetypes = set().union(*(set(o.data) for o in captured.outputs))
+    assert "application/vnd.jupyter.widget-view+json" not in mimetypes
+    assert "application/vnd.vegalite.v6+json" in mimetypes
