@@ -176,3 +176,13 @@ def test_base_case_reconciles_with_public_figures(base):
     assert 125 * 0.95 <= capex.sel(year=2026).item() <= 145 * 1.05
     installed_end_2025 = base.units_installed.sum("generation").isel(draw=0).sel(quarter="2025-10-01").item()
     assert installed_end_2025 == pytest.approx(1.3e6, rel=0.1)
+
+
+def test_reconciliation_table(base):
+    from chipsuite.model import reconciliation
+
+    table = reconciliation(base)
+    capex = table[table.quantity == "capex [USD bn]"].set_index("year")
+    assert list(capex.index) == [2022, 2023, 2024, 2025, 2026]
+    assert capex.loc[2024, "public"] == pytest.approx(39.23)
+    assert capex.loc[2025, "model"] == pytest.approx(base.capex_usd.sel(quarter="2025").sum().item() / 1e9)
