@@ -310,3 +310,181 @@ def test_quantiles_of_sampled_inputs_and_dask():
     med = q.unit_price_usd.sel(quantile=0.5, generation="h100").item()
     assert 20e3 < med < 37.5e3
     assert q.unit_price_usd.attrs["units"] == "USD"
+
+
+# ---------------------------------------------------------------- block seeding, draw ranges
+
+
+def test_draw_range_reproduces_slices_across_blocks(monkeypatch):
+    monkeypatch.setattr(chipsuite.uncertainty, "SAMPLING_BLOCK_DRAWS", 7)  # many blocks, cheaply
+    corr = [("unit_price_usd", "tdp_w", 0.6)]
+    full = sample_inputs(_spec(), 40, seed=4, correlations=corr)
+    for start, stop in [(0, 1), (0, 9), (3, 17), (8, 9), (15, 40), (39, 40), (5, 5)]:
+        part = sample_inputs(_spec(), 40, seed=4, correlations=corr, draw_range=(start, stop))
+        for name in full:
+            xr.testing.assert_identical(part[name], full[name].isel(draw=slice(start, stop)))
+    # blocks are independent streams, not copies of one another
+    price = full["unit_price_usd"].sel(generation="gb200").values
+    assert not np.array_equal(price[1:8], price[8:15])
+    with pytest.raises(ValueError, match="draw_range"):
+        sample_inputs(_spec(), 40, seed=4, draw_range=(10, 41))
+    with pytest.raises(ValueError, match="seed"):
+        sample_inputs(_spec(), 10, seed=-1)
+
+
+def test_block_rng_is_the_spawned_child():
+    child = np.random.SeedSequence(12).spawn(3)[2]
+    a = np.random.default_rng(child).random(4)
+    b = chipsuite.uncertainty.block_rng(12, 2).random(4)
+    np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- correlation within one input
+
+
+def test_within_input_correlation():
+    spec = _spec()
+    draws = 8001
+    out = sample_inputs(spec, draws, seed=2, within=[("unit_price_usd", "generation", ["h100", "gb200"], 0.8)])
+    price = out["unit_price_usd"].isel(draw=slice(1, None))
+    rank = lambda x: np.argsort(np.argsort(x))  # noqa: E731
+    r = np.corrcoef(rank(price.sel(generation="h100").values), rank(price.sel(generation="gb200").values))[0, 1]
+    assert abs(r - 6 / np.pi * np.arcsin(0.8 / 2)) < 0.04
+    r_free = np.corrcoef(rank(price.sel(generation="h100").values), rank(price.sel(generation="mtia_t").values))[0, 1]
+    assert abs(r_free) < 0.04  # an element not listed stays independent
+    plain = sample_inputs(spec, draws, seed=2)
+    np.testing.assert_array_equal(np.sort(out["unit_price_usd"].values, axis=0),
+                                  np.sort(plain["unit_price_usd"].values, axis=0))  # marginals untouched
+    assert "correlated within" in out["unit_price_usd"].attrs["sampling"]
+
+
+@pytest.mark.parametrize(
+    "within, message",
+    [
+        ([("nope", "generation", ["h100", "gb200"], 0.5)], "unknown input"),
+        ([("unit_price_usd", "site", ["a", "b"], 0.5)], "no dim 'site'"),
+        ([("unit_price_usd", "generation", ["h100", "zz"], 0.5)], "no generation='zz'"),
+        ([("unit_price_usd", "generation", ["h100"], 0.5)], "at least two"),
+        ([("unit_price_usd", "generation", ["h100", "gb200"], -0.2)], r"\[0, 1\]"),
+        ([("unit_price_usd", "generation", ["h100"])], "expected"),
+    ],
+)
+def test_within_errors(within, message):
+    with pytest.raises(ValueError, match=message):
+        sample_inputs(_spec(), 10, 0, within=within)
+
+
+def test_within_and_between_on_one_input_is_refused():
+    with pytest.raises(ValueError, match="not both"):
+        sample_inputs(_spec(), 10, 0, correlations=[("unit_price_usd", "tdp_w", 0.5)],
+                      within=[("unit_price_usd", "generation", ["h100", "gb200"], 0.5)])
+
+
+# ---------------------------------------------------------------- one-at-a-time / tornado
+
+
+def _toy():
+    """Toy model y = 10 a + b + 0.1 c + d_x + d_y (per quarter), hand-computable swings."""
+    quarter = xr.DataArray(np.array(["2026-01-01", "2026-04-01"], dtype="datetime64[ns]"), dims="quarter")
+    d = xr.DataArray([1.0, 2.0], dims="k", coords={"k": ["x", "y"]})
+    spec = {
+        "a": (xr.DataArray(1.0), xr.DataArray(2.0), xr.DataArray(5.0)),  # swing 10 * 4 = 40
+        "b": (xr.DataArray(0.0), xr.DataArray(1.0), xr.DataArray(3.0)),  # swing 3
+        "c": (xr.DataArray(-10.0), xr.DataArray(0.0), xr.DataArray(10.0)),  # swing 0.1 * 20 = 2
+        "d": (d - 1.0, d, d + [0.5, 2.0]),  # elements: swings 1.5 and 3.0; whole input 4.5
+        "e": (xr.DataArray(7.0), xr.DataArray(7.0), xr.DataArray(7.0)),  # no range: skipped
+    }
+    base = {n: t[1] for n, t in spec.items()}
+
+    def evaluate(v):
+        y = (10 * v["a"] + v["b"] + 0.1 * v["c"] + v["d"].sum("k") + 0 * v["e"]) * xr.ones_like(quarter, float)
+        return xr.Dataset({"y": y.assign_coords(quarter=quarter).assign_attrs(units="USD")})
+
+    return spec, base, evaluate
+
+
+def test_one_at_a_time_golden_toy():
+    spec, base, evaluate = _toy()
+    result, cases = chipsuite.uncertainty.one_at_a_time(spec, base, evaluate)
+    assert [c["input"] for c in cases] == ["a", "b", "c", "d"]
+    y = result.y.isel(quarter=0).values
+    assert y[0] == 20 + 1 + 0 + 3  # base
+    # (low, high) per case, by hand
+    assert y[1:].tolist() == [14.0, 54.0, 23.0, 26.0, 23.0, 25.0, 22.0, 26.5]
+    result, cases = chipsuite.uncertainty.one_at_a_time(spec, base, evaluate, by="element")
+    assert [c["input"] for c in cases][-2:] == ["d[k=x]", "d[k=y]"]
+    assert result.y.isel(quarter=0).values[-4:].tolist() == [23.0, 24.5, 23.0, 26.0]
+    assert cases[-1]["input_low"] == 1.0 and cases[-1]["input_high"] == 4.0
+
+
+def test_tornado_ranks_dominant_input_first():
+    from chipsuite import Scenario, tornado
+
+    # a what-if far outside the assumptions range widens that parameter's range to [low, what-if]:
+    # non-AI capex of 2022 at 1e12 USD/year dominates 2022 capex
+    s = Scenario.default().replace(non_ai_capex_2022=1e12)
+    table = tornado(s, "capex_usd", "2022Q3")
+    assert list(table.columns[:5]) == ["input", "low_value", "high_value", "swing", "units"]
+    top = table.iloc[0]
+    assert top["input"] == "non_ai_capex_2022" and top["units"] == "USD" and top["input_units"] == "USD"
+    assert top["input_high"] == 1e12
+    # by hand: 2022 non-AI capex is spent evenly over 4 quarters -> swing = (high - low) / 4
+    assert top["swing"] == pytest.approx((1e12 - top["input_low"]) / 4, rel=1e-12)
+    assert top["high_value"] == pytest.approx(top["base_value"], rel=1e-12)  # the scenario sits at high
+    assert abs(table.iloc[1]["swing"]) < 0.01 * top["swing"]
+    assert (np.diff(np.abs(table.swing.to_numpy())) <= 0).all()
+    # the same swing from two full runs
+    lo = chipsuite.run(s.replace(non_ai_capex_2022=top["input_low"]))
+    q = np.datetime64("2022-07-01", "ns")
+    assert top["low_value"] == pytest.approx(lo.capex_usd.sel(quarter=q).item(), rel=1e-12)
+
+
+def test_tornado_selection_and_errors():
+    from chipsuite import tornado
+
+    t = tornado(None, "energy_mwh", "2027Q4", reduce="value", site="hyperion", by="element")
+    assert t.input.str.contains(r"\[site=hyperion\]").any()
+    assert not t.input.str.startswith("pue[site=prometheus]").iloc[:1].any()
+    with pytest.raises(ValueError, match="single value"):
+        tornado(None, "energy_mwh", "2027Q4", reduce="value")
+    with pytest.raises(ValueError, match="not a model output"):
+        tornado(None, "nope")
+    with pytest.raises(ValueError, match="no site dim"):
+        tornado(None, "capex_usd", "2026Q4", site="hyperion")
+    with pytest.raises(ValueError, match="reduce"):
+        tornado(None, "capex_usd", "2026Q4", reduce="mean")
+
+
+# ---------------------------------------------------------------- sweep
+
+
+def test_sweep_equals_per_point_runs():
+    from chipsuite import Scenario, run, sweep
+
+    s = Scenario.default()
+    grid = {"useful_life": [4.0, 6.5], "utilisation": [0.5, 0.6, 0.8], "mtia_cadence": [2.0]}
+    out = sweep(s, grid)
+    assert out.capex_usd.dims == ("useful_life", "utilisation", "mtia_cadence", "quarter")
+    assert out.useful_life.attrs["units"] == "years"
+    for life in grid["useful_life"]:
+        for util in grid["utilisation"]:
+            ref = run(s.replace(useful_life=life, utilisation=util, mtia_cadence=2.0)).isel(draw=0, drop=True)
+            point = out.sel(useful_life=life, utilisation=util, mtia_cadence=2.0, drop=True)
+            for name in ("capex_usd", "units_installed", "energy_mwh", "emissions_tco2", "depreciation_usd"):
+                xr.testing.assert_allclose(point[name], ref[name], rtol=1e-12, atol=0)
+    # the sweep really varies: longer life -> more installed units at the end
+    end = out.units_installed_total.isel(quarter=-1, utilisation=0, mtia_cadence=0)
+    assert end.sel(useful_life=6.5) > end.sel(useful_life=4.0)
+
+
+def test_sweep_errors():
+    from chipsuite import ScenarioError, sweep
+
+    with pytest.raises(ValueError, match="not a scenario parameter"):
+        sweep(None, {"pue": [1.1]})
+    with pytest.raises(ScenarioError, match="utilisation"):
+        sweep(None, {"utilisation": [0.5, 1.5]})
+    with pytest.raises(ValueError, match="repeated"):
+        sweep(None, {"utilisation": [0.5, 0.5]})
+    with pytest.raises(ValueError, match="at least one"):
+        sweep(None, {})
