@@ -20,24 +20,22 @@ chipsuite.scenario.ScenarioError: parameter 'utilisation' = 1.5 [1] is outside i
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import math
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ["PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff", "read_assumptions"]
+from .schema import BOUNDS, TABLES, UNITS, DataError, read_table
 
-#: units of data/assumptions.csv -> (canonical unit, factor); a subset of the data vocabulary
-_UNIT_FACTORS = {
-    "1": ("1", 1), "USD": ("USD", 1), "USD bn": ("USD", 10**9), "USD/MW": ("USD/MW", 1),
-    "gCO2/kWh": ("gCO2/kWh", 1), "H100e": ("H100e", 1), "units": ("units", 1), "years": ("years", 1),
-    "quarters": ("quarters", 1), "1/year": ("1/year", 1),
-}
+__all__ = ["PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff", "assumptions_path",
+           "read_assumptions"]
 
-ASSUMPTIONS_FILE = Path(__file__).resolve().parent.parent / "data" / "assumptions.csv"
+#: the repository's data folder (``$CHIPSUITE_DATA_DIR`` or an argument may name another)
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+ASSUMPTIONS_FILE = DEFAULT_DATA_DIR / "assumptions.csv"
 
 
 class ScenarioError(ValueError):
@@ -116,46 +114,54 @@ PARAMETERS = {p.name: p for p in [
 ]}
 
 
+def assumptions_path(path=None):
+    """The assumptions file to read: ``path`` (a file, or a data folder holding ``assumptions.csv``),
+    else ``$CHIPSUITE_DATA_DIR/assumptions.csv``, else the repository's ``data/assumptions.csv``."""
+    if path is None:
+        path = os.environ.get("CHIPSUITE_DATA_DIR") or DEFAULT_DATA_DIR
+    path = Path(path).expanduser()
+    return path / TABLES["assumptions"].file if path.is_dir() else path
+
+
 def read_assumptions(path=None):
     """Rows of ``assumptions.csv`` keyed by parameter, numbers in canonical units.
 
-    Returns ``{parameter: {"unit", "low", "base", "high", "kind", "source_ids", "note"}}``.
-    Reads the file with the ``csv`` module only, so a scenario can be built without loading the
-    whole dataset; the full validation of the file is ``chipsuite.load_tables()``.
+    Returns ``{parameter: {"unit", "low", "base", "high", "kind", "source_ids", "note", "line"}}``.
+    The file is read and validated by :func:`chipsuite.schema.read_table` (the same rules and
+    units vocabulary as ``chipsuite.load_tables()``; only the standard library is imported), then
+    checked against the scenario: one row per parameter of :data:`PARAMETERS`, no other rows, the
+    parameter's unit, and ``low``/``base``/``high`` inside its validity bounds. Any violation
+    raises :class:`chipsuite.DataError` naming file, line, column and rule.
+    ``path``: see :func:`assumptions_path`.
     """
-    path = Path(path) if path is not None else ASSUMPTIONS_FILE
+    path = assumptions_path(path)
+    table = read_table(path, TABLES["assumptions"])
+    file = table.schema.file
     rows = {}
-    with open(path, newline="", encoding="utf-8") as fh:
-        for line, row in enumerate(csv.DictReader(fh), start=2):
-            unit = row["unit"]
-            if unit not in _UNIT_FACTORS:
-                raise ScenarioError(f"{path.name}, line {line}, column 'unit': unit {unit!r} is not known")
-            canonical, factor = _UNIT_FACTORS[unit]
-            values = {b: float(Decimal(row[b]) * factor) for b in ("low", "base", "high")}
-            rows[row["parameter"]] = {"unit": canonical, **values, "kind": row["kind"],
-                                      "source_ids": row["source_ids"], "note": row["note"]}
+    for row, line in zip(table.rows, table.lines):
+        name = row["parameter"]
+        p = PARAMETERS.get(name)
+        if p is None:
+            raise DataError(file, line, "parameter", f"{name!r} is not a scenario parameter "
+                            f"(chipsuite.scenario.PARAMETERS)")
+        canonical, factor = UNITS[row["unit"]]
+        if canonical != p.unit:
+            raise DataError(file, line, "unit", f"unit {row['unit']!r} is not allowed for parameter {name!r} "
+                            f"(the scenario expects {p.unit!r})")
+        values = {b: float(Decimal(row[b]) * factor) for b in BOUNDS}
+        for b in BOUNDS:
+            if not p.lower <= values[b] <= p.upper:
+                raise DataError(file, line, b, f"{b} {row[b]} {row['unit']} of parameter {name!r} is outside its "
+                                f"validity bounds [{p.lower:g}, {p.upper:g}] {p.unit}")
+        rows[name] = {"unit": canonical, **values, "kind": row["kind"], "source_ids": row["source_ids"],
+                      "note": row["note"], "line": line}
+    missing = [n for n in PARAMETERS if n not in rows]
+    if missing:
+        raise DataError(file, None, "parameter", f"no row for scenario parameter(s) {', '.join(missing)}")
     return rows
 
 
 _ASSUMPTIONS = read_assumptions()
-
-
-def _check_table():
-    missing = [n for n in PARAMETERS if n not in _ASSUMPTIONS]
-    if missing:
-        raise ScenarioError(f"assumptions.csv has no row for scenario parameter(s) {missing}")
-    for name, p in PARAMETERS.items():
-        row = _ASSUMPTIONS[name]
-        if row["unit"] != p.unit:
-            raise ScenarioError(f"assumptions.csv: parameter {name!r} has unit {row['unit']!r}, "
-                                f"the scenario expects {p.unit!r}")
-        for b in ("low", "base", "high"):
-            if not p.lower <= row[b] <= p.upper:
-                raise ScenarioError(f"assumptions.csv: parameter {name!r} {b} = {row[b]!r} is outside "
-                                    f"its bounds [{p.lower:g}, {p.upper:g}]")
-
-
-_check_table()
 
 
 def _default(name):

@@ -18,8 +18,6 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from chipsuite.quarters import parse_quarter
-
 
 class DataError(ValueError):
     """A data table breaks the contract of ``data/README.md``.
@@ -281,6 +279,8 @@ def check_cell(rule, value):
         ok = _SOURCE_DATE_RE.fullmatch(value) and (len(value) != 10 or _is_date(value))
         return None if ok else f"value {value!r} is not a date YYYY-MM-DD, YYYY-MM, YYYY or n.d."
     if rule == QUARTER:
+        from chipsuite.quarters import parse_quarter  # numpy/pandas only when a quarter is checked
+
         try:
             parse_quarter(value)
         except ValueError:

@@ -134,3 +134,98 @@ def _scenarios():
 def test_json_round_trip_property(s):
     assert Scenario.from_json(s.to_json()) == s
     assert Scenario.from_json(s.to_json()).diff(s) == []
+
+
+# ----------------------------------------------------------------------- assumptions.csv through the schema
+
+
+def _line_of(text, parameter):
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if line.startswith(parameter + ","))
+
+
+def _corrupt(tmp_path, parameter, column, value):
+    """A copy of assumptions.csv with one cell replaced; returns (folder, line of the row)."""
+    text = ASSUMPTIONS.read_text(encoding="utf-8")
+    rows = list(csv.reader(text.splitlines(keepends=True)))
+    header = rows[0]
+    for row in rows[1:]:
+        if row[0] == parameter:
+            row[header.index(column)] = value
+    out = tmp_path / "assumptions.csv"
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    return tmp_path, _line_of(text, parameter)
+
+
+def test_read_assumptions_goes_through_the_schema():
+    from chipsuite.scenario import read_assumptions
+
+    rows = read_assumptions()
+    assert list(rows) == list(PARAMETERS)
+    text = ASSUMPTIONS.read_text(encoding="utf-8")
+    assert rows["utilisation"]["line"] == _line_of(text, "utilisation")
+    assert rows["mtia_nre_per_generation"]["unit"] == "USD"  # "USD bn" converted by schema.UNITS
+    assert rows["mtia_nre_per_generation"]["high"] == 1.2e9
+    # zeros are allowed where they mean something (read by hand from the file)
+    assert rows["mtia_slip_per_generation"]["low"] == 0.0
+    assert rows["bargaining_elasticity"]["low"] == 0.0
+    assert rows["supply_share_gas"]["low"] == 0.0 and rows["supply_share_nuclear"]["low"] == 0.0
+
+
+@pytest.mark.parametrize("parameter, column, value, rule", [
+    ("utilisation", "base", "0.7x", "is not a number"),
+    ("utilisation", "high", "1.5", "outside its validity bounds [0.01, 1]"),
+    ("utilisation", "low", "-0.1", "outside its validity bounds"),  # negative where it means nothing
+    ("useful_life", "unit", "quarters", "not allowed for parameter 'useful_life'"),
+    ("useful_life", "unit", "furlongs", "not in the units vocabulary"),
+    ("mtia_ramp", "low", "4", "low 4 > base 3"),
+    ("mtia_ramp", "kind", "guess", "not one of"),
+])
+def test_corrupted_assumptions_raise_data_error_with_line_and_column(tmp_path, parameter, column, value, rule):
+    from chipsuite.scenario import read_assumptions
+
+    folder, line = _corrupt(tmp_path, parameter, column, value)
+    with pytest.raises(chipsuite.DataError) as err:
+        read_assumptions(folder)
+    assert (err.value.file, err.value.line, err.value.column) == ("assumptions.csv", line, column)
+    assert rule in err.value.rule
+    assert f"assumptions.csv, line {line}, column '{column}'" in str(err.value)
+
+
+def test_negative_growth_is_a_valid_assumption(tmp_path):
+    """demand_growth_after_2026 is the one parameter whose meaning allows a negative value."""
+    from chipsuite.scenario import read_assumptions
+
+    folder, _ = _corrupt(tmp_path, "demand_growth_after_2026", "low", "-0.1")
+    assert read_assumptions(folder / "assumptions.csv")["demand_growth_after_2026"]["low"] == -0.1
+
+
+def test_missing_and_unknown_rows(tmp_path):
+    from chipsuite.scenario import read_assumptions
+
+    folder, line = _corrupt(tmp_path, "utilisation", "parameter", "utilisation_typo")
+    with pytest.raises(chipsuite.DataError) as err:
+        read_assumptions(folder)
+    assert (err.value.line, err.value.column) == (line, "parameter")
+    lines = ASSUMPTIONS.read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "assumptions.csv").write_text("".join(l for l in lines if not l.startswith("utilisation,")),
+                                              encoding="utf-8")
+    with pytest.raises(chipsuite.DataError, match="no row for scenario parameter.*utilisation"):
+        read_assumptions(tmp_path)
+
+
+def test_data_dir_environment_variable(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from chipsuite.scenario import read_assumptions
+
+    folder, line = _corrupt(tmp_path, "mtia_cadence", "base", "two")
+    monkeypatch.setenv("CHIPSUITE_DATA_DIR", str(folder))
+    with pytest.raises(chipsuite.DataError, match=f"line {line}, column 'base'"):
+        read_assumptions()
+    # the defaults are read when the module is imported: a bad file stops the import with the same message
+    proc = subprocess.run([sys.executable, "-c", "import chipsuite.scenario"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode != 0
+    assert f"DataError: assumptions.csv, line {line}, column 'base'" in proc.stderr
