@@ -68,7 +68,7 @@ def test_correlated_nvidia_prices_in_an_ensemble():
 # ---------------------------------------------------------------- chunked == in-memory
 
 
-@pytest.mark.parametrize("chunk", [1, 23, 100])
+@pytest.mark.parametrize("chunk", [7, 23, 100])
 def test_chunked_run_equals_in_memory(monkeypatch, chunk):
     monkeypatch.setattr(chipsuite.uncertainty, "SAMPLING_BLOCK_DRAWS", 16)  # chunks straddle blocks
     mem = run(draws=100, seed=3)
@@ -121,7 +121,7 @@ def test_ensemble_quantiles_equal_in_memory_quantiles():
 
 def test_streaming_never_holds_the_whole_result():
     """Peak traced memory of a streamed reduction stays well below the size of the full result."""
-    draws, chunk = 2000, 200
+    draws, chunk = 1200, 150
     full_bytes = run(draws=draws, seed=1, chunks={"draw": chunk}).nbytes  # lazy: nothing computed
     tracemalloc.start()
     try:
@@ -130,7 +130,7 @@ def test_streaming_never_holds_the_whole_result():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert full_bytes > 100e6
+    assert full_bytes > 60e6
     assert peak < 0.4 * full_bytes, (peak, full_bytes)
 
 
