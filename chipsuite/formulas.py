@@ -257,6 +257,10 @@ def evaluate_formulas(inputs, engine="numexpr"):
     missing = [n for n in formula_inputs() if n not in inputs]
     if missing:
         raise KeyError(f"evaluate_formulas: missing input(s) {missing}")
+    if engine == "numexpr":
+        fast = _evaluate_numexpr_blocked(inputs)
+        if fast is not None:
+            return fast
     values = dict(inputs)
     out = {}
     for f in FORMULAS.values():
@@ -266,3 +270,188 @@ def evaluate_formulas(inputs, engine="numexpr"):
         values[f.name] = result
         out[f.name] = result
     return out
+
+
+# --------------------------------------------------------------------------- numexpr fast path
+#
+# The per-formula path above aligns, transposes and wraps labelled arrays 48 times and lets xarray
+# reduce with NaN-skipping copies. The fast path below does the labelled work once: it aligns every
+# input (join="exact"), lays each one out as a raw float64 array over one common dim order (length-1
+# axes for the dims it lacks, no copies), evaluates every formula with numexpr on blocks of draws
+# (so that a block's intermediate results are still in cache when the next formula reads them)
+# straight into preallocated output arrays, reduces with numpy, and wraps the outputs as DataArrays
+# at the end. Semantics are those of the per-formula path (sums skip NaN, as xarray's do).
+
+#: draws per block of the numexpr fast path: about 2 MB per (draw, generation, quarter) array here
+BLOCK_CELLS = 256 * 1024
+
+
+def _raw_layout(inputs):
+    """Align inputs once; return (dims, sizes, raw arrays, scalars, coords per input, dims per input).
+
+    Returns None when the fast path does not apply (dask-backed or non-numeric inputs); the
+    per-formula path then evaluates (and raises its own, specific errors).
+    """
+    import xarray as xr
+
+    arrays, scalars = {}, {}
+    for name in formula_inputs():
+        value = inputs[name]
+        if isinstance(value, xr.DataArray):
+            if value.chunks is not None or value.dtype.kind not in "biuf":
+                return None
+            arrays[name] = value
+        elif np.ndim(value) == 0 and isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            scalars[name] = float(value)
+        else:
+            return None
+    try:
+        aligned = dict(zip(arrays, xr.align(*arrays.values(), join="exact", copy=False)))
+    except ValueError:
+        return None
+    dims = []
+    for da in aligned.values():
+        dims.extend(d for d in da.dims if d not in dims)
+    dims = sorted(dims, key=lambda d: (_dim_rank(d), dims.index(d)))
+    sizes = {d: max(da.sizes.get(d, 1) for da in aligned.values()) for d in dims}
+    raw, coord_names, dimsets = {}, {}, {}
+    for name, da in aligned.items():
+        dimsets[name] = set(da.dims)
+        values = np.asarray(da.transpose(*[d for d in dims if d in da.dims]).values, dtype=np.float64)
+        raw[name] = values[tuple(slice(None) if d in da.dims else np.newaxis for d in dims)]
+        coord_names[name] = {c: v.variable for c, v in da.coords.items()}
+    for name in scalars:
+        dimsets[name] = set()
+    return dims, sizes, raw, scalars, coord_names, dimsets
+
+
+def _merged_coords(sources, dims):
+    """Coords of a result as the per-formula path builds them: first source wins, conflicting
+    non-dim coords are dropped, only coords over the result's ``dims`` are kept."""
+    merged, dropped = {}, set()
+    for source in sources:
+        for c, var in source.items():
+            if c in dropped or not set(var.dims) <= dims:
+                continue
+            if c not in merged:
+                merged[c] = var
+            elif merged[c] is not var and c not in dims and not merged[c].equals(var):
+                del merged[c]
+                dropped.add(c)
+    return merged
+
+
+def _sum_axis(values, axis, out):
+    """Sum over ``axis`` (keepdims) into ``out``, skipping NaN like xarray's ``sum``."""
+    np.sum(values, axis=axis, keepdims=True, out=out)
+    if np.isnan(out).any():  # rare: only then pay for the NaN-skipping sum
+        np.nansum(values, axis=axis, keepdims=True, out=out)
+
+
+def _depreciation_raw(spend, life, axis):
+    """:func:`straight_line_depreciation` on raw arrays along ``axis`` (the quarter axis)."""
+    from .fleet import lagged_level
+
+    cumulative = np.moveaxis(np.cumsum(spend, axis=axis), axis, -1)
+    life_last = np.moveaxis(np.broadcast_to(life, spend.shape), axis, -1) if np.ndim(life) else float(life)
+    lag = life_last[..., 0] if np.ndim(life) else life_last
+    out = (cumulative - lagged_level(cumulative, lag)) / life_last
+    return np.moveaxis(out, -1, axis)
+
+
+def _evaluate_numexpr_blocked(inputs, block_cells=None):
+    """Evaluate every formula with numexpr on raw arrays, block by block over ``draw``.
+
+    Returns ``{name: DataArray}`` like :func:`evaluate_formulas`, or None when the fast path does
+    not apply.
+    """
+    import numexpr
+    import xarray as xr
+
+    layout = _raw_layout(inputs)
+    if layout is None:
+        return None
+    dims, sizes, raw, scalars, coord_names, dimsets = layout
+    shapes = {n: a.shape for n, a in raw.items()}
+    shapes.update({n: (1,) * len(dims) for n in scalars})
+    plan = []
+    for f in FORMULAS.values():
+        shape = np.broadcast_shapes(*(shapes[n] for n in f._compiled.names)) if f._compiled.names \
+            else (1,) * len(dims)
+        names = set(f._compiled.names) | ({f.depreciation_life} if f.depreciation_life else set())
+        dimsets[f.name] = set().union(*(dimsets[n] for n in names))
+        axis = None
+        if f.sum_over is not None:
+            if f.sum_over not in dimsets[f.name]:
+                return None
+            dimsets[f.name].discard(f.sum_over)
+            axis = dims.index(f.sum_over)
+            shape = shape[:axis] + (1,) + shape[axis + 1:]
+        if f.depreciation_life is not None:
+            if "quarter" not in dimsets[f.name] or shape[dims.index("quarter")] != sizes["quarter"]:
+                return None
+            shape = np.broadcast_shapes(shape, shapes[f.depreciation_life])
+        shapes[f.name] = shape
+        coord_names[f.name] = _merged_coords([coord_names.get(n, {}) for n in sorted(f._compiled.names)]
+                                             + [coord_names.get(f.depreciation_life, {})], dimsets[f.name])
+        plan.append((f, axis))
+
+    outputs = {f.name: np.empty(shapes[f.name]) for f, _ in plan}
+    draw_axis = dims.index("draw") if "draw" in dims else None
+    n_draws = sizes["draw"] if draw_axis is not None else 1
+    per_draw = max(int(np.prod(s)) // max(s[draw_axis], 1) if draw_axis is not None else int(np.prod(s))
+                   for s in shapes.values())
+    block = max(1, int((block_cells or BLOCK_CELLS) // max(per_draw, 1)))
+
+    def blocked(name, start, stop):
+        a = outputs.get(name)
+        if a is None:
+            a = raw.get(name)
+        if a is None:
+            return scalars[name]
+        if draw_axis is not None and a.shape[draw_axis] == n_draws and (start, stop) != (0, n_draws):
+            return a[(slice(None),) * draw_axis + (slice(start, stop),)]
+        return a
+
+    def run_formula(f, axis, start, stop):
+        out = blocked(f.name, start, stop)
+        env = {n: blocked(n, start, stop) for n in f._compiled.names}
+        if f.text in env:  # a bare name: no arithmetic
+            values = env[f.text]
+        elif axis is None and f.depreciation_life is None:
+            numexpr.evaluate(f.text, local_dict=env, global_dict={}, out=out)
+            return
+        else:
+            values = numexpr.evaluate(f.text, local_dict=env, global_dict={})
+        if axis is not None:
+            _sum_axis(values, axis, out)
+        elif f.depreciation_life is not None:
+            life = blocked(f.depreciation_life, start, stop)
+            np.copyto(out, _depreciation_raw(values, life, dims.index("quarter")))
+        else:
+            np.copyto(out, values)
+
+    # formulas without a draw dim once, then the others block by block
+    has_draws = {f.name: "draw" in dimsets[f.name] and n_draws > 1 for f, _ in plan}
+    for f, axis in plan:
+        if not has_draws[f.name]:
+            run_formula(f, axis, 0, n_draws)
+    for start in range(0, n_draws, block):
+        stop = min(start + block, n_draws)
+        for f, axis in plan:
+            if has_draws[f.name]:
+                run_formula(f, axis, start, stop)
+
+    result, templates = {}, {}
+    for f, axis in plan:
+        own = tuple(d for d in dims if d in dimsets[f.name])
+        keep = coord_names[f.name]
+        key = (own, tuple((c, id(v)) for c, v in keep.items()))
+        values = outputs[f.name].reshape([sizes[d] for d in own])
+        if key not in templates:  # one labelled template per layout: coords are built once
+            templates[key] = xr.DataArray(values, dims=own, coords=keep)
+        da = templates[key].copy(deep=False, data=values).rename(f.name)
+        da.attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
+        result[f.name] = da
+    return result
+
