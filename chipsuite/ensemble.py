@@ -271,10 +271,13 @@ def ensemble_quantiles(scenario=None, draws: int = 10_000, seed: int = 0, *,
         raise ValueError(f"variables {missing} are not model outputs (known: {sorted(lazy.data_vars)})")
     selection = lazy[list(variables)]
     if reduce is not None:
-        selection = reduce(selection)
-        if not isinstance(selection, xr.Dataset) or any(
-                "draw" not in v.dims for v in selection.data_vars.values()):
+        reduced = reduce(selection)
+        if not isinstance(reduced, xr.Dataset) or any("draw" not in v.dims for v in reduced.data_vars.values()):
             raise ValueError("reduce must return a Dataset whose variables keep the 'draw' dim")
+        for name, var in reduced.data_vars.items():  # reductions drop attrs: keep units and long_name
+            if name in selection and not var.attrs:
+                var.attrs.update(selection[name].attrs)
+        selection = reduced
     out = compute(quantiles(selection, q=q), progress=progress, draws=draws, **compute_kwargs)
     out.attrs = dict(lazy.attrs)
     return out
