@@ -1,8 +1,10 @@
-"""Uncertainty: sampling uncertain inputs and reducing ensembles.
+"""Uncertainty: sampling uncertain inputs, reducing ensembles, sensitivity and sweeps.
 
 Every uncertain value in chipsuite's data carries ``low``, ``base`` and ``high``. This module turns
-such triples into random draws that the model evaluates draw by draw, and reduces the resulting
-ensemble to quantiles for charts.
+such triples into random draws that the model evaluates draw by draw (:func:`sample_inputs`),
+reduces the resulting ensemble to quantiles for charts (:func:`quantiles`), ranks inputs by their
+one-at-a-time effect on an output (:func:`tornado`) and evaluates grids of scenario parameters in
+one vectorised pass (:func:`sweep`). Chunked (dask) ensembles live in :mod:`chipsuite.ensemble`.
 
 Why PERT is the default
 -----------------------
@@ -43,10 +45,15 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 __all__ = [
+    "SAMPLING_BLOCK_DRAWS",
+    "block_rng",
+    "one_at_a_time",
     "quantiles",
     "sample_inputs",
     "sample_pert",
     "sample_triangular",
+    "sweep",
+    "tornado",
 ]
 
 METHODS = ("pert", "triangular")
