@@ -488,3 +488,23 @@ def test_sweep_errors():
         sweep(None, {"utilisation": [0.5, 0.5]})
     with pytest.raises(ValueError, match="at least one"):
         sweep(None, {})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 2**32 - 1), st.integers(1, 9), st.data())
+def test_any_draw_range_equals_the_slice(draws, seed, block, data):
+    """Invariant behind chunked ensembles: sampling a range of draws == slicing the full ensemble."""
+    start = data.draw(st.integers(0, draws))
+    stop = data.draw(st.integers(start, draws))
+    include_base = data.draw(st.booleans())
+    saved = chipsuite.uncertainty.SAMPLING_BLOCK_DRAWS
+    chipsuite.uncertainty.SAMPLING_BLOCK_DRAWS = block
+    try:
+        full = sample_inputs(_spec(), draws, seed, include_base=include_base,
+                             within=[("unit_price_usd", "generation", ["h100", "gb200"], 0.5)])
+        part = sample_inputs(_spec(), draws, seed, include_base=include_base, draw_range=(start, stop),
+                             within=[("unit_price_usd", "generation", ["h100", "gb200"], 0.5)])
+    finally:
+        chipsuite.uncertainty.SAMPLING_BLOCK_DRAWS = saved
+    for name in full:
+        xr.testing.assert_identical(part[name], full[name].isel(draw=slice(start, stop)))
