@@ -35,6 +35,13 @@ _EXPORTS = {
     "sweep": "chipsuite.uncertainty",
     "tornado": "chipsuite.uncertainty",
     "ensemble_quantiles": "chipsuite.ensemble",
+    "CadenceExplorer": "chipsuite.widgets",
+    "CapexExplorer": "chipsuite.widgets",
+    "DataExplorer": "chipsuite.widgets",
+    "DependenceExplorer": "chipsuite.widgets",
+    "EnergyExplorer": "chipsuite.widgets",
+    "ScenarioState": "chipsuite.widgets",
+    "UncertaintyExplorer": "chipsuite.widgets",
     "OfflineChart": "chipsuite.vega",
     "enable_offline_rendering": "chipsuite.vega",
 }
