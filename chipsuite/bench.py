@@ -1,0 +1,588 @@
+"""Performance benchmarks: ``python -m chipsuite bench [--quick] [--json PATH]``.
+
+Four measurements, in one process (the scale part in a fresh child process, see 4.):
+
+1. **Engines.** The formula-registry stage of the model (every cost, energy and dependence
+   formula, :func:`chipsuite.formulas.evaluate_formulas`) on inputs prepared once, with
+   ``engine="numexpr"`` against :func:`plain_xarray_formulas`, the same formulas written as the
+   plain xarray arithmetic a user would otherwise write. (The ``"numpy"`` engine walks the formula
+   tree on raw arrays; it is timed too, for information.) Median of repeats at 1e3, 1e4 and 1e5
+   draws, timed in turns; both results must agree to 1e-12 (normwise relative, per variable) or
+   the benchmark fails.
+2. **Bandwidth.** Bytes of the numexpr evaluation per second, against the bandwidth of
+   ``np.copyto`` of a 256 MiB array measured in the same run (bytes = 2 x size: read + write).
+   Bytes of the evaluation = every input array read once + every output array written once
+   (``nbytes`` of each, broadcast dims not expanded; plain-number inputs count 8 bytes).
+   Intermediate re-reads of outputs by later formulas are not counted: the figure is what a
+   perfectly fused, streaming evaluation would have to move.
+3. **Interactive latency** at 1,000 draws: ``Scenario.replace`` of one parameter (a new value
+   every time), :func:`chipsuite.run`, quantiles and an Altair fan chart up to ``chart.to_dict()``.
+4. **Scale.** ``run(draws=1_000_000, chunks={"draw": n})`` streamed to quantiles and sums with
+   dask, in a fresh child process so that its peak resident memory is its own. Peak RSS is the
+   larger of the child's ``ru_maxrss`` read right after the scale phase (the process high-water
+   mark: imports, dataset and the scale run, nothing else) and the RSS sampled every 10 ms by a
+   background thread (psutil) during the phase. Throughput (result cells per second: every
+   variable of the full result, per draw, times draws) is compared with an in-memory 1e4-draw
+   run in the same child, made after the scale phase.
+
+Timings are wall-clock medians (``time.perf_counter``); targets are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+__all__ = ["main", "plain_xarray_formulas", "prepared_inputs", "relative_difference", "copy_bandwidth",
+           "counted_bytes", "TARGETS"]
+
+#: targets of this benchmark on the reference 2-core machine (reported, never asserted)
+TARGETS = {
+    "numexpr_speedup": (">=", 2.0),
+    "bandwidth_fraction": (">=", 0.70),
+    "interactive_p95_ms": ("<=", 50.0),
+    "scale_peak_rss_mb": ("<=", 2048.0),
+}
+
+FULL = {"sizes": {1_000: 7, 10_000: 5, 100_000: 3}, "changes": 30, "scale_draws": 1_000_000,
+        "scale_chunk": 5_000, "copy_repeats": 9}
+QUICK = {"sizes": {1_000: 5, 10_000: 3}, "changes": 10, "scale_draws": 50_000,
+         "scale_chunk": 5_000, "copy_repeats": 5}
+
+EQUAL_RTOL = 1e-12
+COPY_BYTES = 256 * 2**20  # size of the copied array [bytes]
+INTERACTIVE_DRAWS = 1_000
+INTERACTIVE_PARAMETER = "utilisation"
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def machine_info():
+    """Cores, numexpr threads, CPU model, total memory [MB], load average."""
+    import numexpr
+    import psutil
+
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "numexpr_threads": numexpr.get_num_threads(),
+        "cpu_model": cpu,
+        "total_memory_mb": round(psutil.virtual_memory().total / 2**20),
+        "platform": platform.platform(),
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NUMEXPR_MAX_THREADS",
+                                           "NUMEXPR_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ},
+    }
+
+
+def versions():
+    import dask
+    import numexpr
+    import xarray
+
+    import chipsuite
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "numexpr": numexpr.__version__,
+            "xarray": xarray.__version__, "dask": dask.__version__, "chipsuite": chipsuite.__version__}
+
+
+def median_seconds(func, repeats):
+    """Median wall time [s] of ``repeats`` calls of ``func()`` (and the last return value)."""
+    times = []
+    value = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        value = func()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), value
+
+
+def interleaved_medians(funcs, repeats):
+    """Median wall time [s] of each of ``funcs`` (name -> callable), timed in turns.
+
+    Round ``i`` calls every function once, so a change of machine load during the measurement
+    hits all of them alike and their ratio stays meaningful on a shared machine.
+    """
+    times = {name: [] for name in funcs}
+    last = {}
+    for _ in range(repeats):
+        for name, func in funcs.items():
+            start = time.perf_counter()
+            last[name] = func()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}, last
+
+
+# --------------------------------------------------------------------------- 1. engines
+
+
+def prepared_inputs(draws, seed=0, scenario=None):
+    """Inputs of :func:`chipsuite.formulas.evaluate_formulas` for ``draws`` sampled draws.
+
+    Sampling, cadence, procurement and stock-flow run here, once, outside any timing.
+    """
+    from .data import load_dataset
+    from .model import formula_inputs_for, model_inputs, simulate_fleet
+    from .scenario import Scenario
+
+    ds = load_dataset()
+    values = model_inputs(Scenario.default() if scenario is None else scenario, ds, draws, seed)
+    return formula_inputs_for(values, simulate_fleet(values, ds), ds)
+
+
+def _share(numerator, denominator, otherwise):
+    import xarray as xr
+
+    positive = denominator > 0
+    return xr.where(positive, numerator / xr.where(positive, denominator, 1), otherwise)
+
+
+def plain_xarray_formulas(x):
+    """Every formula of :data:`chipsuite.formulas.FORMULAS`, written as plain xarray arithmetic.
+
+    The baseline of the engine benchmark: what a user would write by hand on the same
+    DataArrays (xarray aligns and broadcasts at every operation, numpy makes temporaries).
+    Depreciation uses :func:`chipsuite.formulas.straight_line_depreciation` in both paths.
+    Returns ``{name: DataArray}`` (no attrs).
+    """
+    import xarray as xr
+
+    from .formulas import straight_line_depreciation
+
+    o = {}
+    o["provisioned_it_power_mw"] = x["units_installed"] * x["tdp_w"] * x["server_power_overhead"] / 1e6
+    o["fleet_provisioned_it_power_mw"] = o["provisioned_it_power_mw"].sum("generation")
+    o["site_it_capacity_mw"] = x["site_capacity_mw"] / x["pue"]
+    o["fleet_it_capacity_mw"] = o["site_it_capacity_mw"].sum("site")
+    o["placed_it_power_mw"] = np.minimum(o["fleet_provisioned_it_power_mw"], o["fleet_it_capacity_mw"])
+    o["unplaced_power_mw"] = o["fleet_provisioned_it_power_mw"] - o["placed_it_power_mw"]
+    o["placed_fraction"] = _share(o["placed_it_power_mw"], o["fleet_provisioned_it_power_mw"], 1)
+    o["unplaced_units"] = x["units_installed"] * (1 - o["placed_fraction"])
+    o["site_placement_share"] = _share(o["site_it_capacity_mw"], o["fleet_it_capacity_mw"], 0)
+    o["it_power_mw"] = (x["units_installed"] * o["placed_fraction"] * x["tdp_w"] * x["utilisation"]
+                        * x["server_power_overhead"] / 1e6)
+    o["fleet_it_power_mw"] = o["it_power_mw"].sum("generation")
+    o["site_it_power_mw"] = o["fleet_it_power_mw"] * o["site_placement_share"]
+    o["facility_power_mw"] = o["placed_it_power_mw"] * o["site_placement_share"] * x["pue"]
+    o["energy_mwh"] = o["site_it_power_mw"] * x["pue"] * x["hours_per_quarter"]
+    o["electricity_cost_usd"] = o["energy_mwh"] * x["electricity_price_usd_per_mwh"]
+    o["carbon_intensity_effective_gco2_per_kwh"] = (
+        (1 - x["supply_share_gas"] - x["supply_share_nuclear"]) * x["carbon_intensity_gco2_per_kwh"]
+        + x["supply_share_gas"] * x["gas_carbon_intensity"] + x["supply_share_nuclear"] * x["nuclear_carbon_intensity"])
+    o["emissions_tco2"] = o["energy_mwh"] * o["carbon_intensity_effective_gco2_per_kwh"] / 1e3
+    o["nvidia_effective_price_factor"] = 1 - np.minimum(x["bargaining_elasticity"] * x["mtia_share_purchases_h100e"],
+                                                        x["bargaining_cap"])
+    o["accelerator_capex_usd"] = x["units_delivered"] * x["unit_price_usd"] * (
+        x["is_mtia"] + x["is_nvidia"] * x["nvidia_price_multiplier"] * o["nvidia_effective_price_factor"])
+    o["fleet_accelerator_capex_usd"] = o["accelerator_capex_usd"].sum("generation")
+    o["nvidia_accelerator_capex_usd"] = (o["accelerator_capex_usd"] * x["is_nvidia"]).sum("generation")
+    o["server_network_capex_usd"] = o["fleet_accelerator_capex_usd"] * x["server_network_capex_ratio"]
+    o["facility_capex_usd"] = x["facility_capex_per_mw"] * x["facility_capacity_additions_mw"]
+    o["non_ai_capex_usd"] = (x["non_ai_capex_2022"] ** (1 - x["non_ai_year_weight"])
+                             * x["non_ai_capex_2026"] ** x["non_ai_year_weight"] / x["quarters_per_year"])
+    o["it_capex_usd"] = o["fleet_accelerator_capex_usd"] + o["server_network_capex_usd"]
+    o["capex_usd"] = o["it_capex_usd"] + o["facility_capex_usd"] + o["non_ai_capex_usd"]
+    o["it_depreciation_usd"] = straight_line_depreciation(o["it_capex_usd"], x["useful_life_quarters"])
+    o["facility_depreciation_usd"] = straight_line_depreciation(o["facility_capex_usd"], x["facility_life_quarters"])
+    o["depreciation_usd"] = o["it_depreciation_usd"] + o["facility_depreciation_usd"]
+    o["units_installed_total"] = x["units_installed"].sum("generation")
+    o["nvidia_units_installed"] = (x["units_installed"] * x["is_nvidia"]).sum("generation")
+    o["h100e_total"] = x["h100e"].sum("generation")
+    o["nvidia_h100e"] = (x["h100e"] * x["is_nvidia"]).sum("generation")
+    o["mtia_h100e"] = (x["h100e"] * x["is_mtia"]).sum("generation")
+    o["nvidia_it_power_mw"] = (o["it_power_mw"] * x["is_nvidia"]).sum("generation")
+    o["nvidia_share_units"] = _share(o["nvidia_units_installed"], o["units_installed_total"], 0)
+    o["nvidia_share_h100e"] = _share(o["nvidia_h100e"], o["h100e_total"], 0)
+    o["mtia_share_h100e"] = _share(o["mtia_h100e"], o["h100e_total"], 0)
+    o["nvidia_share_capex"] = _share(o["nvidia_accelerator_capex_usd"], o["fleet_accelerator_capex_usd"], 0)
+    o["nvidia_share_power"] = _share(o["nvidia_it_power_mw"], o["fleet_it_power_mw"], 0)
+    o["hhi"] = o["nvidia_share_h100e"] ** 2 + o["mtia_share_h100e"] ** 2
+    o["all_nvidia_capex_usd"] = (x["all_nvidia_units"] * x["nvidia_newest_price_usd"] * x["nvidia_price_multiplier"]
+                                 * (1 + x["server_network_capex_ratio"]))
+    o["savings_vs_all_nvidia_usd"] = o["all_nvidia_capex_usd"] - o["it_capex_usd"] - x["nre_usd"]
+    o["electricity_cost_total_usd"] = o["electricity_cost_usd"].sum("site")
+    o["h100e_powered"] = o["h100e_total"] * o["placed_fraction"]
+    positive = o["h100e_powered"] > 0
+    o["cost_per_h100e_hour_usd"] = xr.where(
+        positive, (o["depreciation_usd"] + o["electricity_cost_total_usd"])
+        / (xr.where(positive, o["h100e_powered"], 1) * x["hours_per_quarter"]), 0)
+    return o
+
+
+def relative_difference(a, b):
+    """Differences of two results of one variable: ``(elementwise, normwise)`` relative.
+
+    elementwise: largest ``|a - b| / max(|a|, |b|)`` (0 where both are 0);
+    normwise: ``max |a - b| / max |a|`` over the whole variable (the variable's own scale).
+    Both are inf if NaNs differ in place. ``a``, ``b``: DataArrays with the same dims (any order)
+    and coords. The normwise figure is the equality criterion: variables made by subtracting
+    nearly equal sums (``unplaced_power_mw = provisioned - placed``) have elementwise relative
+    differences far above rounding even when both operands agree to the last bits.
+    """
+    import xarray as xr
+
+    a, b = xr.align(a, b.transpose(*a.dims), join="exact")
+    x, y = np.asarray(a.values, float), np.asarray(b.values, float)
+    if x.shape != y.shape or not np.array_equal(np.isnan(x), np.isnan(y)):
+        return float("inf"), float("inf")
+    ok = ~np.isnan(x)
+    x, y = x[ok], y[ok]
+    if x.size == 0:
+        return 0.0, 0.0
+    with np.errstate(invalid="ignore"):
+        diff = np.where(x == y, 0.0, np.abs(x - y))  # equal infinities differ by 0
+    scale = np.maximum(np.abs(x), np.abs(y))
+    finite = np.isfinite(scale) & (scale > 0)
+    elementwise = float(np.max(np.where(finite, diff / np.where(finite, scale, 1.0), np.where(diff > 0, np.inf, 0.0))))
+    top = float(np.max(np.abs(x)[np.isfinite(x)], initial=0.0))
+    normwise = float(diff.max() / top) if top > 0 else (0.0 if diff.max() == 0 else float("inf"))
+    return elementwise, normwise
+
+
+def counted_bytes(inputs, outputs):
+    """Bytes read + written by one evaluation: each input once, each output once. [bytes]"""
+    def nbytes(v):
+        return int(v.nbytes) if hasattr(v, "nbytes") else 8
+
+    read = sum(nbytes(v) for v in inputs.values())
+    written = sum(nbytes(v) for v in outputs.values())
+    return read, written
+
+
+def bench_engines(sizes, seed=0):
+    """Rows of per-size timings: numexpr, plain xarray, numpy engine; ratio; agreement."""
+    from .formulas import evaluate_formulas, formula_inputs
+
+    rows = []
+    for draws, repeats in sizes.items():
+        full = prepared_inputs(draws, seed)
+        inputs = {name: full[name] for name in formula_inputs()}
+        del full
+        evaluate_formulas(inputs, "numexpr")  # warm-up: numexpr compiles each expression once
+        plain_xarray_formulas(inputs)
+        medians, last = interleaved_medians({
+            "numexpr": lambda: evaluate_formulas(inputs, "numexpr"),
+            "plain_xarray": lambda: plain_xarray_formulas(inputs),
+            "numpy_engine": lambda: evaluate_formulas(inputs, "numpy"),
+        }, repeats)
+        out_ne, out_xr, out_np = last["numexpr"], last["plain_xarray"], last["numpy_engine"]
+        diffs = {name: relative_difference(out_ne[name], out_xr[name]) for name in out_ne if name in out_xr}
+        diffs_np = {name: relative_difference(out_ne[name], out_np[name]) for name in out_ne}
+        missing = sorted(set(out_ne) ^ set(out_xr))
+        read, written = counted_bytes(inputs, out_ne)
+        worst = max(diffs, key=lambda n: diffs[n][1])
+        worst_elem = max(diffs, key=lambda n: diffs[n][0])
+        rows.append({
+            "draws": draws, "repeats": repeats,
+            "numexpr_s": medians["numexpr"], "plain_xarray_s": medians["plain_xarray"],
+            "numpy_engine_s": medians["numpy_engine"],
+            "speedup": medians["plain_xarray"] / medians["numexpr"],
+            "speedup_vs_numpy_engine": medians["numpy_engine"] / medians["numexpr"],
+            "bytes_read": read, "bytes_written": written,
+            "numexpr_gb_per_s": (read + written) / medians["numexpr"] / 1e9,
+            "max_normwise_relative_difference": diffs[worst][1], "worst_variable": worst,
+            "max_elementwise_relative_difference": diffs[worst_elem][0], "worst_elementwise_variable": worst_elem,
+            "max_normwise_difference_vs_numpy_engine": max(d[1] for d in diffs_np.values()),
+            "outputs": len(out_ne), "missing_outputs": missing,
+            "equal": bool(diffs[worst][1] <= EQUAL_RTOL and not missing),
+        })
+        del inputs, out_ne, out_xr, out_np, last
+    return rows
+
+
+# --------------------------------------------------------------------------- 2. bandwidth
+
+
+def copy_bandwidth(nbytes=COPY_BYTES, repeats=9):
+    """Memory-copy bandwidth [bytes/s]: ``np.copyto`` of ``nbytes``, bytes = 2 x size, median."""
+    src = np.random.default_rng(0).random(nbytes // 8)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)  # touch the pages once
+    seconds, _ = median_seconds(lambda: np.copyto(dst, src), repeats)
+    return 2 * src.nbytes / seconds
+
+
+# --------------------------------------------------------------------------- 3. interactive
+
+
+def _fan_chart(result, name):
+    """Quantiles of ``name`` summed over sites to an Altair fan chart (chipsuite.charts if present)."""
+    try:
+        from . import charts
+
+        frame = charts.fan_frame(result, name, scale=1e6, reduce="site")
+        return charts.fan_chart(frame, "Electricity", "Electricity [TWh per quarter]")
+    except (ImportError, AttributeError):  # pragma: no cover - charts module not in this checkout
+        import altair as alt
+        import pandas as pd
+
+        from .uncertainty import quantiles
+
+        q = quantiles(result[name].sum("site"), q=(0.05, 0.5, 0.95)) / 1e6
+        frame = pd.DataFrame({"quarter": result.quarter.values, "q05": q.sel(quantile=0.05).values,
+                              "q50": q.sel(quantile=0.5).values, "q95": q.sel(quantile=0.95).values})
+        base = alt.Chart(frame)
+        return base.mark_area(opacity=0.3).encode(x="quarter:T", y="q05:Q", y2="q95:Q") + \
+            base.mark_line().encode(x="quarter:T", y="q50:Q")
+
+
+def bench_interactive(changes, draws=INTERACTIVE_DRAWS, parameter=INTERACTIVE_PARAMETER, seed=0):
+    """Latency [ms] of one widget change: replace -> run -> quantiles -> chart.to_dict()."""
+    from .model import run
+    from .scenario import Scenario, _ASSUMPTIONS
+
+    base = Scenario.default()
+    low, high = _ASSUMPTIONS[parameter]["low"], _ASSUMPTIONS[parameter]["high"]
+    _fan_chart(run(base, draws=draws, seed=seed), "energy_mwh").to_dict()  # warm-up (data load, imports)
+    latencies = []
+    for value in np.linspace(low, high, changes):  # a new value every time: no cache can answer
+        start = time.perf_counter()
+        scenario = base.replace(**{parameter: float(value)})
+        spec = _fan_chart(run(scenario, draws=draws, seed=seed), "energy_mwh").to_dict()
+        latencies.append(time.perf_counter() - start)
+        assert spec["layer"] or spec  # a finished spec
+    ms = np.array(latencies) * 1e3
+    return {"draws": draws, "parameter": parameter, "changes": changes,
+            "path": "Scenario.replace -> chipsuite.run -> charts.fan_frame (quantiles) -> fan_chart -> to_dict",
+            "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+            "max_ms": float(ms.max())}
+
+
+# --------------------------------------------------------------------------- 4. scale
+
+
+class PeakRSS:
+    """Peak resident set size [bytes] of this process, sampled every ``interval`` s in a thread."""
+
+    def __init__(self, interval=0.01):
+        import psutil
+
+        self._process = psutil.Process()
+        self.interval = interval
+        self.peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._process.memory_info().rss)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def _result_cells_per_draw(result):
+    draws = result.sizes["draw"]
+    return sum(int(v.size) // draws if "draw" in v.dims else int(v.size) for v in result.data_vars.values())
+
+
+def scale_child(draws, chunk, seed=0):
+    """The scale measurement (run in a fresh process by :func:`bench_scale`)."""
+    import resource
+
+    import dask
+
+    from .data import load_dataset
+    from .model import run
+    from .uncertainty import quantiles
+
+    load_dataset()
+    rss_before = PeakRSS()._process.memory_info().rss
+    with PeakRSS() as peak:
+        start = time.perf_counter()
+        lazy = run(draws=draws, seed=seed, chunks={"draw": chunk})
+        reduced = {
+            "capex_usd_quantiles": quantiles(lazy["capex_usd"]),
+            "energy_mwh_sum": lazy["energy_mwh"].sum(["draw", "site"]),
+            "emissions_tco2_sum": lazy["emissions_tco2"].sum(["draw", "site"]),
+            "nvidia_share_h100e_quantiles": quantiles(lazy["nvidia_share_h100e"]),
+        }
+        (computed,) = dask.compute(reduced)
+        seconds = time.perf_counter() - start
+    # high-water mark of this fresh process so far (imports + dataset + scale phase): it also
+    # catches spikes shorter than the sampling interval
+    maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+    finite = all(bool(np.isfinite(v.values).all()) for v in computed.values())
+
+    # in-memory reference in the same process, after the scale phase (its memory is not counted)
+    run(draws=1_000, seed=seed)
+    ref_draws = 10_000
+    t0 = time.perf_counter()
+    ref = run(draws=ref_draws, seed=seed)
+    ref_seconds = time.perf_counter() - t0
+    cells = _result_cells_per_draw(ref)
+    streamed = draws * cells / seconds
+    in_memory = ref_draws * cells / ref_seconds
+    return {
+        "draws": draws, "chunk_draws": chunk, "seconds": seconds,
+        "peak_rss_mb": max(peak.peak / 2**20, maxrss_mb), "sampled_peak_rss_mb": peak.peak / 2**20,
+        "ru_maxrss_mb": maxrss_mb, "rss_before_mb": rss_before / 2**20, "results_finite": finite,
+        "reductions": sorted(reduced),
+        "cells_per_draw": cells, "cells_per_s": streamed,
+        "in_memory_draws": ref_draws, "in_memory_seconds": ref_seconds, "in_memory_cells_per_s": in_memory,
+        "throughput_ratio": streamed / in_memory,
+        "dask_scheduler": str(dask.config.get("scheduler", "threads (default)")),
+    }
+
+
+def bench_scale(draws, chunk, seed=0):
+    """Run :func:`scale_child` in a fresh Python process; return its figures (or the error)."""
+    import chipsuite
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(chipsuite.__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    cmd = [sys.executable, "-m", "chipsuite.bench", "--scale-child", str(draws), str(chunk), str(seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-5:]
+        return {"draws": draws, "chunk_draws": chunk, "error": " | ".join(tail) or f"exit {proc.returncode}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _target_status(key, value):
+    op, limit = TARGETS[key]
+    if value is None or not np.isfinite(value):
+        return "not measured"
+    met = value >= limit if op == ">=" else value <= limit
+    return "met" if met else "NOT met"
+
+
+def run_benchmarks(quick=False, seed=0, progress=print):
+    """All four parts; returns the JSON-ready dict."""
+    config = QUICK if quick else FULL
+    out = {"quick": bool(quick), "config": {k: (v if k != "sizes" else {str(s): r for s, r in v.items()})
+                                            for k, v in config.items()},
+           "machine": machine_info(), "versions": versions()}
+    started = time.perf_counter()
+
+    progress("engines: numexpr vs plain xarray ...")
+    rows = bench_engines(config["sizes"], seed)
+    out["sizes"] = rows
+    by_draws = {r["draws"]: r for r in rows}
+    out["numexpr_speedup"] = by_draws[10_000]["speedup"]
+    out["results_equal"] = all(r["equal"] for r in rows)
+
+    progress("bandwidth: np.copyto ...")
+    copy_bps = copy_bandwidth(repeats=config["copy_repeats"])
+    largest = rows[-1]
+    out["copy_bandwidth_gb_per_s"] = copy_bps / 1e9
+    for r in rows:
+        r["bandwidth_fraction"] = r["numexpr_gb_per_s"] * 1e9 / copy_bps
+    out["bandwidth_draws"] = largest["draws"]
+    out["bandwidth_fraction"] = largest["bandwidth_fraction"]
+
+    progress("interactive latency ...")
+    inter = bench_interactive(config["changes"], seed=seed)
+    out["interactive"] = inter
+    out["interactive_p50_ms"] = inter["p50_ms"]
+    out["interactive_p95_ms"] = inter["p95_ms"]
+
+    progress(f"scale: {config['scale_draws']:,} draws in chunks of {config['scale_chunk']:,} (child process) ...")
+    scale = bench_scale(config["scale_draws"], config["scale_chunk"], seed)
+    out["scale"] = scale
+    out["scale_seconds"] = scale.get("seconds")
+    out["scale_peak_rss_mb"] = scale.get("peak_rss_mb")
+
+    out["targets"] = {k: {"target": f"{op} {limit:g}", "value": out.get(k), "status": _target_status(k, out.get(k))}
+                      for k, (op, limit) in TARGETS.items()}
+    if quick:
+        out["targets"]["scale_peak_rss_mb"]["status"] += " (quick: not the million-draw run)"
+    out["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    out["total_seconds"] = time.perf_counter() - started
+    return out
+
+
+def format_table(out):
+    """The human-readable summary printed by ``python -m chipsuite bench``."""
+    lines = [f"chipsuite bench ({'QUICK' if out['quick'] else 'full'}) - {out['machine']['cpu_model']}, "
+             f"{out['machine']['cores']} cores, numexpr threads {out['machine']['numexpr_threads']}, "
+             f"load {out['machine']['load_average_1_5_15'][0]:.2f} -> {out['machine']['load_average_end'][0]:.2f}",
+             "",
+             "1. formula registry: numexpr engine vs plain xarray (median wall time)",
+             f"{'draws':>9} {'rep':>4} {'numexpr ms':>11} {'xarray ms':>10} {'speedup':>8} {'numpy-eng ms':>13} "
+             f"{'GB/s':>6} {'bw frac':>8} {'rel diff':>9} {'(elem.)':>9}"]
+    for r in out["sizes"]:
+        lines.append(f"{r['draws']:>9,} {r['repeats']:>4} {r['numexpr_s'] * 1e3:>11.1f} {r['plain_xarray_s'] * 1e3:>10.1f} "
+                     f"{r['speedup']:>8.2f} {r['numpy_engine_s'] * 1e3:>13.1f} {r['numexpr_gb_per_s']:>6.2f} "
+                     f"{r['bandwidth_fraction']:>8.3f} {r['max_normwise_relative_difference']:>9.1e} "
+                     f"{r['max_elementwise_relative_difference']:>9.1e}")
+    lines.append(f"   numexpr and plain xarray equal to {EQUAL_RTOL:g} (normwise relative per variable): "
+                 f"{out['results_equal']}; times are medians of interleaved repeats")
+    lines.append(f"2. memory copy bandwidth (np.copyto 256 MiB, 2 x size): {out['copy_bandwidth_gb_per_s']:.1f} GB/s; "
+                 f"numexpr at {out['bandwidth_draws']:,} draws: fraction {out['bandwidth_fraction']:.3f}")
+    i = out["interactive"]
+    lines.append(f"3. interactive ({i['draws']:,} draws, {i['changes']} changes of {i['parameter']}): "
+                 f"p50 {i['p50_ms']:.0f} ms, p95 {i['p95_ms']:.0f} ms")
+    s = out["scale"]
+    if "error" in s:
+        lines.append(f"4. scale ({s['draws']:,} draws): FAILED: {s['error']}")
+    else:
+        lines.append(f"4. scale ({s['draws']:,} draws, chunks of {s['chunk_draws']:,}): {s['seconds']:.1f} s, "
+                     f"peak RSS {s['peak_rss_mb']:.0f} MB (sampled {s['sampled_peak_rss_mb']:.0f} MB), "
+                     f"{s['cells_per_s'] / 1e6:.1f} M cells/s = {s['throughput_ratio']:.2f} x in-memory 1e4 "
+                     f"({s['in_memory_cells_per_s'] / 1e6:.1f} M cells/s)")
+    lines.append("")
+    lines.append("targets:")
+    for k, t in out["targets"].items():
+        v = t["value"]
+        shown = "n/a" if v is None else f"{v:.3g}"
+        lines.append(f"  {k:<22} {t['target']:<8} measured {shown:<8} {t['status']}")
+    lines.append(f"total {out['total_seconds']:.0f} s")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--scale-child"]:
+        draws, chunk, seed = (int(a) for a in argv[1:4])
+        print(json.dumps(scale_child(draws, chunk, seed)))
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m chipsuite bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer sizes and repeats, 50,000 streamed draws instead of 1,000,000 (< 1 minute)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled draws (default 0)")
+    args = parser.parse_args(argv)
+
+    out = run_benchmarks(quick=args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr))
+    print(format_table(out))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+    if not out["results_equal"]:
+        print("ERROR: numexpr and plain xarray results differ by more than "
+              f"{EQUAL_RTOL:g} (normwise relative; see 'rel diff')", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""python -m chipsuite bench: the JSON it writes (keys, types, sanity), never timings against targets.
+
+The benchmark's figures depend on the machine; these tests check that the command runs end to end,
+that it reports every figure the benchmarks document promises, and that the figures are sane
+(positive, finite, internally consistent). No test asserts a speed.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from chipsuite import bench
+from chipsuite import formulas
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "bench.json"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    proc = subprocess.run([sys.executable, "-m", "chipsuite", "bench", "--quick", "--json", str(path)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(path.read_text()), proc.stdout
+
+
+def _positive(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+
+
+def test_quick_json_has_every_headline_figure(quick):
+    out, _ = quick
+    for key in ("numexpr_speedup", "bandwidth_fraction", "interactive_p95_ms", "interactive_p50_ms",
+                "scale_peak_rss_mb", "scale_seconds", "copy_bandwidth_gb_per_s"):
+        assert _positive(out[key]), (key, out[key])
+    assert out["quick"] is True
+    assert out["results_equal"] is True
+    assert out["interactive_p50_ms"] <= out["interactive_p95_ms"]
+    assert set(out["targets"]) == {"numexpr_speedup", "bandwidth_fraction", "interactive_p95_ms",
+                                   "scale_peak_rss_mb"}
+    for t in out["targets"].values():
+        assert t["status"].startswith(("met", "NOT met", "not measured"))
+
+
+def test_quick_json_machine_and_versions(quick):
+    out, _ = quick
+    m = out["machine"]
+    assert isinstance(m["cores"], int) and m["cores"] >= 1
+    assert isinstance(m["numexpr_threads"], int) and m["numexpr_threads"] >= 1
+    assert isinstance(m["cpu_model"], str)
+    assert m["total_memory_mb"] > 0
+    assert len(m["load_average_1_5_15"]) == 3
+    import chipsuite
+
+    assert set(out["versions"]) >= {"python", "numpy", "numexpr", "xarray", "dask", "chipsuite"}
+    assert out["versions"]["chipsuite"] == chipsuite.__version__
+    assert all(isinstance(v, str) and v for v in out["versions"].values())
+
+
+def test_quick_json_per_size_rows_are_consistent(quick):
+    out, _ = quick
+    rows = out["sizes"]
+    assert [r["draws"] for r in rows] == [1_000, 10_000]
+    for r in rows:
+        for key in ("numexpr_s", "plain_xarray_s", "numpy_engine_s", "numexpr_gb_per_s", "bandwidth_fraction"):
+            assert _positive(r[key]), (r["draws"], key)
+        assert r["repeats"] >= 3
+        assert r["speedup"] == pytest.approx(r["plain_xarray_s"] / r["numexpr_s"])
+        assert r["equal"] is True and r["missing_outputs"] == []
+        assert 0 <= r["max_normwise_relative_difference"] <= bench.EQUAL_RTOL
+        assert r["outputs"] == len(formulas.FORMULAS)
+        # bytes scale with draws: at least one float64 per draw per output
+        assert r["bytes_written"] >= 8 * r["draws"] * r["outputs"]
+        assert r["numexpr_gb_per_s"] == pytest.approx((r["bytes_read"] + r["bytes_written"]) / r["numexpr_s"] / 1e9)
+    assert out["numexpr_speedup"] == rows[1]["speedup"]
+    assert out["bandwidth_fraction"] == pytest.approx(rows[-1]["bandwidth_fraction"])
+    assert rows[1]["bytes_read"] > rows[0]["bytes_read"]
+
+
+def test_quick_json_interactive_and_scale(quick):
+    out, stdout = quick
+    i = out["interactive"]
+    assert i["draws"] == 1_000 and i["changes"] >= 10
+    s = out["scale"]
+    assert "error" not in s, s
+    assert s["draws"] == bench.QUICK["scale_draws"] and s["chunk_draws"] < s["draws"]
+    assert s["results_finite"] is True
+    assert s["peak_rss_mb"] >= s["sampled_peak_rss_mb"] > s["rss_before_mb"] > 0
+    assert _positive(s["throughput_ratio"])
+    assert s["cells_per_s"] == pytest.approx(s["draws"] * s["cells_per_draw"] / s["seconds"])
+    assert "QUICK" in stdout and "targets:" in stdout
+
+
+# ------------------------------------------------------------------ helpers, by hand
+
+
+def test_relative_difference_by_hand():
+    a = xr.DataArray([1.0, 100.0, 0.0, np.nan], dims="x")
+    b = xr.DataArray([1.0 + 1e-9, 100.0, 0.0, np.nan], dims="x")
+    elem, norm = bench.relative_difference(a, b)
+    assert elem == pytest.approx(1e-9 / (1 + 1e-9))
+    assert norm == pytest.approx(1e-9 / 100.0)
+    # NaN in different places is never equal
+    c = xr.DataArray([1.0, 100.0, np.nan, np.nan], dims="x")
+    assert bench.relative_difference(a, c) == (math.inf, math.inf)
+    # dim order does not matter
+    m = xr.DataArray(np.arange(6.0).reshape(2, 3), dims=("p", "q"))
+    assert bench.relative_difference(m, m.transpose()) == (0.0, 0.0)
+
+
+def test_counted_bytes_by_hand():
+    inputs = {"a": xr.DataArray(np.zeros((10, 3))), "k": 4.0}
+    outputs = {"o": xr.DataArray(np.zeros(10))}
+    assert bench.counted_bytes(inputs, outputs) == (10 * 3 * 8 + 8, 10 * 8)
+
+
+def test_plain_xarray_baseline_matches_every_formula():
+    """The baseline is the same model: every formula, equal to the registry to 1e-12."""
+    inputs = {k: v for k, v in bench.prepared_inputs(40, seed=3).items() if k in formulas.formula_inputs()}
+    plain = bench.plain_xarray_formulas(inputs)
+    reference = formulas.evaluate_formulas(inputs, engine="numpy")
+    assert set(plain) == set(formulas.FORMULAS)
+    for name in formulas.FORMULAS:
+        assert bench.relative_difference(plain[name], reference[name])[1] <= 1e-12, name
+
+
+def test_numexpr_fast_path_is_identical_to_per_formula_path(monkeypatch):
+    """The blocked numexpr path (a performance change) gives the per-formula path's results exactly."""
+    inputs = {k: v for k, v in bench.prepared_inputs(700, seed=5).items() if k in formulas.formula_inputs()}
+    fast = formulas.evaluate_formulas(inputs, engine="numexpr")
+    # small blocks: many blocks, a partial last block
+    blocked = formulas._evaluate_numexpr_blocked(inputs, block_cells=50_000)
+    monkeypatch.setattr(formulas, "_evaluate_numexpr_blocked", lambda *a, **k: None)
+    slow = formulas.evaluate_formulas(inputs, engine="numexpr")
+    assert list(fast) == list(slow) == list(blocked)
+    for name in slow:
+        xr.testing.assert_identical(fast[name], slow[name])
+        xr.testing.assert_identical(blocked[name], slow[name])
+
+
+def test_numexpr_fast_path_skips_nan_in_sums_like_xarray():
+    inputs = {k: v for k, v in bench.prepared_inputs(5, seed=1).items() if k in formulas.formula_inputs()}
+    units = inputs["units_installed"].copy()
+    units[1, 2, 3] = np.nan
+    inputs["units_installed"] = units
+    out = formulas.evaluate_formulas(inputs, engine="numexpr")
+    ref = formulas.evaluate_formulas(inputs, engine="numpy")
+    total = out["units_installed_total"]
+    assert np.isfinite(total.values).all()
+    np.testing.assert_allclose(total.values, ref["units_installed_total"].values, rtol=1e-12)
+    np.testing.assert_allclose(total.isel(draw=1, quarter=3).item(),
+                               np.nansum(units.isel(draw=1, quarter=3).values), rtol=1e-12)
