@@ -21,7 +21,7 @@ import xarray as xr
 
 from . import fleet
 from .formulas import evaluate_formulas
-from .quarters import HOURS_PER_QUARTER, quarters_between
+from .quarters import HOURS_PER_QUARTER, parse_quarter, quarters_between
 from .scenario import PARAMETERS, Scenario
 
 __all__ = ["run", "uncertain_inputs", "base_inputs", "model_inputs", "evaluate_model", "fleet_generations",
@@ -29,6 +29,8 @@ __all__ = ["run", "uncertain_inputs", "base_inputs", "model_inputs", "evaluate_m
 
 QUARTERS_PER_YEAR = 4.0  # unit conversion [quarters/year]
 DEMAND_YEARS = (2022, 2023, 2024, 2025, 2026)
+#: first quarter whose rest_of_fleet capacity additions may be leased (``rest_of_fleet_leased_share``)
+LEASE_START_QUARTER = "2026Q1"
 
 # non-formula outputs: name -> (units, long_name)
 OUTPUT_ATTRS = {
@@ -45,7 +47,7 @@ OUTPUT_ATTRS = {
     "mtia_volume_start_index": ("quarters", "quarter index (2022Q1 = 0) of volume start per MTIA generation"),
     "all_nvidia_units": ("units", "Nvidia units an all-Nvidia fleet of equal capability would buy"),
     "nvidia_newest_price_usd": ("USD", "list price of the Nvidia generation bought in the quarter"),
-    "facility_capacity_additions_mw": ("MW", "facility capacity whose construction is paid in the quarter"),
+    "facility_capacity_additions_mw": ("MW", "owned facility capacity whose construction is paid in the quarter"),
     "nre_usd": ("USD", "MTIA design and validation cost (NRE)"),
     "site_capacity_mw": ("MW", "site facility power capacity"),
     "pue": ("1", "power usage effectiveness"),
@@ -236,11 +238,13 @@ def simulate_fleet(values, ds):
     h100e, _ = fleet.stock_flow(delivered_h100e, initial_h100e, initial_quarters, life_q[:, None])
     start_units = installed[..., 0] - delivered[..., 0] + retired[..., 0]
 
-    # --- facility capex timing: capacity additions paid ``facility_capex_lead`` quarters early
-    capacity = _site_capacity(ds, values["site_capacity_position"]).sum("site").transpose("draw", "quarter").values
-    ahead = fleet.lagged_level(capacity, -p["facility_capex_lead"], before=np.nan)
-    previous = np.concatenate([capacity[:, :1], ahead[:, :-1]], axis=1)
-    additions = np.maximum(ahead - previous, 0.0)
+    # --- facility capex timing: owned capacity additions paid ``facility_capex_lead`` quarters early;
+    # the leased share of rest_of_fleet additions is built by the lessor (no Meta facility capex)
+    capacity = _site_capacity(ds, values["site_capacity_position"]).transpose("draw", "site", "quarter")
+    owned = fleet.owned_capacity_mw(capacity.values, capacity.site.values == "rest_of_fleet",
+                                    p["rest_of_fleet_leased_share"][:, None],
+                                    int(_quarter_index(ds, parse_quarter(LEASE_START_QUARTER))) - 1)
+    additions = fleet.construction_spend_mw(owned, p["facility_capex_lead"][:, None]).sum(axis=1)
 
     coords_g = {"draw": draws, "generation": gens, "quarter": ds.quarter}
     coords_q = {"draw": draws, "quarter": ds.quarter}

@@ -109,6 +109,8 @@ PARAMETERS = {p.name: p for p in [
     _P("server_network_capex_ratio", "1", 0, 5, "server and network capex per USD of accelerators"),
     _P("facility_capex_per_mw", "USD/MW", 0, 1e8, "facility capex per MW of facility power"),
     _P("facility_capex_lead", "quarters", 0, 12, "facility capex precedes capacity by this"),
+    _P("rest_of_fleet_leased_share", "1", 0, 1,
+       "share of rest_of_fleet capacity additions that is leased (no Meta facility capex)"),
     _P("non_ai_capex_2022", "USD", 0, 1e12, "non-AI capex in 2022 [USD/year]"),
     _P("non_ai_capex_2026", "USD", 0, 1e12, "non-AI capex in 2026 and later [USD/year]"),
 ]}
@@ -210,6 +212,7 @@ class Scenario:
     server_network_capex_ratio: float = _default("server_network_capex_ratio")
     facility_capex_per_mw: float = _default("facility_capex_per_mw")
     facility_capex_lead: float = _default("facility_capex_lead")
+    rest_of_fleet_leased_share: float = _default("rest_of_fleet_leased_share")
     non_ai_capex_2022: float = _default("non_ai_capex_2022")
     non_ai_capex_2026: float = _default("non_ai_capex_2026")
 

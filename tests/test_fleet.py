@@ -130,3 +130,42 @@ def test_more_slip_never_more_availability(slip):
     a = fleet.production_ramp(t, fleet.mtia_release_quarter(1, 15, 2, slip), 3)
     b = fleet.production_ramp(t, fleet.mtia_release_quarter(1, 15, 2, slip + 0.5), 3)
     assert (b <= a).all() and (b < a).any()
+
+
+# ----------------------------------------------------------------------- facilities: leases and construction spend
+
+
+def test_owned_capacity_by_hand():
+    capacity = np.array([[100.0, 150.0, 350.0, 500.0],   # leasing site
+                         [50.0, 50.0, 90.0, 90.0]])      # owned site
+    got = fleet.owned_capacity_mw(capacity, np.array([True, False]), 0.6, base_quarter_index=1)
+    # leasing site: 150 + 0.4 x (350 - 150) = 230; 150 + 0.4 x 350 = 290; the owned site is unchanged
+    assert_allclose(got, [[100, 150, 230, 290], [50, 50, 90, 90]])
+    # per-draw shares: (D, S) broadcasting
+    got = fleet.owned_capacity_mw(capacity[None].repeat(2, 0), np.array([True, False]),
+                                  np.array([[0.0], [1.0]]), 1)
+    assert_allclose(got[0], capacity)
+    assert_allclose(got[1, 0], [100, 150, 150, 150])
+
+
+def test_construction_spend_by_hand():
+    capacity = np.array([10.0, 10.0, 10.0, 10.0, 10.0, 70.0, 70.0, 70.0])
+    # +60 MW online in quarter 5, paid over the 3 quarters before it: 2, 3, 4
+    assert_allclose(fleet.construction_spend_mw(capacity, 3.0), [0, 0, 20, 20, 20, 0, 0, 0])
+    # a lead of 0 pays in the quarter it comes online; 0.5 pays half a quarter earlier (interpolated)
+    assert_allclose(fleet.construction_spend_mw(capacity, 0.0), [0, 0, 0, 0, 0, 60, 0, 0])
+    assert_allclose(fleet.construction_spend_mw(capacity, 0.5), [0, 0, 0, 0, 30, 30, 0, 0])
+    # a fractional lead of 1.5: 60/1.5 = 40 per quarter over the 1.5 quarters before quarter 5
+    assert_allclose(fleet.construction_spend_mw(capacity, 1.5), [0, 0, 0, 20, 40, 0, 0, 0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 500), min_size=3, max_size=12), st.floats(0, 6))
+def test_construction_spend_conserves_the_additions(steps, lead):
+    """Everything added after the first ceil(lead)+1 quarters is paid exactly once, never negatively."""
+    k = int(np.ceil(lead)) + 1
+    capacity = np.concatenate([np.full(k, 100.0), 100.0 + np.cumsum(steps), np.full(int(np.ceil(lead)) + 1, 0.0)])
+    capacity[-(int(np.ceil(lead)) + 1):] = capacity[-(int(np.ceil(lead)) + 2)]  # held after the last addition
+    spend = fleet.construction_spend_mw(capacity, lead)
+    assert (spend >= 0).all()
+    assert_allclose(spend.sum(), capacity[-1] - capacity[0], rtol=1e-9, atol=1e-6)
