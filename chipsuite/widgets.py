@@ -259,38 +259,28 @@ def _output_series(result, output):
     return (da.sum(extra) if extra else da) / scale
 
 
-def tornado_frame(scenario, output="capex_usd_bn", year=2027, parameters=None, top=12):
-    """One-at-a-time sensitivity of an output's ``year`` total (or mean for shares).
+def tornado_frame(scenario, output="capex_usd_bn", quarter="2027Q4", top=12):
+    """One-at-a-time sensitivity of an :data:`OUTPUTS` key in ``quarter`` (tidy, for a tornado chart).
 
-    Each scenario parameter with a range in assumptions.csv (or those in ``parameters``) is
-    set to its low and its high value while every other input stays at base; all variants run
-    in one vectorised model call. Columns ``parameter``, ``bound`` (``low``/``high``),
-    ``value`` and ``delta`` (value minus base), in the output's unit per year (shares: mean);
-    only the ``top`` parameters with the largest swing (``None``: all).
+    Wraps :func:`chipsuite.uncertainty.tornado` (every uncertain input, dataset ranges and
+    scenario parameters, at its low and its high with all others at base; one vectorised model
+    pass). Columns ``parameter``, ``bound`` (``low``/``high``), ``value`` and ``delta`` (value
+    minus base), in the output's unit (e.g. USD bn per quarter); the ``top`` inputs with the
+    largest swing (``None``: all).
     """
-    names = [n for n in (parameters or PARAMETERS) if scenario.sampling_range(n)[0] < scenario.sampling_range(n)[2]]
-    points = [{}]
-    keys = []
-    for n in names:
-        low, _, high = scenario.sampling_range(n)
-        for bound, v in (("low", low), ("high", high)):
-            try:
-                scenario.replace(**{n: v})
-            except ScenarioError:
-                continue  # e.g. a supply share that would exceed 1 with the other share
-            points.append({n: v})
-            keys.append((n, bound))
-    result = run_points(scenario, points)
-    series = _output_series(result, output)
-    per_year = series.sel(quarter=series.quarter.dt.year == year)
-    agg = per_year.mean("quarter") if "share" in output or "per_h100e" in output else per_year.sum("quarter")
-    values = agg.values
-    rows = [{"parameter": n, "bound": b, "value": float(values[i + 1]), "delta": float(values[i + 1] - values[0])}
-            for i, (n, b) in enumerate(keys)]
-    frame = pd.DataFrame(rows)
-    swing = frame.groupby("parameter")["delta"].apply(lambda d: d.abs().max()).sort_values(ascending=False)
-    keep = list(swing.index[:top]) if top is not None else list(swing.index)
-    return frame[frame["parameter"].isin(keep)].reset_index(drop=True)
+    from .uncertainty import tornado
+
+    _, name, scale = OUTPUTS[output]
+    t = tornado(scenario, output=name, quarter=quarter, reduce="sum")
+    if top is not None:
+        t = t.head(top)
+    rows = []
+    for _, row in t.iterrows():
+        for bound in ("low", "high"):
+            value = row[f"{bound}_value"] / scale
+            rows.append({"parameter": row["input"], "bound": bound, "value": float(value),
+                         "delta": float(value - row["base_value"] / scale)})
+    return pd.DataFrame(rows)
 
 
 def scenario_diff_frame(a, b, outputs=("capex_usd_bn", "mtia_share_h100e", "emissions_mtco2"), year=2027):
@@ -923,7 +913,7 @@ class UncertaintyExplorer(Explorer):
         "metric": Control("text", "custom metric", default=""),
         "view": Control("select", "chart", default=VIEWS[0], options=VIEWS),
     }
-    tornado_year = 2027
+    tornado_quarter = "2027Q4"
 
     def __init__(self, scenario=None, draws=200, seed=0, **controls):
         self.metric_error = ""
@@ -966,7 +956,7 @@ class UncertaintyExplorer(Explorer):
             _, name, scale = OUTPUTS[self.values["output"]]
             return charts.fan_frame(self.result, name, scale=scale)
         if view == "tornado":
-            return tornado_frame(self.scenario, self.values["output"], year=self.tornado_year)
+            return tornado_frame(self.scenario, self.values["output"], quarter=self.tornado_quarter)
         raise ValueError(f"unknown view {view!r}; views: {list(self.VIEWS)}")
 
     def chart(self, view=None):
@@ -982,9 +972,7 @@ class UncertaintyExplorer(Explorer):
                 return charts.fan_chart(f, f"Custom metric {self.values['metric']}", f"Custom metric [{units}]", case)
             return charts.fan_chart(f, label.split(" [")[0], label, case)
         unit = label[label.index("[") + 1:label.index("]")]
-        how = "mean" if "share" in self.values["output"] or "per_h100e" in self.values["output"] else "total"
-        unit = unit.replace("per quarter", "per year")
-        return charts.tornado_chart(f, f"What moves {label.split(' [')[0].lower()} in {self.tornado_year} ({how})",
+        return charts.tornado_chart(f, f"What moves {label.split(' [')[0].lower()} in {self.tornado_quarter}",
                                     f"Change from base case [{unit}]")
 
     def summary(self):

@@ -71,13 +71,15 @@ def test_min_volume_frame_monotone():
 
 def test_tornado_frame_base_and_swing():
     s = chipsuite.Scenario.default()
-    f = W.tornado_frame(s, "capex_usd_bn", year=2027, parameters=["nvidia_price_multiplier"], top=None)
-    low, high = (f[f["bound"] == b]["delta"].item() for b in ("low", "high"))
-    assert low < 0 < high  # Nvidia price 0.9 / 1.3 x list (assumptions.csv)
-    # value = the model's 2027 capex at the high price, by hand from a single run
+    f = W.tornado_frame(s, "capex_usd_bn", quarter="2027Q4", top=None)
+    price = f[f["parameter"] == "nvidia_price_multiplier"].set_index("bound")
+    assert price.loc["low", "delta"] < 0 < price.loc["high", "delta"]  # Nvidia price 0.9 / 1.3 x list
+    # value = the model's 2027Q4 capex at the high price, from a single run
     single = chipsuite.run(s.replace(nvidia_price_multiplier=1.3)).isel(draw=0)
-    expected = float(single.capex_usd.sel(quarter=single.quarter.dt.year == 2027).sum()) / 1e9
-    assert f[f["bound"] == "high"]["value"].item() == pytest.approx(expected, rel=1e-10)
+    expected = float(single.capex_usd.sel(quarter="2027-10-01")) / 1e9
+    assert price.loc["high", "value"] == pytest.approx(expected, rel=1e-9)
+    top = W.tornado_frame(s, "capex_usd_bn", top=3)
+    assert top["parameter"].nunique() == 3 and len(top) == 6
 
 
 def test_scenario_diff_frame_lists_changed_parameters():
