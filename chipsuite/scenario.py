@@ -1,8 +1,11 @@
 """Scenario: the immutable, validated parameters of one model run.
 
 Every field of :class:`Scenario` is a number with a unit. Its default (the base case) and the
-``low``/``high`` range used for sampling come from ``data/assumptions.csv``; the hard validity
-bounds (``lower``/``upper``: what a parameter may be set to at all) live in :data:`PARAMETERS`.
+``low``/``high`` range used for sampling come from ``data/assumptions.csv`` (or the file in
+``$CHIPSUITE_DATA_DIR``), read at import by :func:`read_assumptions` with the schema of
+:mod:`chipsuite.schema`; the hard validity bounds (``lower``/``upper``: what a parameter may be set
+to at all, and what the file's ``low``/``base``/``high`` must respect) live in :data:`PARAMETERS`.
+A bad file raises :class:`chipsuite.DataError` naming file, line, column and rule.
 
 >>> s = Scenario.default()
 >>> s.useful_life
@@ -110,7 +113,7 @@ PARAMETERS = {p.name: p for p in [
     _P("facility_capex_per_mw", "USD/MW", 0, 1e8, "facility capex per MW of facility power"),
     _P("facility_capex_lead", "quarters", 0, 12, "facility capex precedes capacity by this"),
     _P("rest_of_fleet_leased_share", "1", 0, 1,
-       "share of rest_of_fleet capacity additions that is leased (no Meta facility capex)"),
+       "share of rest_of_fleet capacity added from 2026Q1 that is leased (no Meta facility capex)"),
     _P("non_ai_capex_2022", "USD", 0, 1e12, "non-AI capex in 2022 [USD/year]"),
     _P("non_ai_capex_2026", "USD", 0, 1e12, "non-AI capex in 2026 and later [USD/year]"),
 ]}

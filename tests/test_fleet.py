@@ -169,3 +169,9 @@ def test_construction_spend_conserves_the_additions(steps, lead):
     spend = fleet.construction_spend_mw(capacity, lead)
     assert (spend >= 0).all()
     assert_allclose(spend.sum(), capacity[-1] - capacity[0], rtol=1e-9, atol=1e-6)
+
+
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(fleet).failed == 0
