@@ -159,7 +159,8 @@ def breakeven_frame(scenario, year=2028, efficiencies=(0.5, 0.75, 1.0, 1.25, 1.5
     For each MTIA efficiency (multiplier on MTIA H100e factors [1]) and Nvidia price multiplier
     [1], the scenario is run as is and as an all-Nvidia fleet (every MTIA share target 0); the
     difference of ``cost_per_h100e_hour_usd`` averaged over ``year`` is returned (negative =
-    building MTIA is cheaper). One vectorised model call. Columns ``mtia_efficiency``,
+    building MTIA is cheaper). MTIA design cost (NRE) is not in this cost (it is not
+    depreciated in the model); the savings view counts it. One vectorised model call. Columns ``mtia_efficiency``,
     ``nvidia_price_multiplier``, ``cost_difference_usd_per_h100e_hour`` [USD/h],
     ``cost_mtia_usd_per_h100e_hour``, ``cost_all_nvidia_usd_per_h100e_hour`` [USD/h].
     """
@@ -213,8 +214,7 @@ def nvidia_price_grid_frame(scenario, multipliers=(0.6, 0.8, 1.0, 1.2, 1.4, 1.6)
         modelled = f[f["series"] == "modelled"].copy()
         modelled["nvidia_price_pct"] = float(round(m * 100))
         frames.append(modelled)
-        public = f[f["series"] != "modelled"]
-    public = public.copy()
+    public = f[f["series"] != "modelled"].copy()  # the same in every draw
     public["nvidia_price_pct"] = np.nan
     return pd.concat(frames + [public], ignore_index=True)
 

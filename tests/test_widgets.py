@@ -308,3 +308,33 @@ def test_show_in_report_mode_has_no_widget_view(monkeypatch):
     mimetypes = set().union(*(set(o.data) for o in captured.outputs))
     assert "application/vnd.jupyter.widget-view+json" not in mimetypes
     assert "application/vnd.vegalite.v6+json" in mimetypes
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(cadence=st.floats(1.0, 6.0), longer=st.floats(0.25, 3.0), slip=st.floats(0.0, 2.0))
+def test_property_longer_cadence_never_raises_mtia_share(cadence, longer, slip):
+    grid = W.run_points(chipsuite.Scenario.default(), [
+        {"mtia_cadence": cadence, "mtia_slip_per_generation": slip},
+        {"mtia_cadence": cadence + longer, "mtia_slip_per_generation": slip}])
+    share = grid.mtia_share_h100e.values
+    assert ((share >= 0) & (share <= 1)).all()
+    assert (share[1] <= share[0] + 1e-12).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(gas=st.floats(0.0, 0.5), nuclear=st.floats(0.0, 0.5))
+def test_property_supply_mix_chart_data_is_consistent(gas, nuclear):
+    """Emissions are non-negative, energy does not depend on the mix, and the chart validates."""
+    app = W.EnergyExplorer(supply_share_gas=gas, supply_share_nuclear=nuclear)
+    f = app.chart_data()
+    assert (f["value"] >= 0).all()
+    base = W.EnergyExplorer().chart_data()
+    e = lambda x: x[x["measure"] == "energy_twh"]["value"].to_numpy()  # noqa: E731
+    np.testing.assert_allclose(e(f), e(base), rtol=1e-12)
+    json.dumps(app.chart().to_dict())
