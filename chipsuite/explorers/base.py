@@ -1,0 +1,288 @@
+"""The explorer machinery: a scenario state (model) and the control -> chart -> widget wiring (GUI).
+
+:class:`ScenarioState` holds a Scenario and its cached model result; :class:`Explorer` holds
+control values, turns them into scenario parameters, and builds ipywidgets controls linked to
+an :class:`~chipsuite.OfflineChart` only when ``.widget`` is first used. Subclasses (one module
+per question) define ``CONTROLS``, ``chart_data``, ``chart``, ``summary`` and ``static_view``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import html
+from pathlib import Path
+
+from ..report import is_report_mode
+from ..scenario import Scenario, ScenarioError
+
+__all__ = ["ScenarioState", "Control", "Explorer", "display_chart"]
+
+
+class ScenarioState:
+    """A Scenario and its model result (recomputed lazily after each change).
+
+    Parameters
+    ----------
+    scenario : Scenario, optional (default: the base case)
+    draws : int -- 1 = base case; > 1 = Monte Carlo ensemble
+    seed : int
+    """
+
+    def __init__(self, scenario=None, draws=1, seed=0):
+        self._scenario = Scenario.default() if scenario is None else scenario
+        self.draws = int(draws)
+        self.seed = int(seed)
+        self._result = None
+
+    @property
+    def scenario(self):
+        return self._scenario
+
+    @scenario.setter
+    def scenario(self, value):
+        if not isinstance(value, Scenario):
+            raise TypeError(f"scenario must be a chipsuite.Scenario, not {type(value).__name__}")
+        if value != self._scenario:
+            self._scenario = value
+            self._result = None
+
+    def update(self, **params):
+        """Replace parameters (validated; raises :class:`ScenarioError`)."""
+        self.scenario = self._scenario.replace(**params)
+
+    @property
+    def result(self):
+        """The model result of the current scenario (``chipsuite.run``)."""
+        if self._result is None:
+            from ..model import run
+
+            self._result = run(self._scenario, draws=self.draws, seed=self.seed)
+        return self._result
+
+    def save_scenario(self, path):
+        """Write the scenario as JSON (:meth:`Scenario.to_json`) to ``path``; returns the Path."""
+        path = Path(path)
+        path.write_text(self._scenario.to_json(), encoding="utf-8")
+        return path
+
+    def load_scenario(self, path):
+        """Read a scenario saved by :meth:`save_scenario` and make it current."""
+        self.scenario = Scenario.from_json(Path(path).read_text(encoding="utf-8"))
+        return self._scenario
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Control:
+    """One control of an explorer.
+
+    ``kind``: ``"slider"`` (float, ``min``/``max``/``step``), ``"select"`` (``options``) or
+    ``"text"``. ``param`` links it to a scenario parameter: parameter value = control value x
+    ``scale`` (e.g. a cadence in months drives ``mtia_cadence`` in quarters with scale 1/3).
+    Controls without ``param`` choose what is shown.
+    """
+
+    kind: str
+    label: str
+    default: object = None
+    min: float = 0.0
+    max: float = 1.0
+    step: float = 0.1
+    options: tuple = ()
+    param: str | None = None
+    scale: float = 1.0
+
+
+class Explorer:
+    """Base class: control values -> scenario -> chart data -> chart (and the ipywidgets UI)."""
+
+    #: control name -> Control
+    CONTROLS: dict = {}
+    #: name of the control holding the view (chart) to show, if any
+    VIEW = "view"
+    title = "Explorer"
+
+    def __init__(self, scenario=None, draws=1, seed=0, **controls):
+        self.state = ScenarioState(scenario, draws=draws, seed=seed)
+        self.values = {}
+        for name, c in self.CONTROLS.items():
+            if c.param is not None:
+                self.values[name] = self._from_param(c, getattr(self.state.scenario, c.param))
+            else:
+                self.values[name] = c.default
+        self._widget = None
+        self._controls = {}
+        self._chart_widget = None
+        self._message = None
+        self._syncing = False
+        if controls:
+            self.set(**controls)
+
+    # ------------------------------------------------------------------ model side
+    @staticmethod
+    def _from_param(control, value):
+        v = value / control.scale
+        return float(round(v, 10))
+
+    def set(self, **controls):
+        """Set control values (what moving a control does) and update the chart if shown.
+
+        Unknown controls raise ``KeyError``; values that make an invalid scenario raise
+        :class:`ScenarioError` and leave the explorer unchanged.
+        """
+        unknown = sorted(set(controls) - set(self.CONTROLS))
+        if unknown:
+            raise KeyError(f"{type(self).__name__}: unknown control(s) {unknown}; known: {sorted(self.CONTROLS)}")
+        for name, value in controls.items():
+            c = self.CONTROLS[name]
+            if c.kind == "select" and c.options and value not in c.options:
+                raise ValueError(f"{type(self).__name__}: control {name!r} = {value!r} is not one of {list(c.options)}")
+        params = {self.CONTROLS[n].param: float(v) * self.CONTROLS[n].scale
+                  for n, v in controls.items() if self.CONTROLS[n].param is not None}
+        if params:
+            self.state.update(**params)  # raises ScenarioError before anything changes
+        self.values.update(controls)
+        self._sync_controls()
+        self._refresh()
+        return self
+
+    @property
+    def scenario(self):
+        return self.state.scenario
+
+    @property
+    def result(self):
+        return self.state.result
+
+    def chart_data(self, view=None):
+        """The tidy DataFrame of the current (or given) view."""
+        raise NotImplementedError
+
+    def chart(self, view=None):
+        """The Altair chart of the current (or given) view."""
+        raise NotImplementedError
+
+    def summary(self):
+        """Key numbers of the current state (a dict, for prose computed in notebooks)."""
+        return {}
+
+    def static_view(self):
+        """A kernel-free chart: bound parameters over a precomputed grid, or the current chart."""
+        return self.chart()
+
+    def save_scenario(self, path):
+        """Save the current scenario as JSON; returns the Path."""
+        return self.state.save_scenario(path)
+
+    def load_scenario(self, path):
+        """Load a scenario saved as JSON and move the controls to it."""
+        self.state.load_scenario(path)
+        for name, c in self.CONTROLS.items():
+            if c.param is not None:
+                self.values[name] = self._from_param(c, getattr(self.state.scenario, c.param))
+        self._sync_controls()
+        self._refresh()
+        return self.state.scenario
+
+    # ------------------------------------------------------------------ GUI side
+    @property
+    def widget(self):
+        """The ipywidgets container (built on first use)."""
+        if self._widget is None:
+            self._widget = self._build()
+        return self._widget
+
+    def _make_control(self, name, c):
+        import ipywidgets as w
+
+        style = {"description_width": "initial"}
+        if c.kind == "slider":
+            ctl = w.FloatSlider(value=float(self.values[name]), min=c.min, max=c.max, step=c.step,
+                                description=c.label, continuous_update=False, style=style,
+                                layout=w.Layout(width="420px"), readout_format=".2f")
+        elif c.kind == "select":
+            ctl = w.Dropdown(options=list(c.options), value=self.values[name], description=c.label, style=style)
+        elif c.kind == "text":
+            ctl = w.Text(value=str(self.values[name] or ""), description=c.label, continuous_update=False,
+                         style=style, layout=w.Layout(width="520px"))
+        else:  # pragma: no cover - programming error
+            raise ValueError(f"unknown control kind {c.kind!r}")
+        ctl.observe(functools.partial(self._on_control, name), names="value")
+        return ctl
+
+    def _build(self):
+        import ipywidgets as w
+
+        from ..vega import OfflineChart
+
+        self._controls = {name: self._make_control(name, c) for name, c in self.CONTROLS.items()}
+        self._message = w.HTML("")
+        self._chart_widget = OfflineChart(self.chart())
+        path = w.Text(value="scenario.json", description="scenario file", style={"description_width": "initial"})
+        save = w.Button(description="save scenario", icon="save")
+        load = w.Button(description="load scenario", icon="folder-open")
+        save.on_click(lambda _: self._guarded(lambda: self.save_scenario(path.value),
+                                              f"saved to {html.escape(path.value)}"))
+        load.on_click(lambda _: self._guarded(lambda: self.load_scenario(path.value),
+                                              f"loaded {html.escape(path.value)}"))
+        files = w.HBox([path, save, load])
+        return w.VBox([w.HTML(f"<b>{html.escape(self.title)}</b>"), *self._controls.values(), self._message,
+                       self._chart_widget, files])
+
+    def _guarded(self, action, ok_text):
+        try:
+            action()
+        except (OSError, ScenarioError, ValueError) as err:
+            self._show_message(f"{type(err).__name__}: {err}", error=True)
+        else:
+            self._show_message(ok_text)
+
+    def _show_message(self, text, error=False):
+        if self._message is not None:
+            color = "#b00020" if error else "#555555"
+            self._message.value = f'<span style="color:{color}">{html.escape(str(text))}</span>'
+
+    def _on_control(self, name, change):
+        if self._syncing:
+            return
+        self._show_message("")
+        try:
+            self.set(**{name: change["new"]})
+        except (ScenarioError, ValueError) as err:
+            self._show_message(f"Not applied: {err}", error=True)
+            self._sync_controls()
+
+    def _sync_controls(self):
+        if not self._controls:
+            return
+        self._syncing = True
+        try:
+            for name, ctl in self._controls.items():
+                if ctl.value != self.values[name]:
+                    ctl.value = self.values[name]
+        finally:
+            self._syncing = False
+
+    def _refresh(self):
+        if self._chart_widget is not None:
+            self._chart_widget.update(self.chart())
+
+    def show(self):
+        """Display the widget UI; in report mode the kernel-free :meth:`static_view` instead."""
+        from IPython.display import display
+
+        if is_report_mode():
+            display_chart(self.static_view())
+        else:
+            display(self.widget)
+
+
+def display_chart(chart):
+    """Display an Altair chart offline (Vega-Lite spec + SVG mimebundle), whatever the renderer."""
+    from IPython.display import display
+
+    from ..vega import chart_mimebundle
+
+    data, metadata = chart_mimebundle(chart.to_dict())
+    display(data, metadata=metadata, raw=True)

@@ -1,0 +1,321 @@
+"""Model side of the explorers: scenario grids in one vectorised model call, and their tidy frames.
+
+:func:`run_points` evaluates many variants of a scenario at once (the variants become the
+model's ``draw`` dim); the ``*_frame`` functions reduce such runs to the small tidy DataFrames
+that :mod:`chipsuite.charts` draws (cadence grid, break-even map, minimum volume, Nvidia price
+grid, supply-mix grid, tornado, scenario diff, the 1.3-million-GPU money check). No GUI here.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from .. import charts
+from ..scenario import PARAMETERS, Scenario, ScenarioError
+
+__all__ = [
+    "MTIA_EFFICIENCY",
+    "OUTPUTS",
+    "run_points",
+    "cadence_grid_frame",
+    "breakeven_frame",
+    "min_volume_frame",
+    "nvidia_price_grid_frame",
+    "supply_mix_grid_frame",
+    "tornado_frame",
+    "scenario_diff_frame",
+    "gpu_money_frame",
+]
+
+MTIA_EFFICIENCY = "mtia_efficiency"  # pseudo-parameter of run_points: multiplier on MTIA H100e factors [1]
+
+
+@functools.lru_cache(maxsize=1)
+def _dataset():
+    from ..data import load_dataset
+
+    return load_dataset()
+
+
+def run_points(scenario, points, engine="numexpr"):
+    """Evaluate many variants of ``scenario`` in one vectorised model call.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The base of every variant.
+    points : list of dict
+        Each dict overrides scenario parameters (validated like :meth:`Scenario.replace`);
+        the key ``"mtia_efficiency"`` [1] additionally multiplies every MTIA H100e factor.
+    engine : {"numexpr", "numpy"}
+
+    Returns
+    -------
+    xr.Dataset
+        The model result with ``draw`` = point index (0, 1, ...): draw ``i`` is ``points[i]``
+        with every other input at its base value.
+    """
+    import xarray as xr
+
+    from ..model import evaluate_model, model_inputs
+
+    points = [dict(p) for p in points]
+    if not points:
+        raise ValueError("run_points: points must not be empty")
+    scenarios = []
+    for i, p in enumerate(points):
+        params = {k: v for k, v in p.items() if k != MTIA_EFFICIENCY}
+        try:
+            scenarios.append(scenario.replace(**params))
+        except ScenarioError as err:
+            raise ScenarioError(f"run_points: point {i} {p}: {err}") from None
+    ds = _dataset()
+    n = len(points)
+    draws = np.arange(n)
+    base = model_inputs(scenario, ds, draws=1)
+    values = {k: v.isel(draw=0, drop=True).expand_dims(draw=draws) for k, v in base.items()}
+    varied = sorted({k for p in points for k in p if k != MTIA_EFFICIENCY})
+    for name in varied:
+        values[name] = xr.DataArray(np.array([getattr(s, name) for s in scenarios], float), {"draw": draws}, ("draw",))
+    if any(MTIA_EFFICIENCY in p for p in points):
+        eff = np.array([float(p.get(MTIA_EFFICIENCY, 1.0)) for p in points])
+        if not np.all(eff > 0):
+            raise ValueError(f"run_points: {MTIA_EFFICIENCY} must be > 0, got {eff.min()}")
+        factor = values["h100e_factor"]
+        is_mtia = xr.DataArray(ds.vendor.sel(generation=factor.generation.values).values == "meta",
+                               {"generation": factor.generation.values}, ("generation",))
+        values["h100e_factor"] = factor * xr.where(is_mtia, xr.DataArray(eff, {"draw": draws}, ("draw",)), 1.0)
+    return evaluate_model(values, ds, engine=engine)
+
+
+def _quarter_value(da, quarter):
+    """Value(s) of ``da`` at a quarter label such as ``"2027Q4"``."""
+    labels = list(da.quarter_label.values) if "quarter_label" in da.coords else None
+    if labels is None:
+        raise ValueError("expected a model result with a quarter_label coordinate")
+    return da.isel(quarter=labels.index(quarter))
+
+
+def _year_mean(da, year):
+    return da.sel(quarter=da.quarter.dt.year == year).mean("quarter")
+
+
+def cadence_grid_frame(scenario, cadences_months=(6, 12, 18), slips_quarters=(0.0, 0.25, 0.5, 1.0)):
+    """MTIA share of installed H100e for a grid of cadences and slips (one model call).
+
+    Columns ``quarter``, ``cadence_months`` [months], ``slip_quarters`` [quarters per
+    generation], ``mtia_share`` [1]; quarters from 2025.
+    """
+    grid = list(itertools.product(cadences_months, slips_quarters))
+    result = run_points(scenario, [{"mtia_cadence": c / 3.0, "mtia_slip_per_generation": s} for c, s in grid])
+    share = result.mtia_share_h100e.values  # (draw, quarter)
+    q = pd.to_datetime(result.quarter.values)
+    frames = [pd.DataFrame({"quarter": q, "cadence_months": float(c), "slip_quarters": float(s),
+                            "mtia_share": share[i]}) for i, (c, s) in enumerate(grid)]
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[frame["quarter"] >= pd.Timestamp("2025-01-01")].reset_index(drop=True)
+
+
+def breakeven_frame(scenario, year=2028, efficiencies=(0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
+                    price_multipliers=(0.6, 0.8, 1.0, 1.2, 1.4, 1.6)):
+    """Break-even map: fleet cost per powered H100e-hour with MTIA minus all-Nvidia.
+
+    For each MTIA efficiency (multiplier on MTIA H100e factors [1]) and Nvidia price multiplier
+    [1], the scenario is run as is and as an all-Nvidia fleet (every MTIA share target 0); the
+    difference of ``cost_per_h100e_hour_usd`` averaged over ``year`` is returned (negative =
+    building MTIA is cheaper). MTIA design cost (NRE) is not in this cost (it is not
+    depreciated in the model); the savings view counts it. One vectorised model call. Columns ``mtia_efficiency``,
+    ``nvidia_price_multiplier``, ``cost_difference_usd_per_h100e_hour`` [USD/h],
+    ``cost_mtia_usd_per_h100e_hour``, ``cost_all_nvidia_usd_per_h100e_hour`` [USD/h].
+    """
+    targets = [n for n in PARAMETERS if n.startswith("mtia_share_target_")]
+    grid = list(itertools.product(efficiencies, price_multipliers))
+    points = [{MTIA_EFFICIENCY: e, "nvidia_price_multiplier": p} for e, p in grid]
+    points += [{"nvidia_price_multiplier": p, **{t: 0.0 for t in targets}} for p in price_multipliers]
+    result = run_points(scenario, points)
+    cost = _year_mean(result.cost_per_h100e_hour_usd, year).values
+    n = len(grid)
+    nvidia_only = dict(zip(price_multipliers, cost[n:]))
+    rows = []
+    for i, (e, p) in enumerate(grid):
+        rows.append({"mtia_efficiency": float(e), "nvidia_price_multiplier": float(p),
+                     "cost_mtia_usd_per_h100e_hour": float(cost[i]),
+                     "cost_all_nvidia_usd_per_h100e_hour": float(nvidia_only[p]),
+                     "cost_difference_usd_per_h100e_hour": float(cost[i] - nvidia_only[p])})
+    return pd.DataFrame(rows)
+
+
+def min_volume_frame(scenario, min_units=(0, 50e3, 100e3, 150e3, 200e3, 300e3), quarter="2027Q4",
+                     savings_years=(2026, 2030)):
+    """Effect of the Nvidia deal's minimum volume (one vectorised model call).
+
+    Columns ``min_units_thousand`` [thousand units per quarter], ``measure`` (``mtia_share``:
+    MTIA share of installed H100e in ``quarter`` [1]; ``net_savings_usd_bn``: savings against an
+    all-Nvidia fleet summed over ``savings_years`` [USD bn]) and ``value``.
+    """
+    result = run_points(scenario, [{"nvidia_min_units_per_quarter": float(m)} for m in min_units])
+    share = _quarter_value(result.mtia_share_h100e, quarter).values
+    years = result.quarter.dt.year
+    savings = result.savings_vs_all_nvidia_usd.sel(
+        quarter=(years >= savings_years[0]) & (years <= savings_years[1])).sum("quarter").values / 1e9
+    rows = []
+    for i, m in enumerate(min_units):
+        rows.append({"min_units_thousand": m / 1e3, "measure": "mtia_share", "value": float(share[i])})
+        rows.append({"min_units_thousand": m / 1e3, "measure": "net_savings_usd_bn", "value": float(savings[i])})
+    return pd.DataFrame(rows)
+
+
+def nvidia_price_grid_frame(scenario, multipliers=(0.6, 0.8, 1.0, 1.2, 1.4, 1.6)):
+    """Modelled annual capex for several Nvidia price multipliers, plus the public figures.
+
+    The frame of :func:`chipsuite.charts.capex_annual_frame` with a ``nvidia_price_pct``
+    column [% of list price] on the modelled rows (NaN on public rows).
+    """
+    result = run_points(scenario, [{"nvidia_price_multiplier": m} for m in multipliers])
+    frames = []
+    for i, m in enumerate(multipliers):
+        f = charts.capex_annual_frame(result, draw=i)
+        modelled = f[f["series"] == "modelled"].copy()
+        modelled["nvidia_price_pct"] = float(round(m * 100))
+        frames.append(modelled)
+    public = f[f["series"] != "modelled"].copy()  # the same in every draw
+    public["nvidia_price_pct"] = np.nan
+    return pd.concat(frames + [public], ignore_index=True)
+
+
+def supply_mix_grid_frame(scenario, gas_shares=(0.0, 0.08, 0.25, 0.5), nuclear_shares=(0.0, 0.05, 0.25, 0.5)):
+    """Annual emissions by site for a grid of supply mixes (one vectorised model call).
+
+    Columns ``year`` (str), ``site``, ``gas_pct`` [% of electricity from dedicated gas],
+    ``nuclear_pct`` [% from contracted nuclear], ``emissions_mtco2`` [MtCO2 per year]. Mixes
+    with gas + nuclear above 100 % are skipped.
+    """
+    mixes = [(g, n) for g in gas_shares for n in nuclear_shares if g + n <= 1]
+    result = run_points(scenario, [{"supply_share_gas": g, "supply_share_nuclear": n} for g, n in mixes])
+    frames = []
+    for i, (g, n) in enumerate(mixes):
+        f = charts.energy_annual_frame(result, draw=i)
+        f = f[f["measure"] == "emissions_mtco2"].rename(columns={"value": "emissions_mtco2"})
+        f["gas_pct"] = float(round(g * 100))
+        f["nuclear_pct"] = float(round(n * 100))
+        frames.append(f[["year", "site", "gas_pct", "nuclear_pct", "emissions_mtco2"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+#: outputs a tornado or fan chart can show: name -> (label with unit, variable, scale, reduction)
+OUTPUTS = {
+    "capex_usd_bn": ("Capex [USD bn per quarter]", "capex_usd", 1e9),
+    "mtia_share_h100e": ("MTIA share of installed H100e [1]", "mtia_share_h100e", 1.0),
+    "nvidia_share_h100e": ("Nvidia share of installed H100e [1]", "nvidia_share_h100e", 1.0),
+    "h100e_total_million": ("Installed capability [million H100e]", "h100e_total", 1e6),
+    "energy_twh": ("Electricity use [TWh per quarter]", "energy_mwh", 1e6),
+    "emissions_mtco2": ("Emissions [MtCO2 per quarter]", "emissions_tco2", 1e6),
+    "savings_usd_bn": ("Savings vs all-Nvidia [USD bn per quarter]", "savings_vs_all_nvidia_usd", 1e9),
+    "cost_per_h100e_hour_usd": ("Cost per powered H100e-hour [USD/h]", "cost_per_h100e_hour_usd", 1.0),
+}
+
+
+def _output_series(result, output):
+    """(draw, quarter) values of an :data:`OUTPUTS` key, summed over other dims and scaled."""
+    _, name, scale = OUTPUTS[output]
+    da = result[name]
+    extra = [d for d in da.dims if d not in ("draw", "quarter")]
+    return (da.sum(extra) if extra else da) / scale
+
+
+def tornado_frame(scenario, output="capex_usd_bn", quarter="2027Q4", top=12):
+    """One-at-a-time sensitivity of an :data:`OUTPUTS` key in ``quarter`` (tidy, for a tornado chart).
+
+    Wraps :func:`chipsuite.uncertainty.tornado` (every uncertain input, dataset ranges and
+    scenario parameters, at its low and its high with all others at base; one vectorised model
+    pass). Columns ``parameter``, ``bound`` (``low``/``high``), ``value`` and ``delta`` (value
+    minus base), in the output's unit (e.g. USD bn per quarter); the ``top`` inputs with the
+    largest swing (``None``: all).
+    """
+    from ..uncertainty import tornado
+
+    _, name, scale = OUTPUTS[output]
+    t = tornado(scenario, output=name, quarter=quarter, reduce="sum")
+    if top is not None:
+        t = t.head(top)
+    rows = []
+    for _, row in t.iterrows():
+        for bound in ("low", "high"):
+            value = row[f"{bound}_value"] / scale
+            rows.append({"parameter": row["input"], "bound": bound, "value": float(value),
+                         "delta": float(value - row["base_value"] / scale)})
+    return pd.DataFrame(rows)
+
+
+def scenario_diff_frame(a, b, outputs=("capex_usd_bn", "mtia_share_h100e", "emissions_mtco2"), year=2027):
+    """What differs between two scenarios: parameters, then key outputs for ``year``.
+
+    Columns ``kind`` (``parameter``/``output``), ``name``, ``unit``, ``a``, ``b``, ``difference``.
+    """
+    rows = [{"kind": "parameter", "name": d.name, "unit": d.unit, "a": d.self_value, "b": d.other_value,
+             "difference": d.other_value - d.self_value} for d in a.diff(b)]
+    from ..model import run
+
+    ra, rb = run(a), run(b)
+    for out in outputs:
+        label = OUTPUTS[out][0]
+        va, vb = (_output_series(r, out) for r in (ra, rb))
+        pick = va.quarter.dt.year == year
+        how = "mean" if "share" in out or "per_h100e" in out else "sum"
+        xa = float(getattr(va.sel(quarter=pick), how)())
+        xb = float(getattr(vb.sel(quarter=pick), how)())
+        unit = label[label.index("[") + 1:label.index("]")].replace("per quarter", "per year")
+        rows.append({"kind": "output", "name": f"{label.split(' [')[0]} in {year}", "unit": unit, "a": xa, "b": xb,
+                     "difference": xb - xa})
+    return pd.DataFrame(rows)
+
+
+def gpu_money_frame(scenario=None, year=2025):
+    """Is "over 1.3 million GPUs by end-2025" consistent with the money? A low/base/high check.
+
+    GPUs added in ``year`` = the ``gpus_total`` milestone at the end of ``year`` minus the one a
+    year before (``fleet_milestones.csv``); price per GPU = low: cheapest low price, high: dearest
+    high price of the Nvidia generations with first volume in ``year``; base: the model's
+    average accelerator price paid in ``year`` (accelerator capex / units delivered). Server and
+    network spend adds ``server_network_capex_ratio``. Columns ``quantity``, ``unit``, ``low``,
+    ``base``, ``high``.
+    """
+    from ..data import load_tables
+    from ..model import run
+
+    scenario = Scenario.default() if scenario is None else scenario
+    ds = _dataset()
+    ms = load_tables()["fleet_milestones"]
+    gpus = ms[ms["quantity"] == "gpus_total"].set_index(pd.to_datetime(ms.loc[ms["quantity"] == "gpus_total", "date"]))
+    end = gpus.loc[pd.Timestamp(f"{year}-12-31")]
+    start = gpus.loc[pd.Timestamp(f"{year - 1}-12-31")]
+    added = (end["low"] - start["high"], end["base"] - start["base"], end["high"] - start["low"])
+    first = pd.to_datetime(ds.first_volume_quarter.values)
+    gens = [str(g) for g, v, f in zip(ds.generation.values, ds.vendor.values, first)
+            if v == "nvidia" and f.year == year]
+    prices = ds.unit_price_usd.sel(generation=gens)
+    r = run(scenario).isel(draw=0)
+    in_year = r.quarter.dt.year == year
+    model_price = float(r.fleet_accelerator_capex_usd.sel(quarter=in_year).sum()
+                        / r.units_delivered.sum("generation").sel(quarter=in_year).sum())
+    price = (float(prices.sel(bound="low").min()), model_price, float(prices.sel(bound="high").max()))
+    chips = tuple(a * p / 1e9 for a, p in zip(added, price))
+    ratio = scenario.server_network_capex_ratio
+    it = tuple(c * (1 + ratio) for c in chips)
+    reported = float(ds.capex_annual_usd.sel(year=year, series="reported", bound="base")) / 1e9
+    rows = [
+        ("GPUs added in the year (milestones)", "units", *added),
+        (f"price per GPU ({', '.join(gens)}; base = model average)", "USD", *price),
+        ("GPU spend", "USD bn", *chips),
+        (f"GPU + server and network spend (x{1 + ratio:.2f})", "USD bn", *it),
+        (f"share of reported {year} capex ({reported:.1f} USD bn)", "%", *(100 * x / reported for x in it)),
+        ("model: accelerators delivered in the year", "units",
+         *(float(r.units_delivered.sum("generation").sel(quarter=in_year).sum()),) * 3),
+        ("model: accelerators installed at year end", "units",
+         *(float(r.units_installed_total.sel(quarter=in_year).values[-1]),) * 3),
+    ]
+    return pd.DataFrame(rows, columns=["quantity", "unit", "low", "base", "high"])
