@@ -101,8 +101,22 @@ def _evaluate(scenario, draws, seed, engine, method, correlations, within, draw_
     return evaluate_model(values, ds, engine=engine)
 
 
-def _block(driver, scenario, draws, seed, engine, method, correlations, within):
+def _data_token():
+    """Fingerprint of the package version and the dataset this process loads."""
+    import dask.base
+
+    import chipsuite
+
+    return f"{chipsuite.__version__}:{dask.base.tokenize(_dataset())}"
+
+
+def _block(driver, scenario, draws, seed, engine, method, correlations, within, data_token):
     """One chunk for ``xarray.map_blocks``: ``driver`` holds the chunk's draw numbers."""
+    here = _data_token()
+    if here != data_token:
+        raise RuntimeError(
+            f"this dask worker's chipsuite version/data ({here}) differ from the client's ({data_token}): "
+            "install the same chipsuite version on every worker and point CHIPSUITE_DATA_DIR at identical data")
     d = driver["draw"].values
     return _evaluate(scenario, draws, seed, engine, method, correlations, within, (int(d[0]), int(d[-1]) + 1))
 
@@ -179,7 +193,8 @@ def ensemble(scenario=None, draws: int = 1000, seed: int = 0, *, engine: str = "
         template[name] = xr.Variable(var.dims, dsa.empty(shape, chunks=chunks_, dtype=var.dtype), var.attrs)
     driver = xr.DataArray(draw, dims="draw", coords={"draw": draw}, name="draw_number").chunk({"draw": n})
     lazy = xr.map_blocks(_block, driver, kwargs=dict(scenario=scenario, draws=draws, seed=seed, engine=engine,
-                                                     method=method, correlations=correlations, within=within),
+                                                     method=method, correlations=correlations, within=within,
+                                                     data_token=_data_token()),
                          template=template)
     lazy.attrs = attrs
     lazy["draw"].attrs = dict(one["draw"].attrs)

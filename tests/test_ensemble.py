@@ -167,3 +167,12 @@ def test_progress_auto_threshold():
     assert _show_progress(None, PROGRESS_MIN_DRAWS)
     with dask.config.set(scheduler="synchronous"):
         assert _show_progress(True, 1) and not _show_progress(False, 10**9)
+
+
+def test_worker_with_other_data_fails_loudly(monkeypatch):
+    import chipsuite.ensemble
+
+    lazy = run(draws=10, seed=1, chunks={"draw": 5})
+    monkeypatch.setattr(chipsuite.ensemble, "_data_token", lambda: "0.0:other-data")
+    with pytest.raises(RuntimeError, match="CHIPSUITE_DATA_DIR"):
+        lazy.compute(scheduler="synchronous")
