@@ -72,7 +72,6 @@ class ScenarioState:
         return self._scenario
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Control:
     """One control of an explorer.
