@@ -679,6 +679,7 @@ def tornado(scenario=None, output: str = "capex_usd", quarter: str | None = "202
     ``input_high`` (NaN for an array input moved as a whole), ``input_units``.
     """
     import pandas as pd
+    import xarray as xr
 
     from . import model
     from .data import load_dataset
@@ -689,6 +690,11 @@ def tornado(scenario=None, output: str = "capex_usd", quarter: str | None = "202
     spec = model.uncertain_inputs(scenario, ds)
 
     def evaluate(values):
+        # as model_inputs does for sampled draws: gas + nuclear shares above 1 are scaled to sum to 1
+        gas, nuclear = values["supply_share_gas"], values["supply_share_nuclear"]
+        total = gas + nuclear
+        scale = xr.where(total > 1, 1 / total.where(total > 1, 1), 1.0)
+        values = {**values, "supply_share_gas": gas * scale, "supply_share_nuclear": nuclear * scale}
         return model.evaluate_model(values, ds, engine=engine)
 
     result, cases = one_at_a_time(spec, model.base_inputs(scenario, ds), evaluate, by=by)

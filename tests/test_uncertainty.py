@@ -508,3 +508,14 @@ def test_any_draw_range_equals_the_slice(draws, seed, block, data):
         chipsuite.uncertainty.SAMPLING_BLOCK_DRAWS = saved
     for name in full:
         xr.testing.assert_identical(part[name], full[name].isel(draw=slice(start, stop)))
+
+
+def test_tornado_keeps_the_supply_mix_a_mix():
+    from chipsuite import Scenario, tornado
+
+    # gas at its high (0.25) + nuclear 0.9 would exceed 1: scaled like sampled draws, never a negative grid share
+    s = Scenario.default().replace(supply_share_nuclear=0.9, supply_share_gas=0.1)
+    t = tornado(s, "emissions_tco2", "2029Q4")
+    assert (t.low_value >= 0).all() and (t.high_value >= 0).all()
+    gas = t.set_index("input").loc["supply_share_gas"]
+    assert gas.high_value > gas.base_value  # more gas (scaled share 0.25 / 1.15 > 0.1) -> more CO2
