@@ -521,7 +521,7 @@ def breakeven_chart(frame, case="base case", year=None):
                                         case))
 
 
-def min_volume_chart(frame, case="base case"):
+def min_volume_chart(frame, case="base case", savings_years=(2026, 2030)):
     """Effect of the Nvidia deal's minimum volume on MTIA's share and on the savings.
 
     ``frame``: ``min_units_thousand`` [thousand units per quarter], ``measure``, ``value``
@@ -535,7 +535,7 @@ def min_volume_chart(frame, case="base case"):
         tooltip=[alt.Tooltip("min_units_thousand:Q", title="minimum [k units/quarter]"),
                  alt.Tooltip("value:Q", format=".1%", title="MTIA share")])
     savings = base.transform_filter(alt.datum.measure == "net_savings_usd_bn").encode(
-        x=x, y=alt.Y("value:Q", title="Net savings vs all-Nvidia [USD bn, cumulative]"),
+        x=x, y=alt.Y("value:Q", title=f"Net savings vs all-Nvidia, {savings_years[0]}-{savings_years[1]} [USD bn]"),
         tooltip=[alt.Tooltip("min_units_thousand:Q", title="minimum [k units/quarter]"),
                  alt.Tooltip("value:Q", format=",.1f", title="USD bn")])
     return alt.hconcat(share, savings, title=_title("Effect of the Nvidia deal's minimum volume", case))
