@@ -175,15 +175,19 @@ def simulate_fleet(values, ds):
 
     # --- demand [H100e per quarter] (D, W, Q)
     years = np.array([int(str(q)[:4]) for q in quarters])
-    annual = np.empty((nd, nq))
-    for i, y in enumerate(years):
+    quarter_of_year = np.asarray(quarters, "datetime64[M]").astype(np.int64) % 12 // 3  # 0 = Q1
+    calendar = np.arange(years.min(), years.max() + 1)
+    annual = np.empty((nd, calendar.size))  # [H100e per year]
+    for i, y in enumerate(calendar):
         if y in DEMAND_YEARS:
             annual[:, i] = p[f"demand_{y}_h100e"]
         else:
             annual[:, i] = p["demand_2026_h100e"] * (1 + p["demand_growth_after_2026"]) ** (y - DEMAND_YEARS[-1])
+    # within-year geometric path: each year's quarters sum to its annual demand
+    quarterly = fleet.within_year_profile(annual)[:, years - calendar[0], quarter_of_year]  # (D, Q)
     weights = np.stack([p[f"demand_weight_{w}"] for w in workloads], axis=1)  # (D, W)
     demand_share = weights / weights.sum(axis=1, keepdims=True)
-    demand = annual[:, None, :] / QUARTERS_PER_YEAR * demand_share[:, :, None]
+    demand = quarterly[:, None, :] * demand_share[:, :, None]
 
     # --- MTIA cadence and availability
     k_idx = np.arange(len(mtia_gens), dtype=float)

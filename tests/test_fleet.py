@@ -171,6 +171,79 @@ def test_construction_spend_conserves_the_additions(steps, lead):
     assert_allclose(spend.sum(), capacity[-1] - capacity[0], rtol=1e-9, atol=1e-6)
 
 
+def _geometric(total, r):
+    """Hand formula: ``total`` split over four quarters growing by ``r``."""
+    return total * r ** np.arange(4) / (1 + r + r**2 + r**3)
+
+
+def test_within_year_profile_by_hand():
+    # 15 then 240 (x16): each year has one neighbour, r = 16 ** (1/4) = 2; 15 / (1 + 2 + 4 + 8) = 1
+    assert_allclose(fleet.within_year_profile(np.array([15.0, 240.0])), [[1, 2, 4, 8], [16, 32, 64, 128]])
+    # 4, 64, 128 (x16 then x2): the middle year takes the smaller slope, r = 2 ** (1/4)
+    got = fleet.within_year_profile(np.array([4.0, 64.0, 128.0]))
+    assert_allclose(got[0], [4 / 15, 8 / 15, 16 / 15, 32 / 15])  # first year: x16 -> r = 2
+    assert_allclose(got[1], _geometric(64.0, 2 ** 0.25))
+    assert_allclose(got[2], _geometric(128.0, 2 ** 0.25))  # last year: its one neighbour (x2)
+    # peak year flat; falling year falls
+    got = fleet.within_year_profile(np.array([10.0, 20.0, 10.0]))
+    assert_allclose(got[1], [5, 5, 5, 5])
+    assert_allclose(got[0], _geometric(10.0, 2 ** 0.25))
+    assert_allclose(got[2], _geometric(10.0, 0.5 ** 0.25))
+    # zero years and a single year are flat
+    assert_allclose(fleet.within_year_profile(np.array([0.0, 8.0])), [[0, 0, 0, 0], [2, 2, 2, 2]])
+    assert_allclose(fleet.within_year_profile(np.array([8.0])), [[2, 2, 2, 2]])
+    # leading (draw) axes are carried through
+    two = fleet.within_year_profile(np.array([[15.0, 240.0], [10.0, 20.0]]))
+    assert_allclose(two[0], [[1, 2, 4, 8], [16, 32, 64, 128]])
+    assert_allclose(two[1], [_geometric(10.0, 2 ** 0.25), _geometric(20.0, 2 ** 0.25)])
+
+
+def test_within_year_profile_constant_growth_is_exactly_geometric():
+    # 10 %/yr: every quarter-on-quarter ratio, across year ends too, is 1.1 ** (1/4)
+    q = fleet.within_year_profile(100.0 * 1.1 ** np.arange(5)).reshape(-1)
+    assert_allclose(q[1:] / q[:-1], np.full(19, 1.1 ** 0.25), rtol=1e-12)
+
+
+def test_within_year_profile_extreme_ratios_stay_finite():
+    # growth of ~1e308 within a year: computed in logs, no overflow warning (warnings are errors)
+    a = np.array([0.0, 2.2250738585072014e-308, 4.0, 1e300])
+    q = fleet.within_year_profile(a)
+    assert np.isfinite(q).all() and (q >= 0).all()
+    assert_allclose(q[2:].sum(axis=-1), a[2:], rtol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.just(0.0), st.floats(1e-3, 1e6)), min_size=1, max_size=10))
+def test_within_year_profile_preserves_annual_sums(annual):
+    q = fleet.within_year_profile(np.array(annual))
+    assert (q >= 0).all()
+    assert_allclose(q.sum(axis=-1), annual, rtol=1e-12, atol=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(1e-3, 1e6), min_size=1, max_size=10))
+def test_within_year_profile_is_monotone_when_annual_demand_is(annual):
+    grow = fleet.within_year_profile(np.sort(annual)).reshape(-1)
+    assert (np.diff(grow) >= -1e-12 * grow[1:]).all()
+    fall = fleet.within_year_profile(np.sort(annual)[::-1]).reshape(-1)
+    assert (np.diff(fall) <= 1e-12 * fall[:-1]).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(1e-3, 1e6), min_size=2, max_size=10))
+def test_within_year_profile_year_end_step_between_quarterly_and_annual_growth(annual):
+    """Q4 -> Q1 step lies between G ** (1/4) (a geometric path) and G (the old annual / 4 step)."""
+    a = np.array(annual)
+    q = fleet.within_year_profile(a)
+    step = q[1:, 0] / q[:-1, 3]
+    growth = a[1:] / a[:-1]
+    low, high = np.minimum(growth ** 0.25, growth), np.maximum(growth ** 0.25, growth)
+    assert (step >= low * (1 - 1e-9)).all() and (step <= high * (1 + 1e-9)).all()
+    r = fleet.within_year_growth_factor(a)  # within-year growth never exceeds either neighbour's
+    assert (np.abs(np.log(r[1:])) <= np.abs(np.log(growth)) / 4 + 1e-12).all()
+    assert (np.abs(np.log(r[:-1])) <= np.abs(np.log(growth)) / 4 + 1e-12).all()
+
+
 def test_doctests():
     import doctest
 
