@@ -19,8 +19,9 @@ Four measurements, in one process (the scale part in a fresh child process, see 
    every time), :func:`chipsuite.run`, quantiles and an Altair fan chart up to ``chart.to_dict()``.
 4. **Scale.** ``run(draws=1_000_000, chunks={"draw": n})`` streamed to quantiles and sums with
    dask, in a fresh child process so that its peak resident memory is its own. Peak RSS is the
-   larger of the child's ``ru_maxrss`` read right after the scale phase (the process high-water
-   mark: imports, dataset and the scale run, nothing else) and the RSS sampled every 10 ms by a
+   larger of the child's high-water mark read right after the scale phase (``VmHWM`` from
+   /proc/self/status: imports, dataset and the scale run, nothing else; not ``ru_maxrss``, which
+   can carry the parent's peak across fork + exec) and the RSS sampled every 10 ms by a
    background thread (psutil) during the phase. Throughput (result cells per second: every
    variable of the full result, per draw, times draws) is compared with an in-memory 1e4-draw
    run in the same child, made after the scale phase.
@@ -121,13 +122,12 @@ def interleaved_medians(funcs, repeats):
     hits all of them alike and their ratio stays meaningful on a shared machine.
     """
     times = {name: [] for name in funcs}
-    last = {}
     for _ in range(repeats):
         for name, func in funcs.items():
             start = time.perf_counter()
-            last[name] = func()
+            func()  # the result is dropped at once: only one result is alive at a time
             times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(t)) for name, t in times.items()}, last
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 # --------------------------------------------------------------------------- 1. engines
@@ -277,15 +277,20 @@ def bench_engines(sizes, seed=0):
         del full
         evaluate_formulas(inputs, "numexpr")  # warm-up: numexpr compiles each expression once
         plain_xarray_formulas(inputs)
-        medians, last = interleaved_medians({
+        medians = interleaved_medians({
             "numexpr": lambda: evaluate_formulas(inputs, "numexpr"),
             "plain_xarray": lambda: plain_xarray_formulas(inputs),
             "numpy_engine": lambda: evaluate_formulas(inputs, "numpy"),
         }, repeats)
-        out_ne, out_xr, out_np = last["numexpr"], last["plain_xarray"], last["numpy_engine"]
+        # agreement, one comparison at a time (at 1e5 draws one result is about 3 GB)
+        out_ne = evaluate_formulas(inputs, "numexpr")
+        out_xr = plain_xarray_formulas(inputs)
         diffs = {name: relative_difference(out_ne[name], out_xr[name]) for name in out_ne if name in out_xr}
-        diffs_np = {name: relative_difference(out_ne[name], out_np[name]) for name in out_ne}
         missing = sorted(set(out_ne) ^ set(out_xr))
+        del out_xr
+        out_np = evaluate_formulas(inputs, "numpy")
+        diffs_np = {name: relative_difference(out_ne[name], out_np[name]) for name in out_ne}
+        del out_np
         read, written = counted_bytes(inputs, out_ne)
         worst = max(diffs, key=lambda n: diffs[n][1])
         worst_elem = max(diffs, key=lambda n: diffs[n][0])
@@ -303,7 +308,7 @@ def bench_engines(sizes, seed=0):
             "outputs": len(out_ne), "missing_outputs": missing,
             "equal": bool(diffs[worst][1] <= EQUAL_RTOL and not missing),
         })
-        del inputs, out_ne, out_xr, out_np, last
+        del inputs, out_ne
     return rows
 
 
@@ -400,10 +405,28 @@ def _result_cells_per_draw(result):
     return sum(int(v.size) // draws if "draw" in v.dims else int(v.size) for v in result.data_vars.values())
 
 
-def scale_child(draws, chunk, seed=0):
-    """The scale measurement (run in a fresh process by :func:`bench_scale`)."""
+def _high_water_mark_mb():
+    """Peak RSS of this process [MB]: ``VmHWM`` of /proc/self/status (Linux), else ``ru_maxrss``.
+
+    ``ru_maxrss`` of a child started by fork + exec can carry the parent's high-water mark (Linux
+    keeps the larger of the two across exec), so it overstates a fresh child whose parent was big;
+    ``VmHWM`` belongs to the process's own address space.
+    """
     import resource
 
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    scale = 1 if sys.platform != "darwin" else 1024  # pragma: no cover - Linux reads VmHWM
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / scale  # pragma: no cover
+
+
+def scale_child(draws, chunk, seed=0):
+    """The scale measurement (run in a fresh process by :func:`bench_scale`)."""
     import dask
 
     from .data import load_dataset
@@ -415,17 +438,19 @@ def scale_child(draws, chunk, seed=0):
     with PeakRSS() as peak:
         start = time.perf_counter()
         lazy = run(draws=draws, seed=seed, chunks={"draw": chunk})
+        # exact quantiles need every draw of an element at once (0.29 GB for capex_usd at 1e6
+        # draws); the rest streams as sums (tree reductions, chunk by chunk)
         reduced = {
             "capex_usd_quantiles": quantiles(lazy["capex_usd"]),
             "energy_mwh_sum": lazy["energy_mwh"].sum(["draw", "site"]),
             "emissions_tco2_sum": lazy["emissions_tco2"].sum(["draw", "site"]),
-            "nvidia_share_h100e_quantiles": quantiles(lazy["nvidia_share_h100e"]),
+            "nvidia_share_h100e_mean": lazy["nvidia_share_h100e"].mean("draw"),
         }
         (computed,) = dask.compute(reduced)
         seconds = time.perf_counter() - start
-    # high-water mark of this fresh process so far (imports + dataset + scale phase): it also
-    # catches spikes shorter than the sampling interval
-    maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+    # high-water mark of this process so far (imports + dataset + scale phase): it also catches
+    # spikes shorter than the sampling interval
+    maxrss_mb = _high_water_mark_mb()
     finite = all(bool(np.isfinite(v.values).all()) for v in computed.values())
 
     # in-memory reference in the same process, after the scale phase (its memory is not counted)
@@ -440,7 +465,7 @@ def scale_child(draws, chunk, seed=0):
     return {
         "draws": draws, "chunk_draws": chunk, "seconds": seconds,
         "peak_rss_mb": max(peak.peak / 2**20, maxrss_mb), "sampled_peak_rss_mb": peak.peak / 2**20,
-        "ru_maxrss_mb": maxrss_mb, "rss_before_mb": rss_before / 2**20, "results_finite": finite,
+        "high_water_mark_mb": maxrss_mb, "rss_before_mb": rss_before / 2**20, "results_finite": finite,
         "reductions": sorted(reduced),
         "cells_per_draw": cells, "cells_per_s": streamed,
         "in_memory_draws": ref_draws, "in_memory_seconds": ref_seconds, "in_memory_cells_per_s": in_memory,
