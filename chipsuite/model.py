@@ -354,13 +354,14 @@ def evaluate_model(values, ds, engine="numexpr"):
     for name in ("tdp_w", "unit_price_usd", "pue"):
         data[name] = values[name]
     data.update(results)
-    out = xr.Dataset()
+    variables = {}
     for name, da in data.items():
         da = _order(da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore"))
         attrs = dict(da.attrs)
         if name in OUTPUT_ATTRS:
             attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
-        out[name] = da.assign_attrs(attrs)
+        variables[name] = da.assign_attrs(attrs)
+    out = xr.Dataset(variables)  # one merge, not one per variable (about 70 of them)
     out = out.assign_coords(quarter_label=("quarter", ds.quarter_label.values))
     return out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
 
