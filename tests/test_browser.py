@@ -1,0 +1,398 @@
+"""Real-browser tests: Playwright driving Debian's chromium, with no network.
+
+Every request is routed: only file:// (reports), data:/blob: and the JupyterLab server
+started here on 127.0.0.1 are allowed; anything else is aborted and recorded, and each
+test asserts zero such requests, zero failed requests and no console errors.
+
+(a) the HTML reports (fixture notebooks, and the real notebooks once
+    notebooks/00_tour.ipynb exists) show every chart;
+(b) OfflineChart's ES module re-renders in place (a plain page with a stand-in model);
+(c) JupyterLab runs the fixture tour (and the real tour and cadence notebooks when they
+    exist), shows no error, shows Altair charts as SVG, and an ipywidgets slider moved
+    with the keyboard redraws the chart.
+
+Never `playwright install`: the browser is /usr/bin/chromium (`make browser`). Without it
+the tests skip, or fail when the environment variable CI is set.
+Screenshots go to artifacts/screenshots/ (gitignored).
+"""
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from chipsuite import report
+from chipsuite.vega import OfflineChart, widget_esm
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+REAL_TOUR = REPO / "notebooks" / "00_tour.ipynb"
+WAIT_MS = 180_000  # generous upper bound for a 2-core machine; never asserted as a duration
+CHART_SELECTOR = ".vega-embed svg, .vega-embed canvas"
+
+
+def require_chromium():
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} not found: run `make browser` (Debian's chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Guard:
+    """Routes every request of a browser context; records what is refused or broken."""
+
+    def __init__(self, context, allowed_prefixes):
+        self.allowed = tuple(allowed_prefixes) + ("data:", "blob:")
+        self.blocked, self.failed, self.errors = [], [], []
+        context.route("**/*", self._route)
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.allowed):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def watch(self, page):
+        page.on("requestfailed", lambda request: self.failed.append((request.url, request.failure)))
+        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda err: self.errors.append(f"page error: {err}"))
+        return page
+
+    def check(self):
+        assert self.blocked == [], f"requests outside the allowed origins: {self.blocked}"
+        assert self.failed == [], f"failed requests: {self.failed}"
+        assert self.errors == [], f"console errors: {self.errors}"
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# --- (a) HTML reports --------------------------------------------------------------------
+
+
+def check_report_pages(browser, out_dir, pages, prefix):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    guard = Guard(context, [out_dir.resolve().as_uri() + "/"])
+    for page_info in pages:
+        page = guard.watch(context.new_page())
+        page.goto(page_info.html_path.resolve().as_uri())
+        page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length >= n",
+                               arg=[CHART_SELECTOR, page_info.n_charts], timeout=WAIT_MS)
+        n_divs = page.locator("div.chipsuite-vega").count()
+        assert n_divs == page_info.n_charts
+        assert page.locator(CHART_SELECTOR).count() == page_info.n_charts, page_info.html_path.name
+        assert page.locator(".chipsuite-vega:has-text('Chart error')").count() == 0
+        screenshot(page, f"{prefix}-{page_info.html_path.stem}")
+        page.close()
+    index = guard.watch(context.new_page())
+    index.goto((out_dir / "index.html").resolve().as_uri())
+    links = index.locator("li > a")
+    assert links.count() == len(pages)
+    links.first.click()  # a relative link to the first report
+    index.wait_for_url(pages[0].html_path.resolve().as_uri())
+    index.close()
+    context.close()
+    guard.check()
+
+
+@pytest.fixture(scope="module")
+def fixture_reports(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    pages = report.build_reports(str(FIXTURES / "notebooks" / "*.ipynb"), out, timeout_s=120,
+                                 extra_env={"CHIPSUITE_DRAWS": "50"})
+    return out, pages
+
+
+def test_fixture_reports_render_every_chart_offline(browser, fixture_reports):
+    out, pages = fixture_reports
+    assert [p.n_charts for p in pages] == [3, 1]
+    check_report_pages(browser, out, pages, "report-fixture")
+
+
+def test_report_chart_with_bound_slider_reacts(browser, fixture_reports):
+    out, pages = fixture_reports
+    context = browser.new_context()
+    guard = Guard(context, [out.resolve().as_uri() + "/"])
+    page = guard.watch(context.new_page())
+    page.goto(pages[0].html_path.resolve().as_uri())
+    page.wait_for_selector("#chipsuite-vega-1 svg", timeout=WAIT_MS)
+    before = page.inner_html("#chipsuite-vega-1 svg")
+    page.locator("#chipsuite-vega-1 input[type=range]").fill("2")
+    page.wait_for_function(
+        "before => document.querySelector('#chipsuite-vega-1 svg').innerHTML !== before",
+        arg=before, timeout=WAIT_MS)
+    context.close()
+    guard.check()
+
+
+@pytest.mark.skipif(not REAL_TOUR.exists(), reason="notebooks/00_tour.ipynb not written yet")
+def test_real_reports_render_every_chart_offline(browser, tmp_path):
+    pages = report.build_reports(str(REPO / "notebooks" / "*.ipynb"), tmp_path, timeout_s=600,
+                                 extra_env={"CHIPSUITE_DRAWS": "50"})
+    check_report_pages(browser, tmp_path, pages, "report")
+
+
+# --- (b) OfflineChart front end on a plain page -----------------------------------------------
+
+HARNESS = """
+async ([esm, spec]) => {
+  const url = URL.createObjectURL(new Blob([esm], {type: "text/javascript"}));
+  const widget = (await import(url)).default;
+  const state = {spec, renderer: "svg"};
+  const handlers = {};
+  window.model = {
+    get: (key) => state[key],
+    set: (key, value) => { state[key] = value; (handlers["change:" + key] || []).forEach((f) => f()); },
+    on: (event, f) => { (handlers[event] = handlers[event] || []).push(f); },
+    off: (event, f) => { handlers[event] = (handlers[event] || []).filter((g) => g !== f); },
+  };
+  window.el = document.getElementById("widget");
+  widget.render({model: window.model, el: window.el});
+}
+"""
+
+
+def capacity_chart(scale, mark="bar"):
+    import altair as alt
+    import pandas as pd
+
+    df = pd.DataFrame({"site": ["a", "b", "c"], "power_mw": [100.0 * scale, 200.0, 300.0]})
+    return getattr(alt.Chart(df), f"mark_{mark}")().encode(x="site:N", y="power_mw:Q")
+
+
+def test_offline_chart_esm_updates_in_place(browser, tmp_path):
+    page_path = tmp_path / "harness.html"
+    page_path.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+                         '<body><div id="widget"></div></body></html>')
+    specs = [OfflineChart(capacity_chart(s, m)).spec for s, m in [(1, "bar"), (3, "bar"), (3, "point")]]
+    context = browser.new_context()
+    guard = Guard(context, [page_path.as_uri()])
+    page = guard.watch(context.new_page())
+    page.goto(page_path.as_uri())
+    page.evaluate(HARNESS, [widget_esm(), specs[0]])
+    page.wait_for_function("window.el.dataset.chipsuiteEmbeds === '1'", timeout=WAIT_MS)
+    first_svg = page.inner_html("#widget svg")
+    page.evaluate("window.firstSvg = window.el.querySelector('svg')")
+
+    # data-only change: the same Vega view and SVG element are updated with view.data()
+    page.evaluate("spec => window.model.set('spec', spec)", specs[1])
+    page.wait_for_function("window.el.dataset.chipsuiteDataUpdates === '1'", timeout=WAIT_MS)
+    assert page.inner_html("#widget svg") != first_svg
+    assert page.evaluate("window.el.querySelector('svg') === window.firstSvg")
+    assert page.evaluate("window.el.dataset.chipsuiteEmbeds") == "1"
+
+    # structural change (bar -> point): re-embedded into the same element, one chart
+    page.evaluate("spec => window.model.set('spec', spec)", specs[2])
+    page.wait_for_function("window.el.dataset.chipsuiteEmbeds === '2'", timeout=WAIT_MS)
+    assert page.locator("#widget svg.marks").count() == 1
+    assert page.locator("#widget .chipsuite-offline-chart").count() == 1
+    assert page.locator("#widget .chipsuite-offline-chart-error").count() == 0
+    screenshot(page, "offline-chart-harness")
+    context.close()
+    guard.check()
+
+
+# --- (c) JupyterLab -----------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 with a temporary copy of the notebooks."""
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "notebooks"
+    root.mkdir()
+    for path in sorted((FIXTURES / "notebooks").glob("*.ipynb")):
+        shutil.copy(path, root)
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        shutil.copy(path, root)
+    for extra in ("data",):  # notebooks may read ../data relative to notebooks/
+        if (REPO / extra).is_dir():
+            shutil.copytree(REPO / extra, tmp / extra)
+    config = tmp / "config"
+    (config / "labconfig").mkdir(parents=True)
+    (config / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+               CHIPSUITE_DRAWS="50", JUPYTER_CONFIG_DIR=str(config),
+               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
+    env.pop("CHIPSUITE_REPORT", None)
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True", "--allow-root",
+    ]
+    log_path = tmp / "lab.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"JupyterLab exited ({process.returncode}): {log_path.read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start: {log_path.read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield {"base": base, "token": token, "root": root}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+KERNEL_READY = """(name) => {
+  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = widget && widget.context && widget.context.path === name && widget.sessionContext
+    && widget.sessionContext.session && widget.sessionContext.session.kernel;
+  return Boolean(kernel) && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}"""
+
+ALL_EXECUTED = r"""() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+  const status = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+  return prompts.length > 0 && prompts.every((p) => /\[\d+\]/.test(p.textContent))
+    && status && status.getAttribute('data-status') === 'idle';
+}"""
+
+
+def open_and_run_all(page, lab, name):
+    # a fresh workspace per notebook: no tabs restored from an earlier test
+    workspace = f"test-{Path(name).stem}-{secrets.token_hex(4)}"
+    page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/{name}?token={lab['token']}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator", timeout=WAIT_MS)
+    page.wait_for_function(KERNEL_READY, arg=name, timeout=WAIT_MS)  # run-all before this is ignored
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.wait_for_function(ALL_EXECUTED, timeout=WAIT_MS)
+    tracebacks = page.locator(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]', has_text="Traceback")
+    assert tracebacks.count() == 0, tracebacks.first.inner_text()[:2000]
+
+
+def move_slider_and_wait_for_chart(page, name):
+    """Focus the first ipywidgets slider handle of notebook ``name``, press ArrowRight three
+    times, wait until a vega-embed chart's SVG changes and the kernel is idle again."""
+    handle = page.locator(".widget-slider .noUi-handle").first
+    handle.wait_for(timeout=WAIT_MS)
+    page.wait_for_selector(".jp-OutputArea-output .vega-embed svg", timeout=WAIT_MS)
+    charts = ".jp-OutputArea-output .vega-embed svg"
+    before = page.eval_on_selector_all(charts, "svgs => svgs.map((s) => s.innerHTML)")
+    readout = page.locator(".widget-slider .widget-readout").first.inner_text()
+    handle.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        """([selector, before]) => {
+             const now = [...document.querySelectorAll(selector)].map((s) => s.innerHTML);
+             return now.length === before.length && now.some((html, i) => html !== before[i]);
+           }""",
+        arg=[charts, before], timeout=WAIT_MS)
+    assert page.locator(".widget-slider .widget-readout").first.inner_text() != readout
+    page.wait_for_function(KERNEL_READY, arg=name, timeout=WAIT_MS)  # updates have arrived
+    screenshot(page, f"lab-{Path(name).stem}")
+
+
+def lab_page(browser, lab):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    guard = Guard(context, [lab["base"] + "/"])
+    return context, guard, guard.watch(context.new_page())
+
+
+def run_in_lab(page, lab, name, steps):
+    """Run ``steps(page)``; on failure keep a screenshot for the CI artifacts."""
+    try:
+        steps(page)
+    except BaseException:
+        screenshot(page, f"lab-{Path(name).stem}-failure")
+        raise
+
+
+def test_lab_fixture_tour_slider_redraws_offline_chart(browser, lab):
+    context, guard, page = lab_page(browser, lab)
+    open_and_run_all(page, lab, "00_fixture_tour.ipynb")
+    # the 'chipsuite' renderer: JupyterLab shows the SVG of both Altair charts
+    mimetypes = page.eval_on_selector_all(
+        ".jp-OutputArea-output", "els => els.map((e) => e.getAttribute('data-mime-type'))")
+    assert mimetypes.count("image/svg+xml") == 2, mimetypes
+    assert not any(m and "vegalite" in m for m in mimetypes), mimetypes
+    page.wait_for_selector(".chipsuite-offline-chart svg", timeout=WAIT_MS)
+    assert "3 sites" in page.inner_text(".chipsuite-offline-chart")
+    move_slider_and_wait_for_chart(page, "00_fixture_tour.ipynb")
+    readout = page.locator(".widget-slider .widget-readout").first.inner_text()
+    page.wait_for_function(
+        "text => document.querySelector('.chipsuite-offline-chart').textContent.includes(text)",
+        arg=f"{readout} sites", timeout=WAIT_MS)  # the last update wins
+    context.close()
+    guard.check()
+
+
+def real_lab_notebooks():
+    names = ["00_tour.ipynb"] + sorted(p.name for p in (REPO / "notebooks").glob("*cadence*.ipynb"))
+    return names
+
+
+@pytest.mark.skipif(not REAL_TOUR.exists(), reason="notebooks/00_tour.ipynb not written yet")
+@pytest.mark.parametrize("name", real_lab_notebooks())
+def test_lab_real_notebook_runs_and_slider_redraws(browser, lab, name):
+    if not (REPO / "notebooks" / name).exists():
+        pytest.skip(f"notebooks/{name} not written yet")
+    context, guard, page = lab_page(browser, lab)
+
+    def steps(page):
+        open_and_run_all(page, lab, name)
+        move_slider_and_wait_for_chart(page, name)
+
+    run_in_lab(page, lab, name, steps)
+    context.close()
+    guard.check()
