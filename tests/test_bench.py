@@ -37,6 +37,7 @@ def _positive(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
 
+@pytest.mark.slow  # runs the quick benchmark (about a minute)
 def test_quick_json_has_every_headline_figure(quick):
     out, _ = quick
     for key in ("numexpr_speedup", "bandwidth_fraction", "interactive_p95_ms", "interactive_p50_ms",
@@ -51,6 +52,7 @@ def test_quick_json_has_every_headline_figure(quick):
         assert t["status"].startswith(("met", "NOT met", "not measured"))
 
 
+@pytest.mark.slow  # runs the quick benchmark (about a minute)
 def test_quick_json_machine_and_versions(quick):
     out, _ = quick
     m = out["machine"]
@@ -66,6 +68,7 @@ def test_quick_json_machine_and_versions(quick):
     assert all(isinstance(v, str) and v for v in out["versions"].values())
 
 
+@pytest.mark.slow  # runs the quick benchmark (about a minute)
 def test_quick_json_per_size_rows_are_consistent(quick):
     out, _ = quick
     rows = out["sizes"]
@@ -86,6 +89,7 @@ def test_quick_json_per_size_rows_are_consistent(quick):
     assert rows[1]["bytes_read"] > rows[0]["bytes_read"]
 
 
+@pytest.mark.slow  # runs the quick benchmark (about a minute)
 def test_quick_json_interactive_and_scale(quick):
     out, stdout = quick
     i = out["interactive"]
