@@ -148,10 +148,11 @@ def _p(values, name):
     return values[name].transpose("draw", ...).values.reshape(-1)
 
 
-def simulate_fleet(values, ds):
+def simulate_fleet(values, ds, site_capacity=None):
     """Cadence, procurement and stock-flow (numpy, vectorised over draws).
 
-    ``values``: inputs with a leading ``draw`` dim. Returns ``{name: DataArray}``.
+    ``values``: inputs with a leading ``draw`` dim; ``site_capacity``: :func:`_site_capacity` of
+    ``values`` if already computed. Returns ``{name: DataArray}``.
     """
     gens = fleet_generations(ds)
     gsel = ds.sel(generation=gens)
@@ -244,7 +245,9 @@ def simulate_fleet(values, ds):
 
     # --- facility capex timing: owned capacity additions paid ``facility_capex_lead`` quarters early;
     # the leased share of rest_of_fleet additions is built by the lessor (no Meta facility capex)
-    capacity = _site_capacity(ds, values["site_capacity_position"]).transpose("draw", "site", "quarter")
+    if site_capacity is None:
+        site_capacity = _site_capacity(ds, values["site_capacity_position"])
+    capacity = site_capacity.transpose("draw", "site", "quarter")
     owned = fleet.owned_capacity_mw(capacity.values, capacity.site.values == "rest_of_fleet",
                                     p["rest_of_fleet_leased_share"][:, None],
                                     int(_quarter_index(ds, parse_quarter(LEASE_START_QUARTER))) - 1)
@@ -280,8 +283,9 @@ def simulate_fleet(values, ds):
     return out
 
 
-def formula_inputs_for(values, fleet_out, ds):
-    """Assemble the inputs of :func:`chipsuite.formulas.evaluate_formulas`."""
+def formula_inputs_for(values, fleet_out, ds, site_capacity=None):
+    """Assemble the inputs of :func:`chipsuite.formulas.evaluate_formulas` (``site_capacity``:
+    :func:`_site_capacity` of ``values`` if already computed)."""
     years = np.array([int(str(q)[:4]) for q in ds.quarter.values], dtype=float)
     inputs = {
         "units_installed": fleet_out["units_installed"],
@@ -294,7 +298,8 @@ def formula_inputs_for(values, fleet_out, ds):
         "nvidia_newest_price_usd": fleet_out["nvidia_newest_price_usd"],
         "facility_capacity_additions_mw": fleet_out["facility_capacity_additions_mw"],
         "nre_usd": fleet_out["nre_usd"],
-        "site_capacity_mw": _site_capacity(ds, values["site_capacity_position"]),
+        "site_capacity_mw": (_site_capacity(ds, values["site_capacity_position"]) if site_capacity is None
+                             else site_capacity),
         "non_ai_year_weight": xr.DataArray(np.clip((years - DEMAND_YEARS[0]) / (DEMAND_YEARS[-1] - DEMAND_YEARS[0]),
                                                    0.0, 1.0), {"quarter": ds.quarter}, ("quarter",)),
         "quarters_per_year": QUARTERS_PER_YEAR,
@@ -347,10 +352,11 @@ def evaluate_model(values, ds, engine="numexpr"):
     Returns the result Dataset without run attrs. Tests and sensitivity studies may perturb
     ``values`` (e.g. scale ``pue``) before calling this.
     """
-    fleet_out = simulate_fleet(values, ds)
-    results = evaluate_formulas(formula_inputs_for(values, fleet_out, ds), engine=engine)
+    site_capacity = _site_capacity(ds, values["site_capacity_position"])  # once, used three times
+    fleet_out = simulate_fleet(values, ds, site_capacity)
+    results = evaluate_formulas(formula_inputs_for(values, fleet_out, ds, site_capacity), engine=engine)
     data = {name: da for name, da in fleet_out.items() if name not in ("is_mtia", "is_nvidia")}
-    data["site_capacity_mw"] = _site_capacity(ds, values["site_capacity_position"])
+    data["site_capacity_mw"] = site_capacity
     for name in ("tdp_w", "unit_price_usd", "pue"):
         data[name] = values[name]
     data.update(results)
