@@ -50,6 +50,11 @@ __all__ = [
     "evaluate_dataarrays",
 ]
 
+#: numexpr's default "moderate" optimisation rewrites ``x / c`` as ``x * (1 / c)``: results then differ
+#: from numpy in the last bit, and ``a / 0`` raises ZeroDivisionError while compiling instead of
+#: giving inf like numpy. With no rewriting both engines do the same IEEE operations.
+NUMEXPR_OPTIONS = {"optimization": "none"}
+
 MAX_DEPTH = 40
 MAX_NODES = 400
 
@@ -480,7 +485,7 @@ class Expression:
         if engine == "numexpr":
             import numexpr
 
-            result = numexpr.evaluate(self.text, local_dict=env, global_dict={}, out=out)
+            result = numexpr.evaluate(self.text, local_dict=env, global_dict={}, out=out, **NUMEXPR_OPTIONS)
         elif engine == "numpy":
             with np.errstate(all="ignore"):
                 result = _numpy_eval(self.tree.body, env)

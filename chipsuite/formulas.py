@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .expr import compile_expression, evaluate_dataarrays
+from .expr import NUMEXPR_OPTIONS, compile_expression, evaluate_dataarrays
 
 __all__ = ["FORMULAS", "Formula", "evaluate_formulas", "formula_table", "formula_inputs"]
 
@@ -419,10 +419,10 @@ def _evaluate_numexpr_blocked(inputs, block_cells=None):
         if f.text in env:  # a bare name: no arithmetic
             values = env[f.text]
         elif axis is None and f.depreciation_life is None:
-            numexpr.evaluate(f.text, local_dict=env, global_dict={}, out=out)
+            numexpr.evaluate(f.text, local_dict=env, global_dict={}, out=out, **NUMEXPR_OPTIONS)
             return
         else:
-            values = numexpr.evaluate(f.text, local_dict=env, global_dict={})
+            values = numexpr.evaluate(f.text, local_dict=env, global_dict={}, **NUMEXPR_OPTIONS)
         if axis is not None:
             _sum_axis(values, axis, out)
         elif f.depreciation_life is not None:
