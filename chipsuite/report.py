@@ -537,6 +537,8 @@ def main(argv=None) -> int:
         return 1
     total = sum(p.size_bytes for p in pages)
     print(f"{len(pages)} report(s), {total / 1e6:.2f} MB in total:")
+    width = max(len(str(page.html_path)) for page in pages)
     for page in pages:
-        print(f"  {page.html_path}  {page.size_bytes / 1e6:6.2f} MB  {page.n_charts:3d} charts  {page.title}")
+        print(f"  {str(page.html_path):<{width}}  {page.size_bytes / 1e6:5.2f} MB  "
+              f"{page.n_charts:3d} charts  {page.title}")
     return 0

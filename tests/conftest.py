@@ -104,3 +104,32 @@ def tiny_data_dir(tmp_path):
 def real_data_available():
     """True when every real CSV table exists in the repository's ``data/`` folder."""
     return all((REAL_DATA_DIR / f"{name}.csv").exists() for name in TINY_TABLES)
+
+
+# --- offline reports (test_report.py, test_browser.py) ---------------------------------------
+FIXTURE_NOTEBOOKS = Path(__file__).resolve().parent / "fixtures" / "notebooks"
+REAL_TOUR_NOTEBOOK = REPO / "notebooks" / "00_tour.ipynb"
+
+
+@pytest.fixture(scope="session")
+def fixture_reports(tmp_path_factory):
+    """Offline reports of tests/fixtures/notebooks (CI mode): ``(out_dir, pages)``, built once."""
+    from chipsuite import report
+
+    out = tmp_path_factory.mktemp("fixture-reports")
+    pages = report.build_reports(str(FIXTURE_NOTEBOOKS / "*.ipynb"), out, timeout_s=120,
+                                 extra_env={"CHIPSUITE_DRAWS": "50"})
+    return out, pages
+
+
+@pytest.fixture(scope="session")
+def real_reports(tmp_path_factory):
+    """Offline reports of notebooks/*.ipynb (CI mode): ``(out_dir, pages)``, built once."""
+    if not REAL_TOUR_NOTEBOOK.exists():
+        pytest.skip("notebooks/00_tour.ipynb not written yet")
+    from chipsuite import report
+
+    out = tmp_path_factory.mktemp("real-reports")
+    pages = report.build_reports(str(REPO / "notebooks" / "*.ipynb"), out, timeout_s=600,
+                                 extra_env={"CHIPSUITE_DRAWS": "50"})
+    return out, pages

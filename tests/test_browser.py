@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pytest
 
-from chipsuite import report
 from chipsuite.vega import OfflineChart, widget_esm
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -127,14 +126,6 @@ def check_report_pages(browser, out_dir, pages, prefix):
     guard.check()
 
 
-@pytest.fixture(scope="module")
-def fixture_reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    pages = report.build_reports(str(FIXTURES / "notebooks" / "*.ipynb"), out, timeout_s=120,
-                                 extra_env={"CHIPSUITE_DRAWS": "50"})
-    return out, pages
-
-
 def test_fixture_reports_render_every_chart_offline(browser, fixture_reports):
     out, pages = fixture_reports
     assert [p.n_charts for p in pages] == [3, 1]
@@ -157,11 +148,9 @@ def test_report_chart_with_bound_slider_reacts(browser, fixture_reports):
     guard.check()
 
 
-@pytest.mark.skipif(not REAL_TOUR.exists(), reason="notebooks/00_tour.ipynb not written yet")
-def test_real_reports_render_every_chart_offline(browser, tmp_path):
-    pages = report.build_reports(str(REPO / "notebooks" / "*.ipynb"), tmp_path, timeout_s=600,
-                                 extra_env={"CHIPSUITE_DRAWS": "50"})
-    check_report_pages(browser, tmp_path, pages, "report")
+def test_real_reports_render_every_chart_offline(browser, real_reports):
+    out, pages = real_reports  # skips until notebooks/00_tour.ipynb exists
+    check_report_pages(browser, out, pages, "report")
 
 
 # --- (b) OfflineChart front end on a plain page -----------------------------------------------
