@@ -66,7 +66,7 @@ def test_bundle_is_cached():
 def test_widget_esm_has_render_and_no_cdn():
     esm = vega.widget_esm()
     assert "chipsuite OfflineChart:" in esm
-    assert "as default" in esm[-400:].replace(" ", " ")  # `export { ... as default }`
+    assert "as default" in esm[-400:]  # `export { ... as default }`
     for host in CDN_HOSTS:
         assert host not in esm
 
