@@ -62,35 +62,8 @@ def test_dataset_golden_values_tiny(tiny_data_dir):
     assert ds.long_run_capacity_mw.sel(site="hyperion", bound="base").item() == 5000
 
 
-@needs_real_data
-def test_real_site_capacity_interpolated_by_hand():
-    # milestones in data/site_capacity.csv: prometheus base 2025Q3 0 -> 2026Q2 500 -> 2026Q4 1000;
-    # hyperion 2026Q4 0/0/0 -> 2027Q4 0/200/500 -> 2028Q4 300/800/1200 -> 2030Q4 1500/2000/3000
-    cap = load_dataset().site_capacity_mw
-    prom = cap.sel(site="prometheus", bound="base")
-    assert prom.sel(quarter="2025-07-01").item() == 0
-    assert prom.sel(quarter="2026-01-01").item() == pytest.approx(1000 / 3)  # 2 of 3 quarters to 500
-    assert prom.sel(quarter="2026-07-01").item() == 750
-    hyp = cap.sel(site="hyperion")
-    assert hyp.sel(quarter="2026-01-01").values.tolist() == [0, 0, 0]
-    assert hyp.sel(quarter="2027-04-01", bound="base").item() == 100
-    assert hyp.sel(quarter="2028-04-01", bound="low").item() == 150
-    assert hyp.sel(quarter="2030-10-01").values.tolist() == [1500, 2000, 3000]
-
-
-@needs_real_data
-def test_real_fleet_chips_have_required_specs_and_package_exports():
-    import chipsuite
-
-    ds = chipsuite.load_dataset()
-    fleet = ds.sel(generation=ds.in_meta_fleet)
-    for var in ("tdp_w", "bf16_dense_tflops", "unit_price_usd"):
-        assert fleet[var].notnull().all(), var
-    assert ds.eligible.sel(generation="h100").all()
-    assert (ds.h100e_factor.sel(generation="h100") == 1).all()
-    p = chipsuite.provenance("chip_specs", generation="h100", parameter="tdp")
-    assert (p["base"] == 700).all() and p["url"].str.startswith("http").all()
-    assert issubclass(chipsuite.DataError, ValueError)
+def test_dataset_capex_and_source_attrs_tiny(tiny_data_dir):
+    ds = load_dataset(tiny_data_dir)
     # capex: quarterly, in USD; 2021Q4 lies outside the dataset quarters
     assert ds.capex_quarterly_usd.sel(quarter="2025-10-01", measure="headline").item() == 22.14e9
     assert ds.capex_quarterly_usd.sel(quarter="2025-10-01", measure="ppe").item() == 21.5e9
