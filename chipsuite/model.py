@@ -16,6 +16,8 @@ Everything is vectorised over ``draw``; arrays are at most 3-D per draw
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import xarray as xr
 
@@ -25,7 +27,7 @@ from .quarters import HOURS_PER_QUARTER, parse_quarter, quarters_between
 from .scenario import PARAMETERS, Scenario
 
 __all__ = ["run", "uncertain_inputs", "base_inputs", "model_inputs", "evaluate_model", "fleet_generations",
-           "reconciliation", "OUTPUT_ATTRS"]
+           "reconciliation", "OUTPUT_ATTRS", "ModelCache"]
 
 QUARTERS_PER_YEAR = 4.0  # unit conversion [quarters/year]
 DEMAND_YEARS = (2022, 2023, 2024, 2025, 2026)
@@ -148,6 +150,40 @@ def _p(values, name):
     return values[name].transpose("draw", ...).values.reshape(-1)
 
 
+class _Parameters:
+    """Scenario parameters of ``values`` as (D,) arrays, converted when read (``p[name]``, ``p.get``)."""
+
+    def __init__(self, values):
+        self._values = values
+        self._cache = {}
+
+    def __getitem__(self, name):
+        if name not in self._cache:
+            self._cache[name] = _p(self._values, name)
+        return self._cache[name]
+
+    def get(self, name, default=None):
+        return self[name] if name in PARAMETERS else default
+
+
+class _ReadLog(Mapping):
+    """Read-only view of ``values`` that records which names were read (``.read``)."""
+
+    def __init__(self, values):
+        self._values = values
+        self.read = set()
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+
 def simulate_fleet(values, ds, site_capacity=None):
     """Cadence, procurement and stock-flow (numpy, vectorised over draws).
 
@@ -159,7 +195,7 @@ def simulate_fleet(values, ds, site_capacity=None):
     quarters = ds.quarter.values
     nq = quarters.size
     t = np.arange(nq, dtype=float)
-    draws = values["utilisation"].draw.values
+    draws = values["site_capacity_position"].draw.values
     nd = draws.size
     workloads = [str(w) for w in ds.workload.values]
     vendor = gsel.vendor.values.astype(str)
@@ -172,7 +208,7 @@ def simulate_fleet(values, ds, site_capacity=None):
 
     factor = values["h100e_factor"].transpose("draw", "generation", "workload").values  # (D, G, W)
     price = values["unit_price_usd"].transpose("draw", "generation").values  # (D, G)
-    p = {name: _p(values, name) for name in PARAMETERS}
+    p = _Parameters(values)  # converted when read, so a _ReadLog sees only what this stage uses
 
     # --- demand [H100e per quarter] (D, W, Q)
     years = np.array([int(str(q)[:4]) for q in quarters])
@@ -352,8 +388,23 @@ def evaluate_model(values, ds, engine="numexpr"):
     Returns the result Dataset without run attrs. Tests and sensitivity studies may perturb
     ``values`` (e.g. scale ``pue``) before calling this.
     """
-    site_capacity = _site_capacity(ds, values["site_capacity_position"])  # once, used three times
-    fleet_out = simulate_fleet(values, ds, site_capacity)
+    return _evaluate(values, ds, engine)[0]
+
+
+def _evaluate(values, ds, engine="numexpr", fleet_stage=None):
+    """:func:`evaluate_model`, reusing ``fleet_stage`` (a previous ``(fleet_out, site_capacity)``) if given.
+
+    Returns ``(dataset, (fleet_out, site_capacity), fleet_names)``: ``fleet_names`` are the inputs
+    the fleet stage read (recorded while it ran; ``None`` when the stage was reused).
+    """
+    fleet_names = None
+    if fleet_stage is None:
+        site_capacity = _site_capacity(ds, values["site_capacity_position"])  # once, used three times
+        log = _ReadLog(values)
+        fleet_out = simulate_fleet(log, ds, site_capacity)
+        fleet_names = frozenset(log.read | {"site_capacity_position"})
+    else:
+        fleet_out, site_capacity = fleet_stage
     results = evaluate_formulas(formula_inputs_for(values, fleet_out, ds, site_capacity), engine=engine)
     data = {name: da for name, da in fleet_out.items() if name not in ("is_mtia", "is_nvidia")}
     data["site_capacity_mw"] = site_capacity
@@ -369,7 +420,96 @@ def evaluate_model(values, ds, engine="numexpr"):
         variables[name] = da.assign_attrs(attrs)
     out = xr.Dataset(variables)  # one merge, not one per variable (about 70 of them)
     out = out.assign_coords(quarter_label=("quarter", ds.quarter_label.values))
-    return out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
+    out = out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
+    return out, (fleet_out, site_capacity), fleet_names
+
+
+def _check_run_arguments(scenario, draws, engine):
+    if engine not in ("numexpr", "numpy"):
+        raise ValueError(f"engine must be 'numexpr' or 'numpy', not {engine!r}")
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise ValueError(f"draws must be an integer >= 1, not {draws!r}")
+    scenario = Scenario.default() if scenario is None else scenario
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a chipsuite.Scenario, not {type(scenario).__name__}")
+    return scenario
+
+
+def _run_attrs(scenario, draws, seed, engine):
+    import chipsuite
+
+    return {
+        "title": "chipsuite scenario model run",
+        "chipsuite_version": chipsuite.__version__,
+        "scenario": scenario.to_json(),
+        "engine": engine,
+        "draws": int(draws),
+        "seed": int(seed),
+    }
+
+
+def _same_input(a, b):
+    """Inputs ``a`` and ``b`` hold the same dims, coords and values (NaN equal to NaN)."""
+    return a.dims == b.dims and a.shape == b.shape and a.equals(b)
+
+
+class ModelCache:
+    """:func:`run` for a sequence of scenarios, reusing the fleet stage when its inputs did not change.
+
+    ``cache.run(scenario, draws, seed)`` equals ``chipsuite.run(scenario, draws, seed)``. It samples
+    the inputs anew (:func:`model_inputs`); if every input the fleet stage (cadence, procurement,
+    stock-flow, :func:`simulate_fleet`) read in the previous full run is identical -- same dataset
+    content, draws, seed, engine, and equal values -- it keeps that run's fleet results and
+    re-evaluates only the formula registry; otherwise it runs the whole model. The set of inputs
+    the fleet stage reads is recorded while it runs, not listed by hand. With ``draws=1``, a
+    change of a parameter only the formulas read (utilisation, PUE, prices, electricity, carbon and
+    supply mix, bargaining, capex ratios) takes the fast path; with ``draws > 1`` a changed mode
+    can shift the random stream of inputs sampled after it, and then the full run is taken.
+
+    ``last_path`` is ``"fast"`` or ``"full"`` (how the latest result was computed).
+    """
+
+    def __init__(self):
+        self._key = None
+        self._ds = None
+        self._values = None
+        self._fleet_stage = None
+        self._fleet_names = None
+        self.last_path = None
+
+    def clear(self):
+        """Forget the cached fleet stage (the next call runs the whole model)."""
+        self.__init__()
+
+    def _reusable(self, key, ds, values):
+        if self._key != key or self._fleet_stage is None or not ds.identical(self._ds):
+            return False
+        return all(name in values and _same_input(values[name], self._values[name]) for name in self._fleet_names)
+
+    def run(self, scenario=None, draws=1, seed=0, engine="numexpr"):
+        """The model result of ``scenario`` (as :func:`run` in memory; see the class docstring)."""
+        from .data import load_dataset
+
+        scenario = _check_run_arguments(scenario, draws, engine)
+        ds = load_dataset()
+        values = model_inputs(scenario, ds, draws, seed)
+        key = (int(draws), int(seed), engine)
+        if self._reusable(key, ds, values):
+            out, _, _ = _evaluate(values, ds, engine, fleet_stage=self._copy_fleet_stage())
+            self.last_path = "fast"
+        else:
+            out, stage, names = _evaluate(values, ds, engine)
+            self._key, self._ds = key, ds
+            self._values = {name: values[name] for name in names}
+            self._fleet_stage, self._fleet_names = stage, names
+            self._fleet_stage = self._copy_fleet_stage()  # the result owns its arrays, the cache its own
+            self.last_path = "full"
+        out.attrs = _run_attrs(scenario, draws, seed, engine)
+        return out
+
+    def _copy_fleet_stage(self):
+        fleet_out, site_capacity = self._fleet_stage
+        return {name: da.copy() for name, da in fleet_out.items()}, site_capacity.copy()
 
 
 def run(scenario: Scenario | None = None, draws: int = 1, seed: int = 0, engine: str = "numexpr", chunks=None):
@@ -397,31 +537,17 @@ def run(scenario: Scenario | None = None, draws: int = 1, seed: int = 0, engine:
     xarray.Dataset with dims among ``draw``, ``generation``, ``site``, ``workload``, ``quarter``;
     every variable has ``units`` and ``long_name``.
     """
-    import chipsuite
     from .data import load_dataset
 
     if chunks is not None:
         from .ensemble import ensemble
 
         return ensemble(scenario, draws, seed, engine=engine, chunks=chunks)
-    if engine not in ("numexpr", "numpy"):
-        raise ValueError(f"engine must be 'numexpr' or 'numpy', not {engine!r}")
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise ValueError(f"draws must be an integer >= 1, not {draws!r}")
-    scenario = Scenario.default() if scenario is None else scenario
-    if not isinstance(scenario, Scenario):
-        raise TypeError(f"scenario must be a chipsuite.Scenario, not {type(scenario).__name__}")
+    scenario = _check_run_arguments(scenario, draws, engine)
     ds = load_dataset()
 
     out = evaluate_model(model_inputs(scenario, ds, draws, seed), ds, engine=engine)
-    out.attrs = {
-        "title": "chipsuite scenario model run",
-        "chipsuite_version": chipsuite.__version__,
-        "scenario": scenario.to_json(),
-        "engine": engine,
-        "draws": int(draws),
-        "seed": int(seed),
-    }
+    out.attrs = _run_attrs(scenario, draws, seed, engine)
     return out
 
 

@@ -34,6 +34,7 @@ class ScenarioState:
         self.draws = int(draws)
         self.seed = int(seed)
         self._result = None
+        self._cache = None  # chipsuite.model.ModelCache: reuses the fleet stage across changes
 
     @property
     def scenario(self):
@@ -53,11 +54,17 @@ class ScenarioState:
 
     @property
     def result(self):
-        """The model result of the current scenario (``chipsuite.run``)."""
-        if self._result is None:
-            from ..model import run
+        """The model result of the current scenario (equal to ``chipsuite.run``).
 
-            self._result = run(self._scenario, draws=self.draws, seed=self.seed)
+        Computed by a :class:`chipsuite.model.ModelCache`: after a change of parameters only the
+        formulas read, the previous fleet stage is reused and only the formulas are re-evaluated.
+        """
+        if self._result is None:
+            if self._cache is None:
+                from ..model import ModelCache
+
+                self._cache = ModelCache()
+            self._result = self._cache.run(self._scenario, draws=self.draws, seed=self.seed)
         return self._result
 
     def save_scenario(self, path):

@@ -1,0 +1,128 @@
+"""The cached fast path (chipsuite.model.ModelCache, used by ScenarioState) equals a full run()."""
+
+import functools
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from chipsuite.data import load_dataset
+from chipsuite.explorers.base import ScenarioState
+from chipsuite.model import ModelCache, formula_inputs_for, model_inputs, run, simulate_fleet
+from chipsuite.scenario import PARAMETERS, Scenario, ScenarioError
+
+
+def assert_same_result(fast, full):
+    assert set(fast.data_vars) == set(full.data_vars)
+    assert fast.attrs == full.attrs
+    for name, da in full.data_vars.items():
+        assert fast[name].dims == da.dims, name
+        assert_allclose(fast[name].values, da.values, rtol=1e-12, atol=0, err_msg=name)
+        assert fast[name].attrs == da.attrs, name
+
+
+@functools.cache
+def fleet_names():
+    """Inputs the fleet stage read, as recorded by a ModelCache full run."""
+    cache = ModelCache()
+    cache.run(Scenario.default())
+    return cache._fleet_names
+
+
+@functools.cache
+def formula_only_parameters():
+    """Scenario parameters the formulas read and the fleet stage does not (from the code, not a list)."""
+    ds = load_dataset()
+    values = model_inputs(Scenario.default(), ds)
+    inputs = formula_inputs_for(values, simulate_fleet(values, ds), ds)
+    read = {name for name in PARAMETERS if name in inputs}
+    read |= {"useful_life", "facility_life"}  # passed in quarters (useful_life_quarters, ...)
+    return sorted(read - fleet_names())
+
+
+def test_recorded_fleet_inputs_are_plausible():
+    names = fleet_names()
+    assert {"mtia_cadence", "useful_life", "demand_2026_h100e", "site_capacity_position"} <= names
+    assert not names & {"utilisation", "pue", "electricity_price_usd_per_mwh", "bargaining_elasticity"}
+    assert {"utilisation", "supply_share_gas", "nvidia_price_multiplier", "facility_life"} <= set(
+        formula_only_parameters())
+
+
+def test_fleet_stage_ignores_formula_only_parameters():
+    """Changing every formula-only parameter leaves simulate_fleet's output unchanged (what the cache relies on)."""
+    ds = load_dataset()
+    values = model_inputs(Scenario.default(), ds)
+    changed = dict(values)
+    for name in formula_only_parameters():
+        changed[name] = values[name] * 0.5 + 0.01
+    a, b = simulate_fleet(values, ds), simulate_fleet(changed, ds)
+    for name in a:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+
+
+@st.composite
+def formula_only_changes(draw):
+    base = Scenario.default()
+    names = draw(st.lists(st.sampled_from(formula_only_parameters()), min_size=1, max_size=3, unique=True))
+    changes = {}
+    for name in names:
+        p = PARAMETERS[name]
+        changes[name] = draw(st.floats(p.lower, p.upper, allow_nan=False, allow_subnormal=False))
+    try:
+        return base.replace(**changes)
+    except ScenarioError:  # e.g. a supply mix above 1
+        return base
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(formula_only_changes(), st.sampled_from([1, 7]))
+def test_fast_path_equals_full_run(scenario, draws):
+    cache = ModelCache()
+    cache.run(Scenario.default(), draws=draws, seed=3)
+    fast = cache.run(scenario, draws=draws, seed=3)
+    if draws == 1:  # no sampling: the fleet inputs cannot change
+        assert cache.last_path == "fast"
+    # draws > 1: a changed mode may shift the random stream of later inputs -> full run; equal either way
+    assert_same_result(fast, run(scenario, draws=draws, seed=3))
+
+
+def test_fleet_parameter_change_falls_back_to_full_run():
+    cache = ModelCache()
+    cache.run(Scenario.default())
+    scenario = Scenario.default().replace(mtia_cadence=Scenario.default().mtia_cadence + 1.0)
+    out = cache.run(scenario)
+    assert cache.last_path == "full"
+    assert_same_result(out, run(scenario))
+    again = cache.run(scenario.replace(utilisation=0.5))  # the new fleet stage is now cached
+    assert cache.last_path == "fast"
+    assert_same_result(again, run(scenario.replace(utilisation=0.5)))
+
+
+def test_draws_or_seed_change_runs_in_full():
+    cache = ModelCache()
+    cache.run(Scenario.default(), draws=5, seed=0)
+    cache.run(Scenario.default(), draws=5, seed=1)
+    assert cache.last_path == "full"
+    cache.run(Scenario.default(), draws=6, seed=1)
+    assert cache.last_path == "full"
+
+
+def test_results_do_not_share_arrays_with_the_cache():
+    cache = ModelCache()
+    first = cache.run(Scenario.default())
+    first["units_installed"].values[...] = -1.0
+    second = cache.run(Scenario.default().replace(utilisation=0.5))
+    second["h100e"].values[...] = -1.0
+    third = cache.run(Scenario.default().replace(utilisation=0.6))
+    assert cache.last_path == "fast"
+    assert_same_result(third, run(Scenario.default().replace(utilisation=0.6)))
+
+
+def test_scenario_state_takes_the_fast_path():
+    state = ScenarioState(draws=1)
+    state.result
+    state.update(utilisation=0.55)
+    result = state.result
+    assert state._cache.last_path == "fast"
+    assert_same_result(result, run(Scenario.default().replace(utilisation=0.55)))
