@@ -31,23 +31,12 @@ from .capex import CapexExplorer
 from .data import DataExplorer
 from .dependence import DependenceExplorer
 from .energy import EnergyExplorer
-from .grids import (MTIA_EFFICIENCY, OUTPUTS, breakeven_frame, cadence_grid_frame, gpu_money_frame,
-                    min_volume_frame, nvidia_price_grid_frame, run_points, scenario_diff_frame,
-                    supply_mix_grid_frame, tornado_frame)
+from . import grids
+from .grids import *  # noqa: F401,F403  (the model layer's public names, listed in grids.__all__)
 from .uncertainty import UncertaintyExplorer
 
 __all__ = [
-    "MTIA_EFFICIENCY",
-    "OUTPUTS",
-    "run_points",
-    "cadence_grid_frame",
-    "breakeven_frame",
-    "min_volume_frame",
-    "nvidia_price_grid_frame",
-    "supply_mix_grid_frame",
-    "tornado_frame",
-    "scenario_diff_frame",
-    "gpu_money_frame",
+    *grids.__all__,
     "ScenarioState",
     "Control",
     "Explorer",
