@@ -125,8 +125,7 @@ def fixture_reports(tmp_path_factory):
 @pytest.fixture(scope="session")
 def real_reports(tmp_path_factory):
     """Offline reports of notebooks/*.ipynb (CI mode): ``(out_dir, pages)``, built once."""
-    if not REAL_TOUR_NOTEBOOK.exists():
-        pytest.skip("notebooks/00_tour.ipynb not written yet")
+    assert REAL_TOUR_NOTEBOOK.exists(), "notebooks/00_tour.ipynb is missing"
     from chipsuite import report
 
     out = tmp_path_factory.mktemp("real-reports")

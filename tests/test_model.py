@@ -162,11 +162,6 @@ def test_uncertain_inputs_spec(ds):
 
 
 def test_draws_vectorised():
-    pytest.importorskip("chipsuite.uncertainty")
-    from chipsuite import uncertainty
-
-    if not hasattr(uncertainty, "sample_inputs"):
-        pytest.skip("chipsuite.uncertainty.sample_inputs not available yet")
     r = run(draws=20, seed=3)
     assert r.sizes["draw"] == 20 and r.attrs["draws"] == 20 and r.attrs["seed"] == 3
     assert (r.facility_power_mw <= r.site_capacity_mw * (1 + 1e-12)).all()
