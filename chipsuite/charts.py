@@ -676,18 +676,33 @@ def fan_frame(result, name, q=(0.05, 0.5, 0.95), scale=1.0, reduce=None):
     name : variable of ``result`` (dims ``draw``, ``quarter`` and possibly others)
     scale : divide values by this (e.g. 1e9 for USD bn)
     reduce : dim to sum over before the quantiles (e.g. ``"site"``); other extra dims are summed too
-    """
-    from .uncertainty import quantiles
 
+    Same numbers as ``chipsuite.uncertainty.quantiles(result[name].sum(extra)) / scale`` (extra dims
+    summed skipping NaN, as xarray does; NaN in a draw makes its quantiles NaN), computed with numpy
+    on the plain array: this runs on every widget change.
+    """
     da = result[name]
+    qs = [float(x) for x in np.atleast_1d(np.asarray(q, dtype=np.float64))]
+    if not qs or any(not 0.0 <= x <= 1.0 for x in qs):
+        raise ValueError(f"fan_frame: q must be quantiles in [0, 1], got {qs}")
+    missing = [d for d in ("draw", "quarter") if d not in da.dims]
+    if missing:
+        raise ValueError(f"fan_frame: variable {name!r} has dims {da.dims}; it needs 'draw' and 'quarter'")
+    if da.dtype.kind not in "biuf":
+        raise TypeError(f"fan_frame: variable {name!r} has dtype {da.dtype}; quantiles need numbers")
     extra = [d for d in da.dims if d not in ("draw", "quarter")]
-    if extra:
-        da = da.sum(extra, keep_attrs=True)
-    qs = quantiles(da, q=q) / scale
-    frame = pd.DataFrame({"quarter": _quarters(result)})
-    for qq in q:
-        frame[f"q{int(round(qq * 100)):02d}"] = qs.sel(quantile=qq).values
-    return frame
+    if extra and da.chunks is not None:  # dask: reduce lazily before loading
+        da = da.sum(extra)
+        extra = []
+    values = da.transpose("quarter", "draw", *extra).values  # [quarter, draw, extra...]
+    if extra:  # xarray's sum skips NaN for floats
+        axes = tuple(range(2, values.ndim))
+        values = np.nansum(values, axis=axes) if values.dtype.kind == "f" else values.sum(axis=axes)
+    quantile_values = np.quantile(values.astype(np.float64, copy=False), qs, axis=1) / scale  # [q, quarter]
+    columns = {"quarter": _quarters(result)}
+    for qq, row in zip(qs, quantile_values):
+        columns[f"q{int(round(qq * 100)):02d}"] = row
+    return pd.DataFrame(columns)
 
 
 def fan_chart(frame, title, y_title, case="uncertainty ensemble"):
