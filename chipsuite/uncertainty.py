@@ -21,12 +21,25 @@ heavier tails: ``method="triangular"``.
 
 Reproducibility
 ---------------
-:func:`sample_inputs` draws in blocks of :data:`SAMPLING_BLOCK_DRAWS` draws; block ``k`` has its
-own generator ``np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))`` (the k-th
-child of ``SeedSequence(seed).spawn``) and visits inputs in sorted name order. Results therefore
-depend only on ``(spec, draws, seed, method, correlations, within, include_base)``, never on dict
-order, and any chunk of draws (``draw_range``) can be sampled on its own, identical to the same
-slice of the in-memory ensemble: this is how chunked (dask) ensembles reproduce in-memory ones.
+:func:`sample_inputs` draws in blocks of :data:`SAMPLING_BLOCK_DRAWS` draws, and within block ``k``
+every input has its OWN random stream, :func:`stream_rng` ``(seed, k, "input:" + name)`` =
+``np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k, key)))`` where ``key`` is a
+stable 64-bit hash of the label (BLAKE2b of its UTF-8 text; not Python's ``hash()``, which is
+salted per process). A correlation group draws its latent normals from the stream
+``"correlation:" + "|".join(sorted members)``, a ``within`` group from ``"within:" + name``, so a
+copula never consumes numbers of a marginal stream. Consequences:
+
+- results depend only on ``(spec, draws, seed, method, correlations, within, include_base)``,
+  never on dict order;
+- any chunk of draws (``draw_range``) can be sampled on its own, identical to the same slice of the
+  in-memory ensemble: this is how chunked (dask) ensembles reproduce in-memory ones;
+- an input's draws depend only on its own ``(low, base, high)``, its name and its copula (and not
+  on which other inputs are sampled): sampling a subset of the spec gives, for every input in it,
+  bit for bit the arrays of sampling the whole spec, and changing one input's triple leaves every
+  other input's draws unchanged. This lets :class:`chipsuite.model.ModelCache` re-sample only
+  the inputs a slider moved. (Before this, one generator per block fed all inputs in sorted
+  name order, and because PERT's Beta sampler consumes a parameter-dependent count of random
+  numbers, moving one input's mode shifted the draws of every input after it.)
 
 Correlation
 -----------
@@ -40,6 +53,7 @@ only numpy (scipy, which a Beta inverse CDF would need, is not a chipsuite depen
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -52,6 +66,7 @@ __all__ = [
     "sample_inputs",
     "sample_pert",
     "sample_triangular",
+    "stream_rng",
     "sweep",
     "tornado",
 ]
@@ -332,30 +347,66 @@ def _within_groups(within, triples, names_between):
     return sorted(out, key=lambda g: g[0])
 
 
-#: Random draws are generated in blocks of this many draws; block ``k`` uses its own generator
-#: ``default_rng(SeedSequence(seed, spawn_key=(k,)))`` (= the k-th child of
-#: ``SeedSequence(seed).spawn``). A chunk of an ensemble can so sample exactly its own draws.
+#: Random draws are generated in blocks of this many draws; in block ``k`` every input (and every
+#: copula's latent normals) has its own generator :func:`stream_rng` ``(seed, k, label)``. A chunk of
+#: an ensemble can so sample exactly its own draws.
 SAMPLING_BLOCK_DRAWS = 8192
 
 
 def block_rng(seed: int, block: int) -> np.random.Generator:
-    """Generator of sampling block ``block`` of the ensemble with ``seed`` (see :data:`SAMPLING_BLOCK_DRAWS`)."""
+    """Generator of ``SeedSequence(seed, spawn_key=(block,))``, the ``block``-th child of ``SeedSequence(seed)``.
+
+    The parent of sampling block ``block``'s streams: :func:`stream_rng` ``(seed, block, label)``
+    is its child number ``_stream_key(label)`` (spawn key ``(block, _stream_key(label))``).
+    :func:`sample_inputs` itself draws only from the per-input streams, never from this generator.
+    """
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(block),)))
 
 
-def _sample_block(triples, names, groups, within_groups, method, n, rng):
-    """``n`` random draws of every input (dict name -> ndarray (n, *shape)), copulas applied."""
+def _stream_key(label: str) -> int:
+    """Stable 64-bit integer of a stream label: BLAKE2b (8 bytes) of its UTF-8 text, little-endian.
+
+    Not ``hash()``, which is salted per process (``PYTHONHASHSEED``) and would change every run.
+    """
+    return int.from_bytes(hashlib.blake2b(str(label).encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def stream_rng(seed: int, block: int, label: str) -> np.random.Generator:
+    """Generator of one random stream of sampling block ``block`` (see :data:`SAMPLING_BLOCK_DRAWS`).
+
+    ``np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, _stream_key(label))))``.
+    :func:`sample_inputs` uses the labels ``"input:" + name`` (an input's marginal draws),
+    ``"correlation:" + "|".join(members)`` (latent normals of a correlation group, members sorted)
+    and ``"within:" + name`` (latent normals of a ``within`` group).
+
+    >>> pue = stream_rng(0, 0, "input:pue").random(3)
+    >>> np.array_equal(pue, stream_rng(0, 0, "input:pue").random(3))  # stable across calls and processes
+    True
+    >>> np.array_equal(pue, stream_rng(0, 0, "input:tdp_w").random(3))  # another label: another stream
+    False
+    """
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(block), _stream_key(label))))
+
+
+def _sample_block(triples, names, groups, within_groups, method, n, seed, block):
+    """``n`` random draws of every input (dict name -> ndarray (n, *shape)) in block ``block``, copulas applied.
+
+    Each input, correlation group and ``within`` group draws from its own :func:`stream_rng`.
+    """
     values = {}
     for name in names:
         low, base, high = triples[name]
-        values[name] = _SAMPLERS[method](low.values, base.values, high.values, n, rng)
+        values[name] = _SAMPLERS[method](low.values, base.values, high.values, n,
+                                         stream_rng(seed, block, f"input:{name}"))
     for members, root in groups:
         shape = values[members[0]].shape
+        rng = stream_rng(seed, block, "correlation:" + "|".join(map(str, members)))
         z = rng.standard_normal((len(members),) + shape)
         latent = np.tensordot(root, z, axes=(1, 0))  # correlated normals, one set per element
         for i, name in enumerate(members):
             values[name] = _reorder_by_ranks(values[name], latent[i])
     for name, axis, positions, rho in within_groups:
+        rng = stream_rng(seed, block, f"within:{name}")
         part = np.take(values[name], positions, axis=axis)
         common_shape = list(part.shape)
         common_shape[axis] = 1
@@ -390,9 +441,13 @@ def sample_inputs(
     draws : int
         Number of draws of the whole ensemble (>= 1).
     seed : int
-        Seed (>= 0). Random draws come in blocks of :data:`SAMPLING_BLOCK_DRAWS`; block ``k``
-        uses :func:`block_rng` ``(seed, k)``. Results depend only on ``(spec, draws, seed,
-        method, correlations, within, include_base)``, never on dict order or ``draw_range``.
+        Seed (>= 0). Random draws come in blocks of :data:`SAMPLING_BLOCK_DRAWS`; in block ``k``
+        input ``name`` draws from its own stream :func:`stream_rng` ``(seed, k, "input:" + name)``
+        and each copula from a stream of its own (module docstring, "Reproducibility"). Results
+        depend only on ``(spec, draws, seed, method, correlations, within, include_base)``, never
+        on dict order or ``draw_range``; an input's draws do not depend on the other inputs in
+        ``spec`` (sampling a subset gives the same arrays bit for bit, changing one input's
+        triple changes no other input's draws), only on its own triple, name and copula.
     method : {"pert", "triangular"}
         Marginal distribution (PERT: see the module docstring for why it is the default).
     correlations : list of (name_a, name_b, rho), optional
@@ -460,7 +515,7 @@ def sample_inputs(
     for k in range(j0 // size, -(-j1 // size)) if j1 > j0 else ():
         first = k * size
         block = _sample_block(triples, names, groups, within_groups, method, min(size, n_random - first),
-                              block_rng(seed, k))
+                              seed, k)
         for name in names:
             pieces[name].append(block[name][max(j0 - first, 0):j1 - first])
 

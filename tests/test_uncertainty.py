@@ -339,6 +339,108 @@ def test_block_rng_is_the_spawned_child():
     np.testing.assert_array_equal(a, b)
 
 
+def test_stream_rng_is_the_keyed_grandchild_and_stable_across_processes():
+    import hashlib
+    import subprocess
+    import sys
+
+    from chipsuite.uncertainty import _stream_key, stream_rng
+
+    key = int.from_bytes(hashlib.blake2b(b"input:pue", digest_size=8).digest(), "little")
+    assert _stream_key("input:pue") == key
+    ref = np.random.default_rng(np.random.SeedSequence(12, spawn_key=(2, key))).random(4)
+    np.testing.assert_array_equal(stream_rng(12, 2, "input:pue").random(4), ref)
+    # a small key is literally a spawned child of block_rng's SeedSequence: (block, child index)
+    small = np.random.SeedSequence(12, spawn_key=(2,)).spawn(4)[3]
+    assert small.spawn_key == (2, 3)
+    # hash() is salted per process; the stream must not be: same numbers under two PYTHONHASHSEEDs
+    code = "from chipsuite.uncertainty import stream_rng; print(stream_rng(12, 2, 'input:pue').random(4).tolist())"
+    for hashseed in ("1", "2"):
+        env = {**__import__("os").environ, "PYTHONHASHSEED": hashseed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert eval(out.stdout) == ref.tolist()
+
+
+# ---------------------------------------------------------------- one stream per input
+
+
+def test_same_triple_under_two_names_gives_two_streams():
+    t = (1.0, 2.0, 4.0)
+    out = sample_inputs({"a": t, "b": t}, 50, seed=0)
+    assert not np.array_equal(out["a"].values[1:], out["b"].values[1:])
+    # and the stream follows the name, not the position in the spec
+    alone = sample_inputs({"b": t}, 50, seed=0)
+    np.testing.assert_array_equal(alone["b"].values, out["b"].values)
+
+
+def test_changing_one_triple_leaves_correlated_partners_unchanged(monkeypatch):
+    """Copulas draw latent normals from their own streams: a partner keeps its draws when one input moves."""
+    monkeypatch.setattr(chipsuite.uncertainty, "SAMPLING_BLOCK_DRAWS", 9)
+    corr = [("unit_price_usd", "tdp_w", 0.6)]
+    within = [("pue", "site", ["a", "b"], 0.5)]
+    pue_low = xr.DataArray([1.05, 1.1, 1.2], dims="site", coords={"site": ["a", "b", "c"]})
+    spec = {**_spec(), "pue": (pue_low, pue_low * 1.1, pue_low * 1.3), "x": (0.0, 1.0, 3.0)}
+    full = sample_inputs(spec, 40, seed=3, correlations=corr, within=within)
+    low, base, high = spec["unit_price_usd"]
+    moved = sample_inputs({**spec, "unit_price_usd": (low, base * 1.2, high * 1.4)}, 40, seed=3,
+                          correlations=corr, within=within)
+    for name in ("tdp_w", "pue", "x"):
+        xr.testing.assert_identical(moved[name], full[name])
+    assert not np.array_equal(moved["unit_price_usd"].values, full["unit_price_usd"].values)
+    # a subset holding whole copula groups samples exactly as the whole spec (attrs list only its copulas)
+    part = sample_inputs({n: spec[n] for n in ("tdp_w", "unit_price_usd")}, 40, seed=3, correlations=corr)
+    for name in part:
+        np.testing.assert_array_equal(part[name].values, full[name].values)
+    part = sample_inputs({n: spec[n] for n in ("pue", "x")}, 40, seed=3, within=within)
+    for name in part:
+        np.testing.assert_array_equal(part[name].values, full[name].values)
+
+
+_NAMES = st.text(alphabet="abcdefgh_", min_size=1, max_size=6)
+
+
+@st.composite
+def _triples(draw):
+    """A (low, base, high) triple: scalar or over a small 'k' dim, sometimes degenerate."""
+    n = draw(st.sampled_from([None, 2, 3]))
+    values = st.floats(-1e3, 1e3, allow_nan=False)
+    widths = st.floats(0, 1e3, allow_nan=False)
+    shape = () if n is None else (n,)
+    low = np.array(draw(st.lists(values, min_size=max(n or 1, 1), max_size=max(n or 1, 1)))).reshape(shape)
+    up1 = np.array(draw(st.lists(widths, min_size=max(n or 1, 1), max_size=max(n or 1, 1)))).reshape(shape)
+    up2 = np.array(draw(st.lists(widths, min_size=max(n or 1, 1), max_size=max(n or 1, 1)))).reshape(shape)
+    dims = () if n is None else ("k",)
+    return tuple(xr.DataArray(v, dims=dims) for v in (low, low + up1, low + up1 + up2))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.dictionaries(_NAMES, _triples(), min_size=2, max_size=5), st.integers(1, 30), st.integers(0, 2**32 - 1),
+       st.integers(1, 9), st.sampled_from(["pert", "triangular"]), st.booleans(), st.data())
+def test_each_input_samples_independently_of_the_others(spec, draws, seed, block, method, include_base, data):
+    """The point of per-input streams: a subset samples bit for bit as the whole spec, and moving
+    one input's (low, base, high) changes no other input's draws (fails with one stream per block)."""
+    names = sorted(spec)
+    subset = data.draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+    moved_name = data.draw(st.sampled_from(names))
+    moved_triple = data.draw(_triples())
+    kw = dict(draws=draws, seed=seed, method=method, include_base=include_base)
+    saved = chipsuite.uncertainty.SAMPLING_BLOCK_DRAWS
+    chipsuite.uncertainty.SAMPLING_BLOCK_DRAWS = block
+    try:
+        full = sample_inputs(spec, **kw)
+        part = sample_inputs({n: spec[n] for n in subset}, **kw)
+        moved = sample_inputs({**spec, moved_name: moved_triple}, **kw)
+        moved_alone = sample_inputs({moved_name: moved_triple}, **kw)
+    finally:
+        chipsuite.uncertainty.SAMPLING_BLOCK_DRAWS = saved
+    for name in subset:
+        np.testing.assert_array_equal(part[name].values, full[name].values)
+    for name in names:
+        if name != moved_name:
+            np.testing.assert_array_equal(moved[name].values, full[name].values)
+    np.testing.assert_array_equal(moved[moved_name].values, moved_alone[moved_name].values)
+
+
 # ---------------------------------------------------------------- correlation within one input
 
 
