@@ -19,6 +19,10 @@ Charts display offline with :func:`chipsuite.enable_offline_rendering` or inside
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -58,6 +62,7 @@ __all__ = [
     "emissions_mix_chart",
     "fan_frame",
     "fan_chart",
+    "fan_spec",
     "tornado_chart",
     "scenario_comparison_chart",
     "provenance_kinds_frame",
@@ -718,6 +723,125 @@ def fan_chart(frame, title, y_title, case="uncertainty ensemble"):
                  alt.Tooltip("q95:Q", format=",.3g", title="95 %")])
     line = base.mark_line(color="#1f77b4").encode(x="quarter:T", y=alt.Y("q50:Q", title=y_title))
     return alt.layer(band, line, title=_title(f"{title}: median and 5-95 % range", case))
+
+
+def fan_spec(frame, title, y_title, case="uncertainty ensemble"):
+    """The Vega-Lite spec (dict) of :func:`fan_chart` for new data, without rebuilding the chart.
+
+    Equal to ``fan_chart(frame, title, y_title, case).to_dict()`` (same dataset name, rows and JSON
+    text), for the path a widget change takes: the chart is built and validated by Altair once per
+    ``(title, y_title, case, columns, theme)`` (:func:`_fan_template`, a small LRU cache of templates);
+    each call copies the template and puts in the frame's rows, written as Altair's default data
+    transformer writes them (dates as ISO strings ``"2026-01-01T00:00:00"``, NaN and inf as ``None``).
+    The result is the caller's to change; the template is never handed out.
+
+    Frames the fast path does not handle exactly (other data transformers, column types other than
+    float, int, bool and whole-second dates, more rows than Altair allows) take the full
+    ``fan_chart(...).to_dict()`` path, so the result is always what Altair would give.
+
+    frame : DataFrame from :func:`fan_frame` (``quarter``, ``q05``, ``q50``, ``q95``)
+    title, y_title, case : as for :func:`fan_chart`; ``y_title`` names the unit
+    """
+    columns = tuple(frame.columns)
+    values = _altair_records(frame) if _default_data_transformer(len(frame)) else None
+    if values is None or not all(isinstance(c, str) for c in columns):
+        return fan_chart(frame, title, y_title, case).to_dict()
+    template, data_paths = _fan_template(title, y_title, case, columns, alt.theme.active)
+    if template is None:  # a chart structure the template cannot serve (see _fan_template)
+        return fan_chart(frame, title, y_title, case).to_dict()
+    name = _dataset_name(values)
+    spec = _copy_spec(template)
+    for path in data_paths:
+        node = spec
+        for key in path:
+            node = node[key]
+        node["name"] = name
+    spec["datasets"] = {name: values}
+    return spec
+
+
+@functools.lru_cache(maxsize=32)
+def _fan_template(title, y_title, case, columns, theme):
+    """Altair's spec of a fan chart of an empty frame with ``columns``, and where it names its data.
+
+    Returns ``(spec, paths)``: ``paths`` lead to every ``{"name": ...}`` data reference; ``(None, ())``
+    if the spec does not hold exactly one dataset. ``theme`` is part of the cache key only (the
+    active theme shapes ``config``). Clear with ``_fan_template.cache_clear()``.
+    """
+    empty = pd.DataFrame({c: pd.Series([], dtype="datetime64[ns]" if c == "quarter" else "float64")
+                          for c in columns})
+    spec = fan_chart(empty, title, y_title, case).to_dict()  # validates against the Vega-Lite schema
+    datasets = spec.get("datasets", {})
+    if len(datasets) != 1:
+        return None, ()
+    (old_name,) = datasets
+    paths = tuple(path for path, node in _dict_paths({k: v for k, v in spec.items() if k != "datasets"})
+                  if path and path[-1] == "data" and node == {"name": old_name})
+    return spec, paths
+
+
+def _dict_paths(node, path=()):
+    """``(path, dict)`` for every dict inside a spec (paths are tuples of keys and list indices)."""
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from _dict_paths(value, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _dict_paths(value, path + (i,))
+
+
+def _copy_spec(node):
+    """A copy of a JSON-like spec: new dicts and lists, shared immutable leaves (str, numbers)."""
+    if isinstance(node, dict):
+        return {key: _copy_spec(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_copy_spec(value) for value in node]
+    return node
+
+
+def _default_data_transformer(rows):
+    """True if Altair would inline ``rows`` rows as values (its default transformer, row limit 5000)."""
+    registry = alt.data_transformers
+    return registry.active == "default" and not registry.options and rows <= 5000
+
+
+def _altair_records(frame):
+    """The rows of ``frame`` as Altair's ``to_values`` writes them, or None if not a plain case.
+
+    Floats become Python floats with NaN and inf as None; ints and bools Python ints and bools;
+    timezone-free dates ``Timestamp.isoformat()`` strings (whole seconds only; NaT as ``""``).
+    """
+    if not frame.columns.is_unique:
+        return None
+    names, columns = list(frame.columns), []
+    for name in names:
+        array = frame[name].to_numpy()
+        kind = array.dtype.kind
+        if not isinstance(frame[name].dtype, np.dtype) or kind not in "fiubM":
+            return None  # categoricals, strings, nullable and timezone-aware types: Altair's own path
+        if kind == "M":
+            nat = np.isnat(array)
+            if not (nat | (array == array.astype("datetime64[s]"))).all():
+                return None  # sub-second dates: isoformat writes fractions
+            column = np.datetime_as_string(array, unit="s").tolist()
+            for i in np.flatnonzero(nat):
+                column[i] = ""
+        else:
+            column = array.tolist()
+            if kind == "f":
+                for i in np.flatnonzero(~np.isfinite(array)):
+                    column[i] = None
+        columns.append(column)
+    return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def _dataset_name(values):
+    """Altair's name for inline rows: ``"data-"`` and the first 32 hex digits of their SHA-256."""
+    if values == [{}]:
+        return "empty"
+    text = json.dumps(values, sort_keys=True, default=str)
+    return "data-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def tornado_chart(frame, title, x_title, case="one-at-a-time sensitivity"):

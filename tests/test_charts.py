@@ -195,3 +195,198 @@ def test_provenance_kinds_frame_counts_rows():
     frame = charts.provenance_kinds_frame(tables)
     assert frame["rows"].sum() == sum(len(tables[t]) for t in charts.VALUE_TABLES)
     assert set(frame["kind"]) <= set(charts.KINDS)
+
+
+# --------------------------------------------------------------------------- fan charts for the interactive path
+
+
+def _fan_frame_reference(result, name, q=(0.05, 0.5, 0.95), scale=1.0):
+    """fan_frame as first written: xarray sum over the extra dims, then uncertainty.quantiles."""
+    from chipsuite.uncertainty import quantiles
+
+    da = result[name]
+    extra = [d for d in da.dims if d not in ("draw", "quarter")]
+    if extra:
+        da = da.sum(extra)
+    qs = quantiles(da, q=q) / scale
+    frame = pd.DataFrame({"quarter": pd.to_datetime(result.quarter.values)})
+    for qq in q:
+        frame[f"q{int(round(qq * 100)):02d}"] = qs.sel(quantile=qq).values
+    return frame
+
+
+def _tiny_result(values):
+    """A result with ``energy_mwh`` [draw, site, quarter] from a nested list."""
+    import xarray as xr
+
+    values = np.asarray(values, dtype=np.float64)
+    quarters = pd.date_range("2026-01-01", periods=values.shape[2], freq="QS")
+    return xr.Dataset({"energy_mwh": (("draw", "site", "quarter"), values, {"units": "MWh"})},
+                      coords={"quarter": quarters})
+
+
+def test_fan_frame_golden_values():
+    # site sums per draw in quarter 0: 1, 2, 3, 4, 5 (order shuffled); quarter 1: ten times that
+    sums = np.array([3.0, 1.0, 5.0, 2.0, 4.0])
+    values = np.zeros((5, 2, 2))  # [draw, site, quarter]
+    values[:, 0, 0], values[:, 1, 0] = sums - 0.5, 0.5
+    values[:, 0, 1], values[:, 1, 1] = 4 * sums, 6 * sums
+    frame = charts.fan_frame(_tiny_result(values), "energy_mwh", scale=2.0, reduce="site")
+    assert list(frame.columns) == ["quarter", "q05", "q50", "q95"]
+    # linear interpolation over 5 sorted draws: q05 = 1 + 0.05 * 4 = 1.2, q95 = 1 + 0.95 * 4 = 4.8; / 2
+    np.testing.assert_allclose(frame["q05"], [0.6, 6.0], rtol=1e-12)
+    np.testing.assert_allclose(frame["q50"], [1.5, 15.0], rtol=1e-12)
+    np.testing.assert_allclose(frame["q95"], [2.4, 24.0], rtol=1e-12)
+    assert list(frame["quarter"]) == [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-04-01")]
+
+
+def test_fan_frame_nan_rules():
+    values = np.ones((4, 2, 2))
+    values[0, 1, 0] = np.nan  # one site of one draw: the site sum skips it (as xarray's sum does)
+    frame = charts.fan_frame(_tiny_result(values), "energy_mwh")
+    # quarter 0 site sums over draws: 1, 2, 2, 2 -> q05 = 1 + 0.05 * 3 * (2 - 1), q95 = 2
+    assert frame["q05"].iloc[0] == pytest.approx(1.15, rel=1e-12) and frame["q95"].iloc[0] == 2.0
+    one_site = _tiny_result(values[:, :1, :]).isel(site=0)  # no dim to sum: a NaN draw makes quantiles NaN
+    one_site["energy_mwh"][0, 0] = np.nan
+    frame = charts.fan_frame(one_site, "energy_mwh")
+    assert frame.iloc[0, 1:].isna().all() and not frame.iloc[1, 1:].isna().any()
+
+
+def test_fan_frame_equals_xarray_path_bit_for_bit(ensemble):
+    for name in ("energy_mwh", "capex_usd", "h100e_total", "mtia_share_h100e"):
+        for q, scale in (((0.05, 0.5, 0.95), 1e6), ((0.1, 0.25, 0.9), 1.0)):
+            pd.testing.assert_frame_equal(charts.fan_frame(ensemble, name, q=q, scale=scale),
+                                          _fan_frame_reference(ensemble, name, q=q, scale=scale), check_exact=True)
+    chunked = ensemble.chunk({"draw": 7})  # dask: summed lazily first, same numbers
+    pd.testing.assert_frame_equal(charts.fan_frame(chunked, "energy_mwh", scale=1e6),
+                                  _fan_frame_reference(ensemble, "energy_mwh", scale=1e6), check_exact=True)
+
+
+def test_fan_frame_rejects_bad_input(ensemble):
+    with pytest.raises(ValueError, match="q must be quantiles"):
+        charts.fan_frame(ensemble, "energy_mwh", q=(0.5, 1.5))
+    with pytest.raises(ValueError, match="needs 'draw' and 'quarter'"):
+        charts.fan_frame(ensemble.isel(draw=0), "energy_mwh")
+
+
+def _assert_same_spec(fast, full):
+    """Same dict and the same JSON text (key order included) as Altair's to_dict()."""
+    assert fast == full
+    assert json.dumps(fast) == json.dumps(full)
+    (name,) = fast["datasets"]
+    assert fast["data"] == {"name": name}
+
+
+def _nan_frame(ensemble):
+    frame = charts.fan_frame(ensemble, "capex_usd", scale=1e9)
+    frame.loc[1, "q05"] = np.nan
+    frame.loc[2, "q95"] = np.inf
+    frame.loc[3, "q50"] = -np.inf
+    return frame
+
+
+def test_fan_spec_equals_fan_chart_to_dict(result, ensemble):
+    frames = {
+        "energy": charts.fan_frame(ensemble, "energy_mwh", scale=1e6, reduce="site"),
+        "capex": charts.fan_frame(ensemble, "capex_usd", scale=1e9),
+        "one draw": charts.fan_frame(result, "h100e_total", scale=1e6),
+        "five quantiles": charts.fan_frame(ensemble, "capex_usd", q=(0.05, 0.25, 0.5, 0.75, 0.95)),
+        "nan and inf": _nan_frame(ensemble),
+        "three rows": charts.fan_frame(ensemble, "capex_usd").iloc[5:8],
+    }
+    for case in ("uncertainty ensemble", "custom case"):
+        for name, frame in frames.items():
+            fast = charts.fan_spec(frame, "Electricity", "Electricity [TWh per quarter]", case=case)
+            full = charts.fan_chart(frame, "Electricity", "Electricity [TWh per quarter]", case=case).to_dict()
+            _assert_same_spec(fast, full)
+    rows = charts.fan_spec(frames["nan and inf"], "Capex", "Capex [USD bn]")["datasets"]
+    (rows,) = rows.values()
+    assert rows[1]["q05"] is None and rows[2]["q95"] is None and rows[3]["q50"] is None  # as Altair writes them
+
+
+def test_fan_spec_reuses_the_template_without_stale_rows(ensemble):
+    charts._fan_template.cache_clear()
+    first = charts.fan_frame(ensemble, "energy_mwh", scale=1e6)
+    second = first.copy()
+    second[["q05", "q50", "q95"]] *= 2.0
+    second = second.iloc[:-3]  # fewer rows, too
+    spec_a = charts.fan_spec(first, "Electricity", "Electricity [TWh per quarter]")
+    spec_b = charts.fan_spec(second, "Electricity", "Electricity [TWh per quarter]")
+    info = charts._fan_template.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    _assert_same_spec(spec_b, charts.fan_chart(second, "Electricity", "Electricity [TWh per quarter]").to_dict())
+    (rows_b,) = spec_b["datasets"].values()
+    assert len(rows_b) == len(second) and rows_b[0]["q50"] == 2.0 * first["q50"].iloc[0]
+    assert spec_a["datasets"].keys() != spec_b["datasets"].keys()
+    # another title is another template; the first one still serves its charts
+    charts.fan_spec(first, "Capex", "Capex [USD bn per quarter]")
+    assert charts._fan_template.cache_info().misses == 2
+
+
+def test_fan_spec_result_can_be_mutated_safely(ensemble):
+    frame = charts.fan_frame(ensemble, "energy_mwh", scale=1e6)
+    full = charts.fan_chart(frame, "Electricity", "Electricity [TWh per quarter]").to_dict()
+    spec = charts.fan_spec(frame, "Electricity", "Electricity [TWh per quarter]")
+    (rows,) = spec["datasets"].values()
+    rows[0]["q05"] = -1.0
+    rows.append({"quarter": "1999-01-01T00:00:00"})
+    spec["layer"][0]["mark"]["color"] = "red"
+    spec["layer"][0]["encoding"]["tooltip"].pop()
+    spec["title"]["text"] = "changed"
+    spec["data"]["name"] = "changed"
+    spec["config"].clear()
+    del spec["$schema"]
+    _assert_same_spec(charts.fan_spec(frame, "Electricity", "Electricity [TWh per quarter]"), full)
+
+
+def test_fan_spec_falls_back_to_altair_for_unusual_frames(ensemble):
+    frame = charts.fan_frame(ensemble, "capex_usd", scale=1e9).iloc[:4].reset_index(drop=True)
+    unusual = {
+        "sub-second dates": frame.assign(quarter=frame["quarter"] + pd.Timedelta(milliseconds=250)),
+        "timezone-aware dates": frame.assign(quarter=frame["quarter"].dt.tz_localize("UTC")),
+        "nullable floats": frame.astype({"q50": "Float64"}),
+        "text column": frame.assign(note=["a", None, "c", "d"]),
+    }
+    for name, odd in unusual.items():
+        assert charts._altair_records(odd) is None, name
+        _assert_same_spec(charts.fan_spec(odd, "Capex", "Capex [USD bn]"),
+                          charts.fan_chart(odd, "Capex", "Capex [USD bn]").to_dict())
+    with alt.data_transformers.enable("default", max_rows=None):  # not the default options: Altair's path
+        assert not charts._default_data_transformer(len(frame))
+        _assert_same_spec(charts.fan_spec(frame, "Capex", "Capex [USD bn]"),
+                          charts.fan_chart(frame, "Capex", "Capex [USD bn]").to_dict())
+
+
+def test_altair_records_golden_and_equal_to_altair():
+    frame = pd.DataFrame({"quarter": pd.to_datetime(["2026-01-01T00:00:00", None, "2026-07-01T06:30:15"], format="ISO8601"),
+                          "q05": [0.5, np.nan, -np.inf], "count": np.array([1, 2, 3], dtype=np.int32),
+                          "flag": [True, False, True]})
+    expected = [{"quarter": "2026-01-01T00:00:00", "q05": 0.5, "count": 1, "flag": True},
+                {"quarter": "", "q05": None, "count": 2, "flag": False},
+                {"quarter": "2026-07-01T06:30:15", "q05": None, "count": 3, "flag": True}]
+    assert charts._altair_records(frame) == expected
+    assert alt.utils.data.to_values(frame)["values"] == expected
+    assert json.dumps(charts._altair_records(frame)) == json.dumps(expected)
+
+
+def test_dataset_name_is_altairs():
+    frame = pd.DataFrame({"quarter": pd.to_datetime(["2026-01-01", "2026-04-01"]), "q05": [1.0, np.nan],
+                          "q50": [2.0, 3.0], "q95": [4.0, 5.0]})
+    spec = alt.Chart(frame).mark_point().encode(x="quarter:T", y="q50:Q").to_dict()
+    assert list(spec["datasets"]) == [charts._dataset_name(charts._altair_records(frame))]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40 * 365 * 86400),
+                          *[st.floats(allow_nan=True, allow_infinity=True, width=64)] * 3),
+                min_size=0, max_size=12))
+def test_fan_spec_equals_to_dict_for_any_rows(rows):
+    frame = pd.DataFrame({"quarter": pd.to_datetime([r[0] for r in rows], unit="s"),
+                          "q05": np.array([r[1] for r in rows], dtype=np.float64),
+                          "q50": np.array([r[2] for r in rows], dtype=np.float64),
+                          "q95": np.array([r[3] for r in rows], dtype=np.float64)})
+    _assert_same_spec(charts.fan_spec(frame, "Random", "Random [1]"),
+                      charts.fan_chart(frame, "Random", "Random [1]").to_dict())
