@@ -7,6 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import chipsuite
 from chipsuite import charts
@@ -358,7 +359,8 @@ def test_fan_spec_falls_back_to_altair_for_unusual_frames(ensemble):
 
 
 def test_altair_records_golden_and_equal_to_altair():
-    frame = pd.DataFrame({"quarter": pd.to_datetime(["2026-01-01T00:00:00", None, "2026-07-01T06:30:15"], format="ISO8601"),
+    quarters = pd.to_datetime(["2026-01-01T00:00:00", None, "2026-07-01T06:30:15"], format="ISO8601")
+    frame = pd.DataFrame({"quarter": quarters,
                           "q05": [0.5, np.nan, -np.inf], "count": np.array([1, 2, 3], dtype=np.int32),
                           "flag": [True, False, True]})
     expected = [{"quarter": "2026-01-01T00:00:00", "q05": 0.5, "count": 1, "flag": True},
@@ -375,8 +377,6 @@ def test_dataset_name_is_altairs():
     spec = alt.Chart(frame).mark_point().encode(x="quarter:T", y="q50:Q").to_dict()
     assert list(spec["datasets"]) == [charts._dataset_name(charts._altair_records(frame))]
 
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
 @settings(max_examples=25, deadline=None)
