@@ -8,6 +8,9 @@ Two kinds of functions live here:
 - ``*_chart(frame, ...)`` build an Altair chart from such a frame: explicit encoding types,
   a title with a source line as subtitle, and axis titles with units in brackets.
 
+For the interactive path, :func:`fan_spec` gives the finished Vega-Lite dict of a fan chart for new
+data from a cached template (Altair builds and validates it once), equal to ``fan_chart(...).to_dict()``.
+
 Charts display offline with :func:`chipsuite.enable_offline_rendering` or inside an
 :class:`chipsuite.OfflineChart`.
 
