@@ -167,7 +167,7 @@ def plain_xarray_formulas(x):
     from .formulas import straight_line_depreciation
 
     o = {}
-    o["provisioned_it_power_mw"] = x["units_installed"] * x["tdp_w"] * x["server_power_overhead"] / 1e6
+    o["provisioned_it_power_mw"] = x["units_installed"] * (x["tdp_w"] * x["server_power_overhead"] / 1e6)
     o["fleet_provisioned_it_power_mw"] = o["provisioned_it_power_mw"].sum("generation")
     o["site_it_capacity_mw"] = x["site_capacity_mw"] / x["pue"]
     o["fleet_it_capacity_mw"] = o["site_it_capacity_mw"].sum("site")
@@ -176,8 +176,8 @@ def plain_xarray_formulas(x):
     o["placed_fraction"] = _share(o["placed_it_power_mw"], o["fleet_provisioned_it_power_mw"], 1)
     o["unplaced_units"] = x["units_installed"] * (1 - o["placed_fraction"])
     o["site_placement_share"] = _share(o["site_it_capacity_mw"], o["fleet_it_capacity_mw"], 0)
-    o["it_power_mw"] = (x["units_installed"] * o["placed_fraction"] * x["tdp_w"] * x["utilisation"]
-                        * x["server_power_overhead"] / 1e6)
+    o["it_power_mw"] = (x["units_installed"] * o["placed_fraction"]
+                        * (x["tdp_w"] * x["utilisation"] * x["server_power_overhead"] / 1e6))
     o["fleet_it_power_mw"] = o["it_power_mw"].sum("generation")
     o["site_it_power_mw"] = o["fleet_it_power_mw"] * o["site_placement_share"]
     o["facility_power_mw"] = o["placed_it_power_mw"] * o["site_placement_share"] * x["pue"]

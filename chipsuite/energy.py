@@ -3,7 +3,7 @@
 Thin, named entry points to the formulas of :data:`chipsuite.formulas.FORMULAS` (the single
 source of each equation). Each accepts scalars, numpy arrays or xarray DataArrays.
 
->>> it_power_mw(units_installed=1000, tdp_w=700, utilisation=0.8, server_power_overhead=1.5)
+>>> round(it_power_mw(units_installed=1000, tdp_w=700, utilisation=0.8, server_power_overhead=1.5), 12)
 0.84
 >>> round(energy_mwh(site_it_power_mw=100, pue=1.1), 6)
 241065.0

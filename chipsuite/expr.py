@@ -438,6 +438,37 @@ def _numpy_eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
     raise AssertionError(f"unvalidated node {type(node).__name__}")  # pragma: no cover
 
 
+def square_as_product(node: ast.AST) -> ast.AST:
+    """``name ** 2`` as ``name * name`` (other nodes unchanged, children not visited).
+
+    numpy computes ``x ** 2`` as ``x * x`` (exactly); numexpr, run without its optimiser
+    (:data:`NUMEXPR_OPTIONS`), would call ``pow``, which is slower and may differ in the last bit.
+    """
+    if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and isinstance(node.left, ast.Name)
+            and isinstance(node.right, ast.Constant) and node.right.value == 2.0):
+        return ast.BinOp(left=ast.Name(id=node.left.id, ctx=ast.Load()), op=ast.Mult(),
+                         right=ast.Name(id=node.left.id, ctx=ast.Load()))
+    return node
+
+
+_NUMEXPR_TEXTS: dict[str, str] = {}
+
+
+def numexpr_text(body: ast.AST) -> str:
+    """The text numexpr evaluates for a validated tree: its canonical text with squares of names
+    written as products (:func:`square_as_product`). Cached by canonical text."""
+    key = ast.unparse(body) if not isinstance(body, str) else body
+    if key not in _NUMEXPR_TEXTS:
+        class _Squares(ast.NodeTransformer):
+            def visit_BinOp(self, node):
+                return square_as_product(self.generic_visit(node))
+
+        import copy
+
+        _NUMEXPR_TEXTS[key] = ast.unparse(_Squares().visit(copy.deepcopy(body)))
+    return _NUMEXPR_TEXTS[key]
+
+
 @dataclass(frozen=True)
 class Expression:
     """A validated formula.
@@ -485,7 +516,8 @@ class Expression:
         if engine == "numexpr":
             import numexpr
 
-            result = numexpr.evaluate(self.text, local_dict=env, global_dict={}, out=out, **NUMEXPR_OPTIONS)
+            result = numexpr.evaluate(numexpr_text(self.tree.body), local_dict=env, global_dict={}, out=out,
+                                      **NUMEXPR_OPTIONS)
         elif engine == "numpy":
             with np.errstate(all="ignore"):
                 result = _numpy_eval(self.tree.body, env)

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .expr import NUMEXPR_OPTIONS, compile_expression, evaluate_dataarrays
+from .expr import NUMEXPR_OPTIONS, compile_expression, evaluate_dataarrays, square_as_product
 
-__all__ = ["FORMULAS", "Formula", "evaluate_formulas", "formula_table", "formula_inputs"]
+__all__ = ["FORMULAS", "Formula", "evaluate_formulas", "formula_table", "formula_inputs", "dependents"]
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def straight_line_depreciation(spend, life_quarters):
 _F = Formula
 _FORMULA_LIST = [
     # --- power and placement (sites hold facility power; the fleet is fungible across sites)
-    _F("provisioned_it_power_mw", "units_installed * tdp_w * server_power_overhead / 1e6", "MW",
+    _F("provisioned_it_power_mw", "units_installed * (tdp_w * server_power_overhead / 1e6)", "MW",
        "IT power provisioned for installed accelerators (nameplate)"),
     _F("fleet_provisioned_it_power_mw", "provisioned_it_power_mw", "MW",
        "IT power needed by the installed fleet (nameplate)", sum_over="generation"),
@@ -136,7 +136,7 @@ _FORMULA_LIST = [
     _F("site_placement_share", "where(fleet_it_capacity_mw > 0, site_it_capacity_mw / "
        "where(fleet_it_capacity_mw > 0, fleet_it_capacity_mw, 1), 0)", "1",
        "share of placed IT power at each site (proportional to its IT capacity)"),
-    _F("it_power_mw", "units_installed * placed_fraction * tdp_w * utilisation * server_power_overhead / 1e6",
+    _F("it_power_mw", "units_installed * placed_fraction * (tdp_w * utilisation * server_power_overhead / 1e6)",
        "MW", "average IT power of powered accelerators"),
     _F("fleet_it_power_mw", "it_power_mw", "MW", "average IT power of the fleet", sum_over="generation"),
     _F("site_it_power_mw", "fleet_it_power_mw * site_placement_share", "MW", "average IT power at a site"),
@@ -245,25 +245,44 @@ def formula_table():
     } for f in FORMULAS.values()])
 
 
-def evaluate_formulas(inputs, engine="numexpr"):
+def evaluate_formulas(inputs, engine="numexpr", previous=None, changed=None):
     """Evaluate every formula of :data:`FORMULAS` in order.
 
     ``inputs`` maps each name of :func:`formula_inputs` to an ``xr.DataArray`` (or a plain number);
     returns ``{name: DataArray}`` for every formula, with ``units`` and ``long_name`` attrs. Nothing
     is loaded from disk. ``engine`` is ``"numexpr"`` or ``"numpy"``.
+
+    Incremental re-evaluation: ``previous`` is the result of an earlier call whose inputs differed
+    from ``inputs`` only in the names ``changed`` (the caller vouches for that). Then only the
+    formulas in :func:`dependents` ``(changed)`` are evaluated; every other formula's value is taken
+    from ``previous`` (the same object). The result equals a full evaluation.
     """
     if engine not in ("numexpr", "numpy"):
         raise ValueError(f"engine must be 'numexpr' or 'numpy', not {engine!r}")
     missing = [n for n in formula_inputs() if n not in inputs]
     if missing:
         raise KeyError(f"evaluate_formulas: missing input(s) {missing}")
-    if engine == "numexpr":
-        fast = _evaluate_numexpr_blocked(inputs)
+    if (previous is None) != (changed is None):
+        raise ValueError("evaluate_formulas: pass both previous and changed, or neither")
+    if previous is not None:
+        absent = [n for n in FORMULAS if n not in previous]
+        if absent:
+            raise KeyError(f"evaluate_formulas: previous lacks formula(s) {absent}")
+        todo = dependents(changed)
+        values = {**inputs, **{n: previous[n] for n in FORMULAS if n not in todo}}
+    else:
+        todo = set(FORMULAS)
+        values = dict(inputs)
+    formulas = [f for f in FORMULAS.values() if f.name in todo]
+    if engine == "numexpr" and formulas:
+        fast = _evaluate_numexpr_fast(values, formulas)
         if fast is not None:
-            return fast
-    values = dict(inputs)
+            return {n: fast[n] if n in todo else previous[n] for n in FORMULAS}
     out = {}
     for f in FORMULAS.values():
+        if f.name not in todo:
+            out[f.name] = previous[f.name]
+            continue
         result = f.evaluate(values, engine=engine)
         result = result.rename(f.name)
         result.attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
@@ -276,18 +295,47 @@ def evaluate_formulas(inputs, engine="numexpr"):
 #
 # The per-formula path above aligns, transposes and wraps labelled arrays 48 times and lets xarray
 # reduce with NaN-skipping copies. The fast path below does the labelled work once: it aligns every
-# input (join="exact"), lays each one out as a raw float64 array over one common dim order (length-1
-# axes for the dims it lacks, no copies), evaluates every formula with numexpr on blocks of draws
-# (so that a block's intermediate results are still in cache when the next formula reads them)
-# straight into preallocated output arrays, reduces with numpy, and wraps the outputs as DataArrays
-# at the end. Semantics are those of the per-formula path (sums skip NaN, as xarray's do).
+# input (join="exact") and lays each one out as a C-contiguous float64 array over one common dim
+# order with ``draw`` LAST (length-1 axes for the dims it lacks). With the draws innermost, every
+# operand of a formula -- including those broadcast over generation, site or quarter -- is read
+# with unit stride in numexpr's inner loop, and sums over generation or site add whole contiguous
+# slabs. Each formula is evaluated once over the whole arrays straight into a preallocated output;
+# the outputs are wrapped as DataArrays at the end and transposed (a view, no copy) to the canonical
+# dim order (``draw`` first). Semantics are those of the per-formula path (sums skip NaN, as
+# xarray's do); the results are identical.
 
-#: draws per block of the numexpr fast path: about 2 MB per (draw, generation, quarter) array here
-BLOCK_CELLS = 256 * 1024
+
+def dependents(names):
+    """Formulas whose value depends, directly or through other formulas, on any of ``names``.
+
+    ``names``: input (or formula) names. Returns the set of formula names, so a caller that changed
+    only ``names`` can keep every other formula's previous value.
+
+    >>> sorted(dependents({"hhi"}))
+    []
+    >>> "cost_per_h100e_hour_usd" in dependents({"utilisation"})
+    True
+    """
+    changed = set(names)
+    out = set()
+    for f in FORMULAS.values():
+        if f.inputs & changed:
+            out.add(f.name)
+            changed.add(f.name)
+    return out
 
 
-def _raw_layout(inputs):
-    """Align inputs once; return (dims, sizes, raw arrays, scalars, coords per input, dims per input).
+def _fast_dims(arrays):
+    """Common dim order of the fast path: the canonical order (``draw`` first, as the model lays out
+    its arrays, so that no input needs a transposing copy)."""
+    dims = []
+    for da in arrays:
+        dims.extend(d for d in da.dims if d not in dims)
+    return sorted(dims, key=lambda d: (_dim_rank(d), dims.index(d)))
+
+
+def _raw_layout(inputs, names):
+    """Align ``inputs[names]`` once; return (dims, sizes, raw arrays, scalars, coords, dims per input).
 
     Returns None when the fast path does not apply (dask-backed or non-numeric inputs); the
     per-formula path then evaluates (and raises its own, specific errors).
@@ -295,7 +343,7 @@ def _raw_layout(inputs):
     import xarray as xr
 
     arrays, scalars = {}, {}
-    for name in formula_inputs():
+    for name in names:
         value = inputs[name]
         if isinstance(value, xr.DataArray):
             if value.chunks is not None or value.dtype.kind not in "biuf":
@@ -309,15 +357,13 @@ def _raw_layout(inputs):
         aligned = dict(zip(arrays, xr.align(*arrays.values(), join="exact", copy=False)))
     except ValueError:
         return None
-    dims = []
-    for da in aligned.values():
-        dims.extend(d for d in da.dims if d not in dims)
-    dims = sorted(dims, key=lambda d: (_dim_rank(d), dims.index(d)))
+    dims = _fast_dims(aligned.values())
     sizes = {d: max(da.sizes.get(d, 1) for da in aligned.values()) for d in dims}
     raw, coord_names, dimsets = {}, {}, {}
     for name, da in aligned.items():
         dimsets[name] = set(da.dims)
-        values = np.asarray(da.transpose(*[d for d in dims if d in da.dims]).values, dtype=np.float64)
+        values = da.transpose(*[d for d in dims if d in da.dims]).values
+        values = np.ascontiguousarray(values, dtype=np.float64)  # no copy if already laid out so
         raw[name] = values[tuple(slice(None) if d in da.dims else np.newaxis for d in dims)]
         coord_names[name] = {c: v.variable for c, v in da.coords.items()}
     for name in scalars:
@@ -359,23 +405,126 @@ def _depreciation_raw(spend, life, axis):
     return np.moveaxis(out, -1, axis)
 
 
-def _evaluate_numexpr_blocked(inputs, block_cells=None):
-    """Evaluate every formula with numexpr on raw arrays, block by block over ``draw``.
+def _node_shape(node, shapes):
+    """Broadcast shape of an expression node, from the shapes of its names."""
+    import ast
 
-    Returns ``{name: DataArray}`` like :func:`evaluate_formulas`, or None when the fast path does
-    not apply.
+    if isinstance(node, ast.Name):
+        return shapes[node.id]
+    if isinstance(node, ast.Constant):
+        return ()
+    children = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr) and not
+                (isinstance(node, ast.Call) and c is node.func)]
+    return np.broadcast_shapes(*(_node_shape(c, shapes) for c in children))
+
+
+_PLANS = {}
+
+
+def _numexpr_plan(f, shapes):
+    """How the fast path evaluates formula ``f`` on arrays of ``shapes`` (name -> shape).
+
+    Returns ``(text, hoisted)``: every maximal sub-expression whose broadcast shape has fewer cells
+    than the whole formula's is evaluated first, at its own shape, into a temporary (``hoisted``:
+    list of ``(temp name, text)``), so numexpr does not repeat it for every element of the larger
+    result (numexpr evaluates a whole expression at the full broadcast shape; xarray would evaluate
+    it at its own shape too). ``x ** 2`` of a name becomes ``x * x`` (numpy squares exactly so).
+    The order of operations is unchanged, so results are identical to the per-formula path.
+    """
+    import ast
+
+    key = (f.name, tuple(sorted((n, shapes[n]) for n in f._compiled.names)))
+    if key in _PLANS:
+        return _PLANS[key]
+    full = int(np.prod(_node_shape(f._compiled.tree.body, shapes)))
+    hoisted = []
+
+    def size(node):
+        return int(np.prod(_node_shape(node, shapes)))
+
+    def visit(node, limit):
+        """``node`` for an enclosing evaluation of ``limit`` cells: hoisted if it has fewer."""
+        if isinstance(node, (ast.Name, ast.Constant)):
+            return node
+        cells = size(node)
+        if cells < limit:
+            text = ast.unparse(transform(node, cells))  # its own smaller parts are hoisted first
+            hoisted.append((f"hoisted{len(hoisted)}", text))
+            return ast.Name(id=hoisted[-1][0], ctx=ast.Load())
+        return transform(node, limit)
+
+    def transform(node, limit):
+        node = square_as_product(node)
+        if isinstance(node, ast.BinOp):
+            return ast.BinOp(left=visit(node.left, limit), op=node.op, right=visit(node.right, limit))
+        if isinstance(node, ast.UnaryOp):
+            return ast.UnaryOp(op=node.op, operand=visit(node.operand, limit))
+        if isinstance(node, ast.Compare):
+            return ast.Compare(left=visit(node.left, limit), ops=node.ops,
+                               comparators=[visit(node.comparators[0], limit)])
+        if isinstance(node, ast.Call):
+            return ast.Call(func=node.func, args=[visit(a, limit) for a in node.args], keywords=[])
+        return node
+
+    plan = (ast.unparse(transform(f._compiled.tree.body, full)), hoisted)
+    _PLANS[key] = plan
+    return plan
+
+
+def _weighted_sum(text, env, axis, out):
+    """Sum over ``axis`` of a product of two arrays, ``a * b``, in one pass (``np.einsum``) into ``out``.
+
+    Returns False (nothing written) if ``text`` is not such a product, or if the sum holds NaN (the
+    caller then sums with NaN skipped, as xarray does). The numpy sum of the product adds the terms
+    in the same order, so the result is the same.
+    """
+    import string
+
+    parts = text.split(" * ")
+    if len(parts) != 2 or not all(p.isidentifier() and isinstance(env.get(p), np.ndarray) for p in parts):
+        return False
+    a, b = env[parts[0]], env[parts[1]]
+    if a.ndim != b.ndim or a.ndim > len(string.ascii_letters):
+        return False
+    letters = string.ascii_letters[:a.ndim]
+
+    def subscripts(shape):
+        return "".join(c for c, n in zip(letters, shape) if n != 1)
+
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    kept = tuple(1 if i == axis else n for i, n in enumerate(shape))
+    spec = f"{subscripts(a.shape)},{subscripts(b.shape)}->{subscripts(kept)}"
+    total = np.einsum(spec, a.reshape([n for n in a.shape if n != 1]), b.reshape([n for n in b.shape if n != 1]))
+    if np.isnan(total).any():
+        return False
+    np.copyto(out, total.reshape(out.shape))
+    return True
+
+
+def _evaluate_numexpr_fast(inputs, formulas):
+    """Evaluate ``formulas`` (Formula objects, in order) with numexpr on raw, draw-last arrays.
+
+    ``inputs`` holds every name the formulas read that they do not produce themselves. Returns
+    ``{name: DataArray}`` like :func:`evaluate_formulas`, or None when the fast path does not apply.
     """
     import numexpr
     import xarray as xr
 
-    layout = _raw_layout(inputs)
+    produced, needed = set(), []
+    for f in formulas:
+        for n in sorted(f.inputs - produced):
+            if n not in needed:
+                needed.append(n)
+        produced.add(f.name)
+    layout = _raw_layout(inputs, needed)
     if layout is None:
         return None
     dims, sizes, raw, scalars, coord_names, dimsets = layout
     shapes = {n: a.shape for n, a in raw.items()}
     shapes.update({n: (1,) * len(dims) for n in scalars})
     plan = []
-    for f in FORMULAS.values():
+    scratch_cells = 0
+    for f in formulas:
         shape = np.broadcast_shapes(*(shapes[n] for n in f._compiled.names)) if f._compiled.names \
             else (1,) * len(dims)
         names = set(f._compiled.names) | ({f.depreciation_life} if f.depreciation_life else set())
@@ -384,6 +533,7 @@ def _evaluate_numexpr_blocked(inputs, block_cells=None):
         if f.sum_over is not None:
             if f.sum_over not in dimsets[f.name]:
                 return None
+            scratch_cells = max(scratch_cells, int(np.prod(shape)))
             dimsets[f.name].discard(f.sum_over)
             axis = dims.index(f.sum_over)
             shape = shape[:axis] + (1,) + shape[axis + 1:]
@@ -397,50 +547,37 @@ def _evaluate_numexpr_blocked(inputs, block_cells=None):
         plan.append((f, axis))
 
     outputs = {f.name: np.empty(shapes[f.name]) for f, _ in plan}
-    draw_axis = dims.index("draw") if "draw" in dims else None
-    n_draws = sizes["draw"] if draw_axis is not None else 1
-    per_draw = max(int(np.prod(s)) // max(s[draw_axis], 1) if draw_axis is not None else int(np.prod(s))
-                   for s in shapes.values())
-    block = max(1, int((block_cells or BLOCK_CELLS) // max(per_draw, 1)))
+    scratch = np.empty(scratch_cells)  # one buffer for the terms of every sum, reused
 
-    def blocked(name, start, stop):
+    def value(name):
         a = outputs.get(name)
         if a is None:
             a = raw.get(name)
-        if a is None:
-            return scalars[name]
-        if draw_axis is not None and a.shape[draw_axis] == n_draws and (start, stop) != (0, n_draws):
-            return a[(slice(None),) * draw_axis + (slice(start, stop),)]
-        return a
+        return scalars[name] if a is None else a
 
-    def run_formula(f, axis, start, stop):
-        out = blocked(f.name, start, stop)
-        env = {n: blocked(n, start, stop) for n in f._compiled.names}
+    for f, axis in plan:
+        out = outputs[f.name]
+        env = {n: value(n) for n in f._compiled.names}
         if f.text in env:  # a bare name: no arithmetic
             values = env[f.text]
-        elif axis is None and f.depreciation_life is None:
-            numexpr.evaluate(f.text, local_dict=env, global_dict={}, out=out, **NUMEXPR_OPTIONS)
-            return
         else:
-            values = numexpr.evaluate(f.text, local_dict=env, global_dict={}, **NUMEXPR_OPTIONS)
+            text, hoisted = _numexpr_plan(f, {n: np.shape(v) for n, v in env.items()})
+            for name, sub in hoisted:
+                env[name] = numexpr.evaluate(sub, local_dict=env, global_dict={}, **NUMEXPR_OPTIONS)
+            if axis is None and f.depreciation_life is None:
+                numexpr.evaluate(text, local_dict=env, global_dict={}, out=out, **NUMEXPR_OPTIONS)
+                continue
+            if axis is not None and _weighted_sum(text, env, axis, out):
+                continue
+            shape = np.broadcast_shapes(*(np.shape(v) for v in env.values()))
+            values = scratch[:int(np.prod(shape))].reshape(shape)
+            numexpr.evaluate(text, local_dict=env, global_dict={}, out=values, **NUMEXPR_OPTIONS)
         if axis is not None:
             _sum_axis(values, axis, out)
         elif f.depreciation_life is not None:
-            life = blocked(f.depreciation_life, start, stop)
-            np.copyto(out, _depreciation_raw(values, life, dims.index("quarter")))
+            np.copyto(out, _depreciation_raw(values, value(f.depreciation_life), dims.index("quarter")))
         else:
             np.copyto(out, values)
-
-    # formulas without a draw dim once, then the others block by block
-    has_draws = {f.name: "draw" in dimsets[f.name] and n_draws > 1 for f, _ in plan}
-    for f, axis in plan:
-        if not has_draws[f.name]:
-            run_formula(f, axis, 0, n_draws)
-    for start in range(0, n_draws, block):
-        stop = min(start + block, n_draws)
-        for f, axis in plan:
-            if has_draws[f.name]:
-                run_formula(f, axis, start, stop)
 
     result, templates = {}, {}
     for f, axis in plan:
@@ -452,6 +589,5 @@ def _evaluate_numexpr_blocked(inputs, block_cells=None):
             templates[key] = xr.DataArray(values, dims=own, coords=keep)
         da = templates[key].copy(deep=False, data=values).rename(f.name)
         da.attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
-        result[f.name] = da
+        result[f.name] = da.transpose(*sorted(own, key=_dim_rank))  # a view: draw first, as documented
     return result
-

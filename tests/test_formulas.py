@@ -204,3 +204,106 @@ def test_doctests(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- fast path and incremental evaluation
+
+
+def test_dependents_follow_the_registry_transitively():
+    from chipsuite.formulas import dependents
+
+    got = dependents({"utilisation"})
+    # utilisation -> it_power_mw -> fleet_it_power_mw -> site_it_power_mw -> energy -> cost -> ... -> cost/H100e-hour
+    for name in ("it_power_mw", "fleet_it_power_mw", "site_it_power_mw", "energy_mwh", "electricity_cost_usd",
+                 "emissions_tco2", "nvidia_it_power_mw", "nvidia_share_power", "electricity_cost_total_usd",
+                 "cost_per_h100e_hour_usd"):
+        assert name in got, name
+    for name in ("capex_usd", "provisioned_it_power_mw", "placed_fraction", "hhi", "facility_power_mw"):
+        assert name not in got, name
+    assert dependents(set()) == set()
+    assert dependents(set(formula_inputs())) == set(FORMULAS)
+    # every formula that reads a name in the set, directly, is in it
+    for f in FORMULAS.values():
+        if f.inputs & got or f.inputs & {"utilisation"}:
+            assert f.name in got
+
+
+@pytest.mark.parametrize("engine", ["numexpr", "numpy"])
+@pytest.mark.parametrize("changed", [["utilisation"], ["pue"], ["units_installed"], ["nre_usd", "tdp_w"]])
+def test_incremental_evaluation_equals_full_evaluation(engine, changed):
+    before = _synthetic_inputs()
+    previous = evaluate_formulas(before, engine=engine)
+    after = dict(before)
+    for name in changed:
+        after[name] = before[name] * 1.3
+    full = evaluate_formulas(after, engine=engine)
+    inc = evaluate_formulas(after, engine=engine, previous=previous, changed=set(changed))
+    assert list(inc) == list(full)
+    from chipsuite.formulas import dependents
+
+    todo = dependents(changed)
+    for name in FORMULAS:
+        xr.testing.assert_identical(inc[name], full[name])
+        if name not in todo:
+            assert inc[name] is previous[name], name  # kept, not recomputed
+        elif not np.allclose(full[name].values, previous[name].values, equal_nan=True):
+            assert inc[name] is not previous[name]
+
+
+def test_incremental_evaluation_needs_both_arguments_and_a_complete_previous():
+    inputs = _synthetic_inputs()
+    previous = evaluate_formulas(inputs)
+    with pytest.raises(ValueError, match="both"):
+        evaluate_formulas(inputs, previous=previous)
+    with pytest.raises(ValueError, match="both"):
+        evaluate_formulas(inputs, changed={"pue"})
+    del previous["hhi"]
+    with pytest.raises(KeyError, match="hhi"):
+        evaluate_formulas(inputs, previous=previous, changed={"pue"})
+
+
+def test_fast_path_plan_hoists_smaller_subexpressions_and_squares():
+    from chipsuite.formulas import _numexpr_plan
+
+    d, g, q = 5, 3, 4
+    shapes = {"units_installed": (d, g, q), "placed_fraction": (d, 1, q), "tdp_w": (d, g, 1),
+              "utilisation": (d, 1, 1), "server_power_overhead": (d, 1, 1)}
+    text, hoisted = _numexpr_plan(FORMULAS["it_power_mw"], shapes)
+    assert text == "units_installed * placed_fraction * hoisted0"
+    # (d, g, 1) sub-expression, itself holding a (d, 1, 1) product evaluated first at its own shape
+    assert hoisted == [("hoisted0", "tdp_w * utilisation * server_power_overhead / 1000000.0")]
+    text, hoisted = _numexpr_plan(FORMULAS["site_placement_share"],
+                                  {"site_it_capacity_mw": (d, 2, q), "fleet_it_capacity_mw": (d, 1, q)})
+    assert text == "where(hoisted0, site_it_capacity_mw / hoisted1, 0.0)"
+    assert hoisted == [("hoisted0", "fleet_it_capacity_mw > 0.0"),
+                       ("hoisted1", "where(fleet_it_capacity_mw > 0.0, fleet_it_capacity_mw, 1.0)")]
+    text, hoisted = _numexpr_plan(FORMULAS["unplaced_units"], {"units_installed": (d, g, q),
+                                                              "placed_fraction": (d, 1, q)})
+    assert (text, hoisted) == ("units_installed * hoisted0", [("hoisted0", "1.0 - placed_fraction")])
+    text, hoisted = _numexpr_plan(FORMULAS["hhi"], {"nvidia_share_h100e": (d, q), "mtia_share_h100e": (d, q)})
+    assert text == "nvidia_share_h100e * nvidia_share_h100e + mtia_share_h100e * mtia_share_h100e"
+    assert hoisted == []
+
+
+def test_fast_path_results_are_identical_to_the_per_formula_path(monkeypatch):
+    import chipsuite.formulas as formulas
+
+    inputs = _synthetic_inputs()
+    fast = evaluate_formulas(inputs, engine="numexpr")
+    monkeypatch.setattr(formulas, "_evaluate_numexpr_fast", lambda *a, **k: None)
+    slow = evaluate_formulas(inputs, engine="numexpr")
+    for name in FORMULAS:
+        xr.testing.assert_identical(fast[name], slow[name])
+
+
+def test_weighted_sum_falls_back_to_nan_skipping_sum():
+    """einsum would propagate NaN; xarray's sum (and so the registry) skips it."""
+    inputs = _synthetic_inputs()
+    h = inputs["h100e"].copy()
+    h[0, 0, 1] = np.nan
+    inputs["h100e"] = h
+    fast = evaluate_formulas(inputs, engine="numexpr")
+    ref = evaluate_formulas(inputs, engine="numpy")
+    for name in ("nvidia_h100e", "mtia_h100e", "h100e_total"):
+        assert np.isfinite(fast[name].values).all(), name
+        assert_allclose(fast[name].values, ref[name].values, rtol=1e-12, err_msg=name)
