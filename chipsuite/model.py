@@ -81,6 +81,15 @@ def uncertain_inputs(scenario: Scenario, ds):
     0.5 = base, 1 = high path, linear in between), so each sampled path stays a plausible
     build-out instead of independent noise per quarter.
     """
+    spec = {**_dataset_spec(ds), **_parameter_spec(scenario)}
+    for name, triple in spec.items():
+        for da in triple:
+            da.attrs = {}
+    return spec
+
+
+def _dataset_spec(ds):
+    """The dataset part of :func:`uncertain_inputs` (does not depend on the scenario)."""
     gens = fleet_generations(ds)
     spec = {}
     for name in ("tdp_w", "unit_price_usd", "h100e_factor"):
@@ -93,13 +102,16 @@ def uncertain_inputs(scenario: Scenario, ds):
     site = ds.site
     spec["site_capacity_position"] = (xr.zeros_like(site, dtype=float), xr.full_like(site, 0.5, dtype=float),
                                       xr.ones_like(site, dtype=float))
+    return spec
+
+
+def _parameter_spec(scenario):
+    """The scenario part of :func:`uncertain_inputs`: parameters with a range, in ``PARAMETERS`` order."""
+    spec = {}
     for name in PARAMETERS:
         low, value, high = scenario.sampling_range(name)
         if low < high:
             spec[name] = (xr.DataArray(low), xr.DataArray(value), xr.DataArray(high))
-    for name, triple in spec.items():
-        for da in triple:
-            da.attrs = {}
     return spec
 
 
@@ -138,11 +150,7 @@ def _sampled_inputs(scenario, ds, draws, seed, **sampling):
     except ImportError as err:  # pragma: no cover - depends on the uncertainty module
         raise NotImplementedError(f"run(draws > 1) needs chipsuite.uncertainty.sample_inputs ({err})") from None
     sampling = {"method": "pert", **sampling}
-    sampled = sample_inputs(spec, draws, seed, include_base=True, **sampling)
-    values = dict(sampled)
-    for name in PARAMETERS:
-        values.setdefault(name, xr.DataArray(getattr(scenario, name)))
-    return values
+    return dict(sample_inputs(spec, draws, seed, include_base=True, **sampling))
 
 
 def _p(values, name):
@@ -373,7 +381,16 @@ def model_inputs(scenario: Scenario, ds, draws=1, seed=0, **sampling):
     if draws == 1:
         return _with_draw(base_inputs(scenario, ds), [0])
     start, stop = sampling.get("draw_range") or (0, int(draws))
-    values = _with_draw(_sampled_inputs(scenario, ds, int(draws), seed, **sampling), np.arange(start, stop))
+    return _complete_inputs(scenario, _sampled_inputs(scenario, ds, int(draws), seed, **sampling),
+                            np.arange(start, stop))
+
+
+def _complete_inputs(scenario, sampled, draw_coords):
+    """Sampled inputs + fixed parameters, all with a ``draw`` dim; supply shares above 1 scaled down."""
+    values = dict(sampled)
+    for name in PARAMETERS:
+        values.setdefault(name, xr.DataArray(getattr(scenario, name)))
+    values = _with_draw(values, draw_coords)
     gas, nuclear = values["supply_share_gas"], values["supply_share_nuclear"]
     total = gas + nuclear
     scale = xr.where(total > 1, 1 / total.where(total > 1, 1), 1.0)
@@ -391,37 +408,42 @@ def evaluate_model(values, ds, engine="numexpr"):
     return _evaluate(values, ds, engine)[0]
 
 
-def _evaluate(values, ds, engine="numexpr", fleet_stage=None):
-    """:func:`evaluate_model`, reusing ``fleet_stage`` (a previous ``(fleet_out, site_capacity)``) if given.
+def _evaluate(values, ds, engine="numexpr"):
+    """:func:`evaluate_model`, and what :class:`ModelCache` keeps of it.
 
-    Returns ``(dataset, (fleet_out, site_capacity), fleet_names)``: ``fleet_names`` are the inputs
-    the fleet stage read (recorded while it ran; ``None`` when the stage was reused).
+    Returns ``(dataset, stage)``: ``stage`` holds the fleet results, the site capacity, the
+    formula inputs and results, and ``fleet_names``, the inputs the fleet stage read (recorded
+    while it ran).
     """
-    fleet_names = None
-    if fleet_stage is None:
-        site_capacity = _site_capacity(ds, values["site_capacity_position"])  # once, used three times
-        log = _ReadLog(values)
-        fleet_out = simulate_fleet(log, ds, site_capacity)
-        fleet_names = frozenset(log.read | {"site_capacity_position"})
-    else:
-        fleet_out, site_capacity = fleet_stage
-    results = evaluate_formulas(formula_inputs_for(values, fleet_out, ds, site_capacity), engine=engine)
+    site_capacity = _site_capacity(ds, values["site_capacity_position"])  # once, used three times
+    log = _ReadLog(values)
+    fleet_out = simulate_fleet(log, ds, site_capacity)
+    inputs = formula_inputs_for(values, fleet_out, ds, site_capacity)
+    results = evaluate_formulas(inputs, engine=engine)
     data = {name: da for name, da in fleet_out.items() if name not in ("is_mtia", "is_nvidia")}
     data["site_capacity_mw"] = site_capacity
-    for name in ("tdp_w", "unit_price_usd", "pue"):
+    for name in _RESULT_INPUTS:
         data[name] = values[name]
     data.update(results)
-    variables = {}
-    for name, da in data.items():
-        da = _order(da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore"))
-        attrs = dict(da.attrs)
-        if name in OUTPUT_ATTRS:
-            attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
-        variables[name] = da.assign_attrs(attrs)
-    out = xr.Dataset(variables)  # one merge, not one per variable (about 70 of them)
+    out = xr.Dataset({name: _result_variable(name, da) for name, da in data.items()})  # one merge, not ~70
     out = out.assign_coords(quarter_label=("quarter", ds.quarter_label.values))
     out = out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
-    return out, (fleet_out, site_capacity), fleet_names
+    stage = {"fleet_out": fleet_out, "site_capacity": site_capacity, "inputs": inputs, "results": results,
+             "fleet_names": frozenset(log.read | {"site_capacity_position"})}
+    return out, stage
+
+
+#: model inputs stored in the result as they are
+_RESULT_INPUTS = ("tdp_w", "unit_price_usd", "pue")
+
+
+def _result_variable(name, da):
+    """A result variable: dim coords only, canonical dim order, units and long_name."""
+    da = _order(da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore"))
+    attrs = dict(da.attrs)
+    if name in OUTPUT_ATTRS:
+        attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
+    return da.assign_attrs(attrs)
 
 
 def _check_run_arguments(scenario, draws, engine):
@@ -450,6 +472,11 @@ def _run_attrs(scenario, draws, seed, engine):
 
 def _same_input(a, b):
     """Inputs ``a`` and ``b`` hold the same dims, coords and values (NaN equal to NaN)."""
+    if a is b:
+        return True
+    if not isinstance(a, xr.DataArray) or not isinstance(b, xr.DataArray):
+        return (not isinstance(a, xr.DataArray) and not isinstance(b, xr.DataArray)
+                and np.array_equal(a, b, equal_nan=True))
     if a.dims != b.dims or a.shape != b.shape:
         return False
     if not all(np.array_equal(a[d].values, b[d].values) for d in a.dims if d in a.coords and d in b.coords):
@@ -457,38 +484,77 @@ def _same_input(a, b):
     return np.array_equal(a.values, b.values, equal_nan=True)
 
 
+def _read_only(obj):
+    """Mark the numpy arrays behind DataArrays (dict values, or a Dataset's variables) read-only."""
+    items = obj.variables.values() if isinstance(obj, xr.Dataset) else (
+        v.variable for v in obj.values() if isinstance(v, xr.DataArray))
+    for var in items:
+        if isinstance(var.data, np.ndarray):
+            var.data.flags.writeable = False
+    return obj
+
+
 class ModelCache:
-    """:func:`run` for a sequence of scenarios, reusing the fleet stage when its inputs did not change.
+    """:func:`run` for a sequence of scenarios, recomputing only what a change of inputs touches.
 
-    ``cache.run(scenario, draws, seed)`` equals ``chipsuite.run(scenario, draws, seed)``. It samples
-    the inputs anew (:func:`model_inputs`); if every input the fleet stage (cadence, procurement,
-    stock-flow, :func:`simulate_fleet`) read in the previous full run is identical -- same dataset
-    content, draws, seed, engine, and equal values -- it keeps that run's fleet results and
-    re-evaluates only the formula registry; otherwise it runs the whole model. The set of inputs
-    the fleet stage reads is recorded while it runs, not listed by hand. With ``draws=1``, a
-    change of a parameter only the formulas read (utilisation, PUE, prices, electricity, carbon and
-    supply mix, bargaining, capex ratios) takes the fast path; with ``draws > 1`` a changed mode
-    can shift the random stream of inputs sampled after it, and then the full run is taken.
+    ``cache.run(scenario, draws, seed)`` equals ``chipsuite.run(scenario, draws, seed)`` (tested
+    bit for bit against it). Between calls with the same dataset content, draws, seed and engine
+    it keeps:
 
-    ``last_path`` is ``"fast"`` or ``"full"`` (how the latest result was computed).
+    1. the dataset part of :func:`uncertain_inputs` and every sampled input: an input is sampled
+       anew only if its (low, base, high) changed (each input has its own random stream,
+       :func:`chipsuite.uncertainty.stream_rng`, so this equals sampling all of them);
+    2. the fleet stage (cadence, procurement, stock-flow, :func:`simulate_fleet`), if every input
+       it read in the previous run -- recorded while it ran, not listed by hand -- is unchanged;
+    3. every formula of the registry that does not depend on a changed input
+       (:func:`chipsuite.formulas.dependents`), and the result Dataset's other variables.
+
+    So a change of a parameter that only the formulas read (utilisation, PUE, prices, electricity,
+    carbon and supply mix, bargaining, capex ratios) re-samples that parameter and re-evaluates the
+    formulas downstream of it; anything else runs the fleet stage and all formulas again.
+
+    Results share arrays with the cache and with each other, so those arrays are read-only:
+    writing into a result (``r["capex_usd"][0] = 0``) raises ``ValueError`` instead of corrupting
+    the next result; use ``r.copy(deep=True)`` for a writeable copy. ``last_path`` is ``"fast"``
+    (fleet stage reused) or ``"full"``.
     """
 
     def __init__(self):
         self._key = None
         self._ds = None
+        self._dataset_spec = None
+        self._samples = {}  # name -> (low, base, high) values, sampled DataArray
+        self._stage = None
         self._values = None
-        self._fleet_stage = None
-        self._fleet_names = None
+        self._out = None
         self.last_path = None
 
     def clear(self):
-        """Forget the cached fleet stage (the next call runs the whole model)."""
+        """Forget everything (the next call runs the whole model)."""
         self.__init__()
 
-    def _reusable(self, key, ds, values):
-        if self._key != key or self._fleet_stage is None or not ds.identical(self._ds):
-            return False
-        return all(name in values and _same_input(values[name], self._values[name]) for name in self._fleet_names)
+    def _model_inputs(self, scenario, ds, draws, seed):
+        """:func:`model_inputs`, with unchanged inputs' samples reused."""
+        from .uncertainty import sample_inputs
+
+        spec = {**self._dataset_spec, **_parameter_spec(scenario)}
+        if draws == 1:
+            values = {name: triple[1] for name, triple in spec.items()}
+            for name in PARAMETERS:
+                values.setdefault(name, xr.DataArray(getattr(scenario, name)))
+            return _with_draw(values, [0])
+        triples = {name: tuple(np.asarray(t.values) for t in triple) for name, triple in spec.items()}
+        stale = [name for name in spec if name not in self._samples or not all(
+            np.array_equal(a, b, equal_nan=True) for a, b in zip(triples[name], self._samples[name][0]))]
+        if stale:
+            fresh = sample_inputs({name: spec[name] for name in stale}, draws, seed, include_base=True,
+                                  method="pert")
+            for name in stale:
+                self._samples[name] = (triples[name], _read_only({name: fresh[name]})[name])
+        for name in [n for n in self._samples if n not in spec]:  # no longer uncertain
+            del self._samples[name]
+        sampled = {name: self._samples[name][1] for name in spec}
+        return _complete_inputs(scenario, sampled, np.arange(draws))
 
     def run(self, scenario=None, draws=1, seed=0, engine="numexpr"):
         """The model result of ``scenario`` (as :func:`run` in memory; see the class docstring)."""
@@ -496,24 +562,45 @@ class ModelCache:
 
         scenario = _check_run_arguments(scenario, draws, engine)
         ds = load_dataset()
-        values = model_inputs(scenario, ds, draws, seed)
         key = (int(draws), int(seed), engine)
-        if self._reusable(key, ds, values):
-            out, _, _ = _evaluate(values, ds, engine, fleet_stage=self._copy_fleet_stage())
+        if self._key != key or self._ds is None or not ds.identical(self._ds):
+            self.clear()
+            self._key, self._ds = key, ds
+            self._dataset_spec = _dataset_spec(ds)
+            for triple in self._dataset_spec.values():
+                for da in triple:
+                    da.attrs = {}
+        values = self._model_inputs(scenario, self._ds, int(draws), int(seed))
+        stage = self._stage
+        if stage is not None and all(name in values and _same_input(values[name], self._values[name])
+                                     for name in stage["fleet_names"]):
+            out = self._fast(values, engine)
             self.last_path = "fast"
         else:
-            out, stage, names = _evaluate(values, ds, engine)
-            self._key, self._ds = key, ds
-            self._values = {name: values[name] for name in names}
-            self._fleet_stage, self._fleet_names = stage, names
-            self._fleet_stage = self._copy_fleet_stage()  # the result owns its arrays, the cache its own
+            out, stage = _evaluate(values, self._ds, engine)
+            _read_only(stage["results"])
+            self._stage, self._values = stage, values
             self.last_path = "full"
+        self._out = _read_only(out)
+        out = out.copy(deep=False)
         out.attrs = _run_attrs(scenario, draws, seed, engine)
         return out
 
-    def _copy_fleet_stage(self):
-        fleet_out, site_capacity = self._fleet_stage
-        return {name: da.copy() for name, da in fleet_out.items()}, site_capacity.copy()
+    def _fast(self, values, engine):
+        """Re-evaluate the formulas that depend on changed inputs; update the previous Dataset."""
+        stage = self._stage
+        inputs = formula_inputs_for(values, stage["fleet_out"], self._ds, stage["site_capacity"])
+        changed = {name for name, v in inputs.items() if not _same_input(v, stage["inputs"][name])}
+        results = _read_only(evaluate_formulas(inputs, engine=engine, previous=stage["results"], changed=changed))
+        update = {name: results[name] for name in results if results[name] is not stage["results"][name]}
+        update.update({name: values[name] for name in _RESULT_INPUTS
+                       if not _same_input(values[name], self._values[name])})
+        variables = {name: self._out.variables[name] for name in self._out.data_vars}
+        variables.update({name: _result_variable(name, da).variable for name, da in update.items()})
+        out = xr.Dataset(variables, coords=self._out.coords)
+        stage["inputs"], stage["results"] = inputs, results
+        self._values = {**self._values, **{name: values[name] for name in _RESULT_INPUTS}}
+        return out
 
 
 def run(scenario: Scenario | None = None, draws: int = 1, seed: int = 0, engine: str = "numexpr", chunks=None):

@@ -3,6 +3,7 @@
 import functools
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
@@ -27,7 +28,7 @@ def fleet_names():
     """Inputs the fleet stage read, as recorded by a ModelCache full run."""
     cache = ModelCache()
     cache.run(Scenario.default())
-    return cache._fleet_names
+    return cache._stage["fleet_names"]
 
 
 @functools.cache
@@ -81,9 +82,7 @@ def test_fast_path_equals_full_run(scenario, draws):
     cache = ModelCache()
     cache.run(Scenario.default(), draws=draws, seed=3)
     fast = cache.run(scenario, draws=draws, seed=3)
-    if draws == 1:  # no sampling: the fleet inputs cannot change
-        assert cache.last_path == "fast"
-    # draws > 1: a changed mode may shift the random stream of later inputs -> full run; equal either way
+    assert cache.last_path == "fast"  # per-input random streams: the fleet inputs did not change
     assert_same_result(fast, run(scenario, draws=draws, seed=3))
 
 
@@ -108,15 +107,39 @@ def test_draws_or_seed_change_runs_in_full():
     assert cache.last_path == "full"
 
 
-def test_results_do_not_share_arrays_with_the_cache():
+def test_results_are_read_only_so_the_cache_cannot_be_corrupted():
     cache = ModelCache()
-    first = cache.run(Scenario.default())
-    first["units_installed"].values[...] = -1.0
-    second = cache.run(Scenario.default().replace(utilisation=0.5))
-    second["h100e"].values[...] = -1.0
-    third = cache.run(Scenario.default().replace(utilisation=0.6))
+    first = cache.run(Scenario.default(), draws=4, seed=1)
+    second = cache.run(Scenario.default().replace(utilisation=0.5), draws=4, seed=1)
     assert cache.last_path == "fast"
-    assert_same_result(third, run(Scenario.default().replace(utilisation=0.6)))
+    for result in (first, second):
+        for name in ("units_installed", "h100e", "energy_mwh", "capex_usd", "utilisation" if "utilisation" in
+                     result else "pue"):
+            with pytest.raises(ValueError, match="read-only|is a view"):
+                result[name].values[...] = -1.0
+            with pytest.raises(ValueError, match="read-only|is a view"):
+                result[name][0] = -1.0
+    writeable = second.copy(deep=True)
+    writeable["capex_usd"][0] = -1.0  # a deep copy is the documented way to edit
+    third = cache.run(Scenario.default().replace(utilisation=0.6), draws=4, seed=1)
+    assert cache.last_path == "fast"
+    assert_same_result(third, run(Scenario.default().replace(utilisation=0.6), draws=4, seed=1))
+
+
+def test_fast_path_reuses_unchanged_samples_and_formulas():
+    """Only the changed input is re-sampled; formulas that do not depend on it are the same objects."""
+    cache = ModelCache()
+    first = cache.run(Scenario.default(), draws=6, seed=2)
+    second = cache.run(Scenario.default().replace(utilisation=0.5), draws=6, seed=2)
+    assert cache.last_path == "fast"
+    assert np.shares_memory(second["capex_usd"].values, first["capex_usd"].values)  # does not read utilisation
+    assert np.shares_memory(second["h100e"].values, first["h100e"].values)  # fleet stage kept
+    assert not np.array_equal(second["energy_mwh"].values, first["energy_mwh"].values)
+    assert_same_result(second, run(Scenario.default().replace(utilisation=0.5), draws=6, seed=2))
+    # draws > 1: a formula-only parameter's mode change keeps the fleet stage (per-input random streams)
+    third = cache.run(Scenario.default().replace(utilisation=0.5, server_power_overhead=1.3), draws=6, seed=2)
+    assert cache.last_path == "fast"
+    assert_same_result(third, run(Scenario.default().replace(utilisation=0.5, server_power_overhead=1.3), draws=6, seed=2))
 
 
 def test_scenario_state_takes_the_fast_path():
