@@ -10,7 +10,10 @@ array([15., 17., 19., 21.])
 array([0. , 0.5, 1. , 1. , 1. ])
 """
 
+import numexpr
 import numpy as np
+
+from .expr import NUMEXPR_OPTIONS
 
 __all__ = [
     "mtia_release_quarter",
@@ -249,13 +252,45 @@ def lagged_level(level, lag, before=0.0):
     array([0., 1., 2.])
     >>> lagged_level(np.array([1.0, 2.0, 3.0]), 0.5)
     array([0.5, 1.5, 2.5])
+    >>> lagged_level(np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]), np.array([-1.0, 5.0]))
+    array([[2., 3., 3.],
+           [0., 0., 0.]])
     """
     level = np.asarray(level, float)
     n = level.shape[-1]
     lead = level.shape[:-1]
-    padded = np.concatenate([np.full(lead + (1,), before, dtype=float), level], axis=-1)
     lag = np.broadcast_to(np.asarray(lag, float).reshape(np.shape(lag) + (1,) * (len(lead) - np.ndim(lag))),
                           lead)
+    # the lag is constant along the last axis: row r is the padded level shifted by the whole part
+    # of 1 - lag, blended with its neighbour by the fractional part; each row's window is picked
+    # as one contiguous block (no per-element gather)
+    shift = 1.0 - lag
+    whole = np.floor(shift)
+    if not np.isfinite(whole).all():
+        return _lagged_level_gather(level, lag, before)
+    frac = (shift - whole).reshape(-1, 1)
+    whole = whole.astype(np.intp).reshape(-1)
+    rows = level.reshape(-1, n)
+    left, right = max(0, -int(whole.min())), max(0, int(whole.max()))
+    # extended[:, left + i] = before for i <= 0, level[:, i - 1] for 1 <= i <= n, level[:, n - 1] after
+    extended = np.concatenate([np.full((rows.shape[0], left + 1), before, dtype=float), rows,
+                               np.repeat(rows[:, -1:], right, axis=1)], axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(extended, n + 1, axis=1)  # (rows, positions, n + 1)
+    picked = windows[np.arange(rows.shape[0]), left + whole]  # row r: extended[r, left + k_r + (0..n)]
+    out = numexpr.evaluate("a * (1.0 - f) + b * f", local_dict={"a": picked[:, :-1], "b": picked[:, 1:], "f": frac},
+                           global_dict={}, **NUMEXPR_OPTIONS)
+    return out.reshape(level.shape)
+
+
+#: above this many distinct whole-quarter lags, :func:`lagged_level` gathers element by element
+_MAX_SHIFT_GROUPS = 64
+
+
+def _lagged_level_gather(level, lag, before):
+    """:func:`lagged_level` by a per-element gather (any lags, incl. non-finite ones)."""
+    n = level.shape[-1]
+    lead = level.shape[:-1]
+    padded = np.concatenate([np.full(lead + (1,), before, dtype=float), level], axis=-1)
     pos = np.clip(np.arange(n, dtype=float) - lag[..., None] + 1.0, 0.0, float(n))
     i0 = np.floor(pos).astype(np.intp)
     frac = pos - i0

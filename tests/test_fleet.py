@@ -47,6 +47,42 @@ def test_newest_generation_mask():
     assert np.argmax(m, axis=0).tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 1, 3, 3, 3]  # tie -> later
 
 
+def _lagged_level_by_definition(level, lag, before):
+    """Reference: for each element, interpolate the padded series at t - lag (clipped), by hand."""
+    level = np.atleast_2d(level)
+    lag = np.broadcast_to(lag, level.shape[:1])
+    n = level.shape[1]
+    out = np.empty_like(level)
+    for r in range(level.shape[0]):
+        padded = np.concatenate([[before], level[r]])
+        for t in range(n):
+            pos = min(max(t - lag[r] + 1.0, 0.0), float(n))
+            i0 = int(np.floor(pos))
+            frac = pos - i0
+            out[r, t] = padded[i0] * (1 - frac) + padded[min(i0 + 1, n)] * frac
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 12), st.data())
+def test_lagged_level_matches_the_definition(rows, n, data):
+    """The block-shift implementation equals the per-element definition for any finite lags."""
+    level = np.array(data.draw(st.lists(st.floats(-1e6, 1e6), min_size=rows * n, max_size=rows * n))).reshape(rows, n)
+    lag = np.array(data.draw(st.lists(st.floats(-n - 3, n + 3), min_size=rows, max_size=rows)))
+    before = data.draw(st.sampled_from([0.0, 2.5]))
+    got = fleet.lagged_level(level, lag, before)
+    assert_allclose(got, _lagged_level_by_definition(level, lag, before), rtol=1e-12, atol=1e-9)
+    assert_allclose(fleet.lagged_level(level, lag[0], before), _lagged_level_by_definition(level, lag[0], before),
+                    rtol=1e-12, atol=1e-9)
+
+
+def test_lagged_level_non_finite_lag_takes_the_gather_path():
+    level = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    got = fleet.lagged_level(level, np.array([1.0, np.inf]))
+    assert_allclose(got[0], [0, 1, 2])
+    assert_allclose(got[1], [0, 0, 0])  # an infinite lag: everything lies before the first quarter
+
+
 def test_lagged_level():
     assert_allclose(fleet.lagged_level(np.array([1.0, 2.0, 3.0]), 1.0), [0, 1, 2])
     assert_allclose(fleet.lagged_level(np.array([1.0, 2.0, 3.0]), 0.5), [0.5, 1.5, 2.5])
