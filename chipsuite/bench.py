@@ -14,7 +14,8 @@ Four measurements, in one process (the scale part in a fresh child process, see 
    Bytes of the evaluation = every input array read once + every output array written once
    (``nbytes`` of each, broadcast dims not expanded; plain-number inputs count 8 bytes).
    Intermediate re-reads of outputs by later formulas are not counted: the figure is what a
-   perfectly fused, streaming evaluation would have to move.
+   perfectly fused, streaming evaluation would have to move. For context, the same run measures
+   the engine's ceiling, numexpr ``a * b`` on contiguous 256 MiB arrays (``stream_fraction``).
 3. **Interactive latency** at 1,000 draws: a change of one parameter as a widget makes it (a new
    value every time) through the explorers' model state (:class:`chipsuite.model.ModelCache`,
    equal to :func:`chipsuite.run`), quantiles and the finished Vega-Lite spec of a fan chart
@@ -46,7 +47,7 @@ import time
 import numpy as np
 
 __all__ = ["main", "plain_xarray_formulas", "prepared_inputs", "relative_difference", "copy_bandwidth",
-           "counted_bytes", "TARGETS"]
+           "stream_bandwidth", "counted_bytes", "TARGETS"]
 
 #: targets of this benchmark on the reference 2-core machine (reported, never asserted)
 TARGETS = {
@@ -330,6 +331,24 @@ def copy_bandwidth(nbytes=COPY_BYTES, repeats=9):
     return 2 * src.nbytes / seconds
 
 
+def stream_bandwidth(nbytes=COPY_BYTES, repeats=9):
+    """Bandwidth [bytes/s] of the simplest numexpr evaluation, ``a * b`` on contiguous arrays.
+
+    Each of ``a``, ``b`` and the (preallocated) output holds ``nbytes``; bytes = 3 x size. The
+    ceiling of the engine on this machine: a formula stage can approach it only if it is a
+    stream of such operations, without broadcasting, reductions or per-call overhead.
+    """
+    import numexpr
+
+    rng = np.random.default_rng(1)
+    a, b = rng.random(nbytes // 8), rng.random(nbytes // 8)
+    out = np.empty_like(a)
+    numexpr.evaluate("a * b", local_dict={"a": a, "b": b}, global_dict={}, out=out)  # touch the pages once
+    seconds, _ = median_seconds(
+        lambda: numexpr.evaluate("a * b", local_dict={"a": a, "b": b}, global_dict={}, out=out), repeats)
+    return 3 * a.nbytes / seconds
+
+
 # --------------------------------------------------------------------------- 3. interactive
 
 
@@ -542,6 +561,8 @@ def run_benchmarks(quick=False, seed=0, progress=print):
         r["bandwidth_fraction"] = r["numexpr_gb_per_s"] * 1e9 / copy_bps
     out["bandwidth_draws"] = largest["draws"]
     out["bandwidth_fraction"] = largest["bandwidth_fraction"]
+    out["stream_bandwidth_gb_per_s"] = stream_bandwidth(repeats=config["copy_repeats"]) / 1e9
+    out["stream_fraction"] = out["stream_bandwidth_gb_per_s"] * 1e9 / copy_bps
 
     progress("interactive latency ...")
     inter = bench_interactive(config["changes"], seed=seed)
@@ -583,6 +604,8 @@ def format_table(out):
                  f"{out['results_equal']}; times are medians of interleaved repeats")
     lines.append(f"2. memory copy bandwidth (np.copyto 256 MiB, 2 x size): {out['copy_bandwidth_gb_per_s']:.1f} GB/s; "
                  f"numexpr at {out['bandwidth_draws']:,} draws: fraction {out['bandwidth_fraction']:.3f}")
+    lines.append(f"   ceiling: numexpr 'a * b' on contiguous 256 MiB arrays: {out['stream_bandwidth_gb_per_s']:.1f} GB/s "
+                 f"= {out['stream_fraction']:.2f} of copy")
     i = out["interactive"]
     lines.append(f"3. interactive ({i['draws']:,} draws, {i['changes']} changes of {i['parameter']}): "
                  f"p50 {i['p50_ms']:.0f} ms, p95 {i['p95_ms']:.0f} ms (p50 of the model: {i['model_p50_ms']:.0f} ms, "

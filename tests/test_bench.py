@@ -41,11 +41,15 @@ def _positive(x):
 def test_quick_json_has_every_headline_figure(quick):
     out, _ = quick
     for key in ("numexpr_speedup", "bandwidth_fraction", "interactive_p95_ms", "interactive_p50_ms",
-                "scale_peak_rss_mb", "scale_seconds", "copy_bandwidth_gb_per_s"):
+                "scale_peak_rss_mb", "scale_seconds", "copy_bandwidth_gb_per_s", "stream_bandwidth_gb_per_s",
+                "stream_fraction"):
         assert _positive(out[key]), (key, out[key])
     assert out["quick"] is True
     assert out["results_equal"] is True
     assert out["interactive_p50_ms"] <= out["interactive_p95_ms"]
+    assert out["stream_fraction"] == pytest.approx(out["stream_bandwidth_gb_per_s"] / out["copy_bandwidth_gb_per_s"])
+    assert out["interactive"]["model_paths"] == {"fast": out["interactive"]["changes"]}  # every change incremental
+    assert out["interactive_fleet"]["model_paths"] == {"full": out["interactive_fleet"]["changes"]}
     assert set(out["targets"]) == {"numexpr_speedup", "bandwidth_fraction", "interactive_p95_ms",
                                    "scale_peak_rss_mb"}
     for t in out["targets"].values():
