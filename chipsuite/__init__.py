@@ -27,6 +27,7 @@ _EXPORTS = {
     "FORMULAS": "chipsuite.formulas",
     "evaluate_formulas": "chipsuite.formulas",
     "run": "chipsuite.model",
+    "ModelCache": "chipsuite.model",
     "uncertain_inputs": "chipsuite.model",
     "Scenario": "chipsuite.scenario",
     "ScenarioError": "chipsuite.scenario",

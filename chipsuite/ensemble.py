@@ -82,7 +82,7 @@ def _dataset():
 def _attrs(scenario, draws, seed, engine, method, correlations, within):
     import chipsuite
 
-    sampling = "base case only" if draws == 1 else f"{method}; draw 0 = base; block-seeded (SeedSequence spawn)"
+    sampling = "base case only" if draws == 1 else f"{method}; draw 0 = base; block-seeded, one SeedSequence stream per input (uncertainty.stream_rng)"
     if correlations:
         sampling += "; correlations " + repr([tuple(c) for c in correlations])
     if within:
