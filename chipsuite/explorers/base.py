@@ -57,7 +57,8 @@ class ScenarioState:
         """The model result of the current scenario (equal to ``chipsuite.run``).
 
         Computed by a :class:`chipsuite.model.ModelCache`: after a change of parameters only the
-        formulas read, the previous fleet stage is reused and only the formulas are re-evaluated.
+        formulas read, the changed inputs are re-sampled and only the formulas downstream of them
+        re-evaluated. Its arrays are read-only (``result.copy(deep=True)`` for a writeable copy).
         """
         if self._result is None:
             if self._cache is None:
