@@ -270,6 +270,30 @@ def test_slider_updates_chart_widget_in_place():
     assert box.children
 
 
+@pytest.mark.parametrize("cls", [W.CadenceExplorer, W.CapexExplorer, W.DependenceExplorer, W.EnergyExplorer,
+                                 W.DataExplorer])
+def test_chart_spec_is_the_chart_as_dict(cls):
+    app = cls()
+    assert app.chart_spec() == app.chart().to_dict()
+
+
+def test_uncertainty_fan_spec_equals_the_chart_after_changes():
+    """The live widget draws chart_spec (the cheap fan_spec path); it must be the chart's own dict."""
+    app = W.UncertaintyExplorer(draws=20)
+    assert app.chart_spec() == app.chart().to_dict()
+    box = app.widget
+    widget = app._chart_widget
+    app._controls["output"].value = app._controls["output"].options[1]  # what a user does
+    from chipsuite.vega import _stable_dataset_names  # the widget names its datasets stably
+
+    assert widget.spec == _stable_dataset_names(app.chart().to_dict())
+    app.set(metric="capex_usd / h100e_total")
+    assert app.chart_spec() == app.chart().to_dict()
+    assert widget.spec == _stable_dataset_names(app.chart().to_dict()) and box.children
+    app.set(view="tornado")
+    assert app.chart_spec() == app.chart().to_dict()
+
+
 def test_refused_control_shows_message_and_reverts():
     app = W.EnergyExplorer()
     app.widget

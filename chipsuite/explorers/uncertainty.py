@@ -65,21 +65,33 @@ class UncertaintyExplorer(Explorer):
             return tornado_frame(self.scenario, self.values["output"], quarter=self.tornado_quarter)
         raise ValueError(f"unknown view {view!r}; views: {list(self.VIEWS)}")
 
+    def _fan_arguments(self):
+        """(title, y_title, case) of the fan chart of the current output or custom metric."""
+        label = OUTPUTS[self.values["output"]][0]
+        case = f"{self.state.draws} draws, seed {self.state.seed}"
+        if self._metric_active():
+            from ..metrics import custom_metric
+
+            units = custom_metric(self.values["metric"], self.result.isel(draw=slice(0, 2))).attrs.get("units")
+            return f"Custom metric {self.values['metric']}", f"Custom metric [{units}]", case
+        return label.split(" [")[0], label, case
+
     def chart(self, view=None):
         view = view or self.values["view"]
         f = self.chart_data(view)
         label = OUTPUTS[self.values["output"]][0]
-        case = f"{self.state.draws} draws, seed {self.state.seed}"
         if view == "fan chart":
-            if self._metric_active():
-                from ..metrics import custom_metric
-
-                units = custom_metric(self.values["metric"], self.result.isel(draw=slice(0, 2))).attrs.get("units")
-                return charts.fan_chart(f, f"Custom metric {self.values['metric']}", f"Custom metric [{units}]", case)
-            return charts.fan_chart(f, label.split(" [")[0], label, case)
+            return charts.fan_chart(f, *self._fan_arguments())
         unit = label[label.index("[") + 1:label.index("]")]
         return charts.tornado_chart(f, f"What moves {label.split(' [')[0].lower()} in {self.tornado_quarter}",
                                     f"Change from base case [{unit}]")
+
+    def chart_spec(self, view=None):
+        """As :meth:`chart` ``.to_dict()``; the fan chart through :func:`chipsuite.charts.fan_spec`."""
+        view = view or self.values["view"]
+        if view == "fan chart":
+            return charts.fan_spec(self.chart_data(view), *self._fan_arguments())
+        return super().chart_spec(view)
 
     def summary(self):
         from ..uncertainty import quantiles
