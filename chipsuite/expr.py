@@ -459,6 +459,8 @@ def numexpr_text(body: ast.AST) -> str:
     written as products (:func:`square_as_product`). Cached by canonical text."""
     key = ast.unparse(body) if not isinstance(body, str) else body
     if key not in _NUMEXPR_TEXTS:
+        if len(_NUMEXPR_TEXTS) >= 4096:  # user formulas arrive one by one: keep the cache bounded
+            _NUMEXPR_TEXTS.clear()
         class _Squares(ast.NodeTransformer):
             def visit_BinOp(self, node):
                 return square_as_product(self.generic_visit(node))

@@ -418,7 +418,9 @@ def _node_shape(node, shapes):
     return np.broadcast_shapes(*(_node_shape(c, shapes) for c in children))
 
 
+#: plans by (formula, operand shapes); bounded, since every new number of draws adds a set
 _PLANS = {}
+_MAX_PLANS = 2048
 
 
 def _numexpr_plan(f, shapes):
@@ -467,6 +469,8 @@ def _numexpr_plan(f, shapes):
         return node
 
     plan = (ast.unparse(transform(f._compiled.tree.body, full)), hoisted)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
     _PLANS[key] = plan
     return plan
 
