@@ -117,8 +117,12 @@ def _parameter_spec(scenario):
 
 def base_inputs(scenario: Scenario, ds):
     """Every input at its base value (DataArrays without a ``draw`` dim)."""
-    spec = uncertain_inputs(scenario, ds)
-    values = {name: triple[1] for name, triple in spec.items()}
+    return _with_fixed_parameters(scenario, {name: triple[1] for name, triple in uncertain_inputs(scenario, ds).items()})
+
+
+def _with_fixed_parameters(scenario, values):
+    """``values`` plus every scenario parameter it lacks, at the scenario's value (0-d DataArrays)."""
+    values = dict(values)
     for name in PARAMETERS:
         values.setdefault(name, xr.DataArray(getattr(scenario, name)))
     return values
@@ -387,10 +391,7 @@ def model_inputs(scenario: Scenario, ds, draws=1, seed=0, **sampling):
 
 def _complete_inputs(scenario, sampled, draw_coords):
     """Sampled inputs + fixed parameters, all with a ``draw`` dim; supply shares above 1 scaled down."""
-    values = dict(sampled)
-    for name in PARAMETERS:
-        values.setdefault(name, xr.DataArray(getattr(scenario, name)))
-    values = _with_draw(values, draw_coords)
+    values = _with_draw(_with_fixed_parameters(scenario, sampled), draw_coords)
     gas, nuclear = values["supply_share_gas"], values["supply_share_nuclear"]
     total = gas + nuclear
     scale = xr.where(total > 1, 1 / total.where(total > 1, 1), 1.0)
@@ -538,11 +539,8 @@ class ModelCache:
         from .uncertainty import sample_inputs
 
         spec = {**self._dataset_spec, **_parameter_spec(scenario)}
-        if draws == 1:
-            values = {name: triple[1] for name, triple in spec.items()}
-            for name in PARAMETERS:
-                values.setdefault(name, xr.DataArray(getattr(scenario, name)))
-            return _with_draw(values, [0])
+        if draws == 1:  # as base_inputs, from the cached dataset part of the spec
+            return _with_draw(_with_fixed_parameters(scenario, {name: t[1] for name, t in spec.items()}), [0])
         triples = {name: tuple(np.asarray(t.values) for t in triple) for name, triple in spec.items()}
         stale = [name for name in spec if name not in self._samples or not all(
             np.array_equal(a, b, equal_nan=True) for a, b in zip(triples[name], self._samples[name][0]))]
