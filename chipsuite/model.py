@@ -117,7 +117,8 @@ def _parameter_spec(scenario):
 
 def base_inputs(scenario: Scenario, ds):
     """Every input at its base value (DataArrays without a ``draw`` dim)."""
-    return _with_fixed_parameters(scenario, {name: triple[1] for name, triple in uncertain_inputs(scenario, ds).items()})
+    spec = uncertain_inputs(scenario, ds)
+    return _with_fixed_parameters(scenario, {name: triple[1] for name, triple in spec.items()})
 
 
 def _with_fixed_parameters(scenario, values):
