@@ -273,7 +273,29 @@ def build_dataset(tables, data_dir=None):
     data_vars["capex_annual_usd"] = (("year", "series", "bound"), annual,
                                      _attrs("USD", "Meta annual capital expenditure", "capex_annual", used))
 
+    if "deals" in tables:
+        deals = tables["deals"]
+        schedule, measure_units = deal_schedule(deals, quarters)
+        data_vars["deal_volume"] = (("tranche", "quarter", "bound"), schedule,
+                                    _attrs("per quarter, in deal_unit", "deal volume per quarter (spread evenly "
+                                           "over the tranche's quarters)", "deals", deals))
+        tranche_coords = {
+            "tranche": ("tranche", np.array([f"{d}:{t}" for d, t in zip(deals["deal_id"], deals["tranche"])],
+                                            dtype=object)),
+            "deal_id": ("tranche", deals["deal_id"].to_numpy(object)),
+            "deal_supplier": ("tranche", deals["supplier"].to_numpy(object)),
+            "deal_type": ("tranche", deals["deal_type"].to_numpy(object)),
+            "deal_measure": ("tranche", deals["measure"].to_numpy(object)),
+            "deal_unit": ("tranche", np.array(measure_units, dtype=object)),
+            "deal_generation": ("tranche", deals["generation"].fillna("").to_numpy(object)),
+            "deal_start": ("tranche", deals["start_quarter"].to_numpy("datetime64[ns]")),
+            "deal_end": ("tranche", deals["end_quarter"].to_numpy("datetime64[ns]")),
+        }
+    else:
+        tranche_coords = {}
+
     coords = {
+        **tranche_coords,
         "generation": ("generation", np.array(generations, dtype=object)),
         "name": ("generation", chips["name"].to_numpy(object)),
         "vendor": ("generation", chips["vendor"].to_numpy(object)),
@@ -298,6 +320,29 @@ def build_dataset(tables, data_dir=None):
         "data_dir": str(data_dir) if data_dir is not None else "",
     }
     return ds
+
+
+#: canonical unit of a deal's volume per quarter, by measure (the tables' values are converted to it)
+DEAL_VOLUME_UNITS = {"units": "units", "power": "MW", "value": "USD"}
+
+
+def deal_schedule(deals, quarters):
+    """Deal volume per tranche, quarter and bound, spread evenly over each tranche's quarters.
+
+    A tranche from ``start_quarter`` to ``end_quarter`` (inclusive) delivers ``1 / n`` of its
+    volume in each of its ``n`` quarters; quarters outside ``quarters`` are dropped (the horizon
+    sees only its part). Units: see :data:`DEAL_VOLUME_UNITS` (per quarter). Returns
+    ``(values (T, Q, 3), canonical unit per tranche)``.
+    """
+    out = np.zeros((len(deals), len(quarters), 3))
+    q = np.asarray(quarters, "datetime64[ns]")
+    for k, (_, row) in enumerate(deals.iterrows()):
+        start, end = np.datetime64(row["start_quarter"], "ns"), np.datetime64(row["end_quarter"], "ns")
+        n = quarters_between(start, end) + 1
+        inside = (q >= start) & (q <= end)
+        for b, bound in enumerate(BOUNDS):
+            out[k, inside, b] = float(row[bound]) / n
+    return out, [DEAL_VOLUME_UNITS[m] for m in deals["measure"]]
 
 
 def site_capacity_mw(capacity, sites, quarters):
