@@ -60,6 +60,7 @@ UNITS = {
     "years": ("years", 1),
     "quarters": ("quarters", 1),
     "1/year": ("1/year", 1),
+    "USD/hour": ("USD/hour", 1),
 }
 
 # --------------------------------------------------------------------------- vocabularies
@@ -88,6 +89,10 @@ CHIP_PARAMETERS = {
     "memory": (("GB",), "memory_gb"),
     "memory_bandwidth": (("TB/s",), "memory_bandwidth_tbps"),
     "unit_price": (("USD",), "unit_price_usd"),
+    "fp4_dense": (("TFLOPS",), "fp4_dense_tflops"),
+    "system_cost": (("USD",), "system_cost_usd"),
+    "system_power_overhead": (("1",), "system_power_overhead"),
+    "rental_price": (("USD/hour",), "rental_price_usd_per_hour"),
 }
 #: parameters every chip with ``in_meta_fleet = true`` must have
 REQUIRED_FLEET_CHIP_PARAMETERS = ("tdp", "bf16_dense", "unit_price")
@@ -98,6 +103,32 @@ SITE_PARAMETERS = {
     "electricity_price": (("USD/MWh",), "electricity_price_usd_per_mwh"),
     "carbon_intensity": (("gCO2/kWh",), "carbon_intensity_gco2_per_kwh"),
     "long_run_capacity": (("MW",), "long_run_capacity_mw"),
+}
+
+#: deals.csv vocabularies; measure -> allowed units
+DEAL_SUPPLIERS = ("nvidia", "amd", "coreweave", "google_cloud", "other_cloud")
+DEAL_TYPES = ("purchase", "rental", "commitment")
+DEAL_MEASURES = {
+    "units": ("units",),
+    "power": ("MW",),
+    "value": ("USD bn", "USD"),
+}
+#: tranche numbers of a deal (text in the tables; 1 = first tranche)
+DEAL_TRANCHES = tuple(str(i) for i in range(1, 25))
+
+#: financials.csv measure -> allowed units
+FINANCIAL_MEASURES = {
+    "depreciation_amortization": ("USD bn", "USD"),
+    "finance_lease_principal": ("USD bn", "USD"),
+    "gross_ppe_end": ("USD bn", "USD"),
+    "net_ppe_end": ("USD bn", "USD"),
+    "construction_in_progress_end": ("USD bn", "USD"),
+    "operating_lease_cost": ("USD bn", "USD"),
+    "nvidia_gross_margin": ("1",),
+    "amd_gross_margin": ("1",),
+    "cost_of_capital": ("1",),
+    "server_useful_life": ("years",),
+    "useful_life_depreciation_reduction": ("USD bn", "USD"),
 }
 
 # --------------------------------------------------------------------------- table schemas
@@ -237,6 +268,21 @@ TABLES = {
             "assumptions",
             {"parameter": IDENTIFIER, **_VALUE_COLUMNS, **_TAIL},
             key=("parameter",), value_floor=None,
+        ),
+        TableSchema(
+            # Meta's chip purchase, rental and cloud-commitment deals, one row per tranche
+            "deals",
+            {"deal_id": IDENTIFIER, "tranche": enum(*DEAL_TRANCHES), "counterparty": REQUIRED_TEXT,
+             "supplier": enum(*DEAL_SUPPLIERS), "deal_type": enum(*DEAL_TYPES), "generation": TEXT,
+             "start_quarter": QUARTER, "end_quarter": QUARTER, "measure": enum(*DEAL_MEASURES),
+             **_VALUE_COLUMNS, **_TAIL},
+            key=("deal_id", "tranche"), units=DEAL_MEASURES, unit_by="measure",
+        ),
+        TableSchema(
+            # Meta financial-statement lines and vendor margins; period is a year YYYY or a quarter YYYYQn
+            "financials",
+            {"period": REQUIRED_TEXT, "measure": enum(*FINANCIAL_MEASURES), **_VALUE_COLUMNS, **_TAIL},
+            key=("period", "measure"), units=FINANCIAL_MEASURES, unit_by="measure",
         ),
     ]
 }
@@ -495,3 +541,43 @@ def check_cross_references(raw):
         if row["site"] not in milestones:
             raise DataError("sites.csv", line, "site",
                             f"site {row['site']!r} has no capacity milestone in site_capacity.csv")
+    if "deals" in raw:
+        _check_deals(raw["deals"], generations)
+    if "financials" in raw:
+        _check_financials(raw["financials"])
+
+
+_PERIOD_RE = re.compile(r"\d{4}(Q[1-4])?")
+
+
+def _check_deals(table, generations):
+    """deals.csv: generation empty or a chip id; start <= end quarter; one deal_id = one counterparty,
+    supplier and deal type."""
+    file = table.schema.file
+    first = {}
+    for row, line in zip(table.rows, table.lines):
+        if row["generation"] and row["generation"] not in generations:
+            raise DataError(file, line, "generation", f"generation {row['generation']!r} is not in chips.csv")
+        if _quarter_index(row["end_quarter"]) < _quarter_index(row["start_quarter"]):
+            raise DataError(file, line, "end_quarter",
+                            f"end_quarter {row['end_quarter']} is before start_quarter {row['start_quarter']}")
+        shared = tuple(row[c] for c in ("counterparty", "supplier", "deal_type"))
+        seen = first.setdefault(row["deal_id"], (shared, line))
+        for column, value, expected in zip(("counterparty", "supplier", "deal_type"), shared, seen[0]):
+            if value != expected:
+                raise DataError(file, line, column,
+                                f"deal {row['deal_id']!r} has {column} {expected!r} on line {seen[1]}, "
+                                f"{value!r} here (all tranches of a deal share counterparty, supplier, deal_type)")
+
+
+def _check_financials(table):
+    """financials.csv: period is a year YYYY or a quarter YYYYQn."""
+    for row, line in zip(table.rows, table.lines):
+        if not _PERIOD_RE.fullmatch(row["period"]):
+            raise DataError(table.schema.file, line, "period",
+                            f"value {row['period']!r} is not a year YYYY or a quarter YYYYQn")
+
+
+def _quarter_index(value):
+    """'2026Q3' -> 4 * 2026 + 2 (the cell was already checked as a quarter)."""
+    return int(value[:4]) * 4 + int(value[-1]) - 1

@@ -83,6 +83,16 @@ date,quantity,unit,low,base,high,kind,source_ids,note
 parameter,unit,low,base,high,kind,source_ids,note
 utilisation,1,0.5,0.7,0.9,assumption,,typical fleet utilisation
 """,
+    "deals": """\
+deal_id,tranche,counterparty,supplier,deal_type,generation,start_quarter,end_quarter,measure,unit,low,base,high,kind,source_ids,note
+nvidia_2026,1,Nvidia,nvidia,purchase,h100,2026Q1,2027Q4,units,units,100000,200000,300000,estimate,S1,
+nvidia_2026,2,Nvidia,nvidia,purchase,,2028Q1,2029Q4,value,USD bn,10,20,30,assumption,,tranche split assumed
+""",
+    "financials": """\
+period,measure,unit,low,base,high,kind,source_ids,note
+2025,depreciation_amortization,USD bn,18.62,18.62,18.62,reported,S2,
+2025Q4,finance_lease_principal,USD bn,0.75,0.75,0.75,reported,S2,
+""",
 }
 
 
