@@ -659,7 +659,8 @@ def _check_power_plan_row(row, line, schema):
 
     if parse_quarter(row["quarter"]) > parse_quarter(POWER_PLAN_LAST_QUARTER):
         raise DataError(schema.file, line, "quarter",
-                        f"quarter {row['quarter']} is after {POWER_PLAN_LAST_QUARTER} (plans run to {POWER_PLAN_LAST_QUARTER})")
+                        f"quarter {row['quarter']} is after {POWER_PLAN_LAST_QUARTER} "
+                        f"(plans run to {POWER_PLAN_LAST_QUARTER})")
 
 
 #: table name -> extra row rule (called after the generic row rules)
