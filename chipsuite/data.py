@@ -38,8 +38,8 @@ import xarray as xr
 from chipsuite import __version__
 from chipsuite.quarters import parse_quarter, quarter_label, quarter_range, quarters_between
 from chipsuite.schema import (
-    BOOL, BOUNDS, CAPEX_QUARTERLY_MEASURES, CHIP_PARAMETERS, DATE, NUMBER, QUARTER, SITE_PARAMETERS,
-    TABLES, UNITS, WORKLOADS, YEAR, check_cross_references, read_table,
+    BOOL, BOUNDS, CAPEX_QUARTERLY_MEASURES, CHIP_PARAMETERS, DATE, NUMBER, OPTIONAL_NUMBER, QUARTER,
+    SITE_PARAMETERS, TABLES, UNITS, WORKLOADS, YEAR, check_cross_references, read_table,
 )
 
 #: The repository's data folder, used when neither argument nor environment variable is given.
@@ -105,6 +105,8 @@ def _typed_frame(table):
             # Decimal keeps "72.22 USD bn" exactly 72220000000.0
             columns[name] = np.array([float(Decimal(c) * f) for c, f in zip(cells, factors or [1] * len(cells))],
                                      dtype=float)
+        elif rule == OPTIONAL_NUMBER:  # empty cell -> NaN (no unit factor: these columns carry their own unit)
+            columns[name] = np.array([float(c) if c != "" else np.nan for c in cells], dtype=float)
         elif name == "unit":
             columns[name] = pd.Series([UNITS[c][0] for c in cells], dtype=object)
         elif rule == BOOL:
