@@ -82,8 +82,8 @@ PARAMETERS = {p.name: p for p in [
     _P("demand_2025_h100e", "H100e", 0, 1e8, "accelerator purchases in 2025 [H100e/year]"),
     _P("demand_2026_h100e", "H100e", 0, 1e8, "accelerator purchases in 2026 [H100e/year]"),
     _P("demand_growth_2027", "1/year", -0.5, 3, "growth of purchases [H100e] from 2026 to 2027"),
-    _P("demand_growth_2032", "1/year", -0.5, 3,
-       "growth of purchases [H100e] in 2032 (linear in the year between 2027 and 2032)"),
+    _P("demand_growth_long_run", "1/year", -0.5, 3,
+       "growth of purchases [H100e] from 2029 on (linear in the year between 2027 and 2029)"),
     _P("demand_weight_rec_training", "1", 0, 1, "relative weight of rec training in purchases"),
     _P("demand_weight_genai_inference", "1", 0, 1, "relative weight of gen-AI inference"),
     _P("demand_weight_large_genai_inference", "1", 0, 1, "relative weight of large gen-AI inference"),
@@ -216,7 +216,7 @@ class Scenario:
     demand_2025_h100e: float = _default("demand_2025_h100e")
     demand_2026_h100e: float = _default("demand_2026_h100e")
     demand_growth_2027: float = _default("demand_growth_2027")
-    demand_growth_2032: float = _default("demand_growth_2032")
+    demand_growth_long_run: float = _default("demand_growth_long_run")
     demand_weight_rec_training: float = _default("demand_weight_rec_training")
     demand_weight_genai_inference: float = _default("demand_weight_genai_inference")
     demand_weight_large_genai_inference: float = _default("demand_weight_large_genai_inference")

@@ -43,7 +43,7 @@ __all__ = ["run_in_memory", "evaluate_model", "simulate_fleet", "formula_inputs_
 QUARTERS_PER_YEAR = 4.0  # unit conversion [quarters/year]
 DEMAND_YEARS = (2022, 2023, 2024, 2025, 2026)
 #: growth of purchases after the anchored years moves linearly between these years
-GROWTH_YEARS = (2027, 2032)
+GROWTH_YEARS = (2027, 2029)
 #: first quarter whose rest_of_fleet capacity additions may be leased (``rest_of_fleet_leased_share``)
 LEASE_START_QUARTER = "2026Q1"
 #: Hyperion joint venture closed in Oct 2025: capacity added from this quarter on is partly JV-owned
@@ -152,6 +152,20 @@ def _mean_factor(factor, eligible, share):
     return stockflow.safe_divide((factor * w).sum(axis=2), w.sum(axis=2))
 
 
+def _tranche_generation(ds, k, gens, vendor, owned, first_volume):
+    """The generation a deal tranche delivers: as the table says, else the newest generation of the
+    supplier's chip vendor in volume when the tranche starts (clouds other than Google: Nvidia)."""
+    gen = str(ds.deal_generation.values[k])
+    if gen:
+        return gen
+    supplier = str(ds.deal_supplier.values[k])
+    chip_vendor = {"amd": "amd", "google_cloud": "google"}.get(supplier, "nvidia")
+    start = _quarter_index(ds, ds.deal_start.values[k])
+    candidates = [i for i in range(len(gens)) if vendor[i] == chip_vendor and (owned[i] or chip_vendor == "google")]
+    started = [i for i in candidates if first_volume[i] <= start] or candidates[:1]
+    return gens[max(started, key=lambda i: (first_volume[i], i))]
+
+
 def simulate_fleet(values, ds, site_capacity_mw=None):
     """Demand, supply, stock-flow and sites (numpy, vectorised over draws).
 
@@ -181,16 +195,31 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     unit_power_w = (values["tdp_w"] * values["system_power_overhead"]).transpose("draw", "generation").values
     p = _Parameters(values)  # converted when read, so a _ReadLog sees only what this stage uses
 
+    weights = np.stack([p[f"demand_weight_{w}"] for w in workloads], axis=1)  # (D, W)
+    demand_share = weights / weights.sum(axis=1, keepdims=True)
+
+    # --- 3b. (first) Nvidia's generation mix: each generation ramps in from its first volume quarter
+    nv_ramps = supply_stage.production_ramp(t[None, None, :], first_volume[nv_pos][None, :, None],
+                                            p["nvidia_ramp_quarters"][:, None, None])
+    nv_ramps = np.broadcast_to(nv_ramps, (nd, len(nv_pos), nq))
+    mix = supply_stage.generation_mix(nv_ramps, eligible[nv_pos])  # (D, Gn, W, Q) H100e shares
+    nv_factor_g = factor[:, nv_pos, :][..., None]  # (D, Gn, W, 1)
+    units_per_h100e = (mix / nv_factor_g).sum(axis=1)  # (D, W, Q)
+    nv_factor = stockflow.safe_divide(1.0, units_per_h100e)  # blended H100e per Nvidia unit
+    unit_mix = (mix / nv_factor_g * demand_share[:, None, :, None]).sum(axis=2)  # (D, Gn, Q) units
+    unit_mix = stockflow.safe_divide(unit_mix, unit_mix.sum(axis=1, keepdims=True))
+    nv_price = np.einsum("dgq,dg->dq", unit_mix, price[:, nv_pos])
+    nv_system = np.einsum("dgq,dg->dq", unit_mix, system_cost[:, nv_pos])
+    nv_unit_power = np.einsum("dgq,dg->dq", unit_mix, unit_power_w[:, nv_pos])
+
     # --- 2. demand [H100e per quarter] (D, W, Q): anchored years, then the growth path
     years = np.array([int(str(q)[:4]) for q in quarters])
     quarter_of_year = np.asarray(quarters, "datetime64[M]").astype(np.int64) % 12 // 3  # 0 = Q1
     calendar = np.arange(years.min(), years.max() + 1)
     anchors = np.stack([p[f"demand_{y}_h100e"] for y in DEMAND_YEARS], axis=1)
-    annual_h100e = demand_stage.annual_demand(anchors, p["demand_growth_2027"], p["demand_growth_2032"], calendar,
+    annual_h100e = demand_stage.annual_demand(anchors, p["demand_growth_2027"], p["demand_growth_long_run"], calendar,
                                               *GROWTH_YEARS)
     quarterly = demand_stage.within_year_profile(annual_h100e)[:, years - calendar[0], quarter_of_year]
-    weights = np.stack([p[f"demand_weight_{w}"] for w in workloads], axis=1)  # (D, W)
-    demand_share = weights / weights.sum(axis=1, keepdims=True)
     demand = quarterly[:, None, :] * demand_share[:, :, None]
 
     # --- 3a. MTIA cadence and availability
@@ -206,20 +235,6 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
         t[None, None, :], release[:, :, None], p["mtia_design_quarters"][:, None, None]).sum(axis=1)
     supply_cap = p["mtia_supply_cap_units"][:, None] * (1.0 - np.prod(1.0 - ramps, axis=1))
 
-    # --- 3b. Nvidia's generation mix: each generation ramps in from its first volume quarter
-    nv_ramps = supply_stage.production_ramp(t[None, None, :], first_volume[nv_pos][None, :, None],
-                                            p["nvidia_ramp_quarters"][:, None, None])
-    nv_ramps = np.broadcast_to(nv_ramps, (nd, len(nv_pos), nq))
-    mix = supply_stage.generation_mix(nv_ramps, eligible[nv_pos])  # (D, Gn, W, Q) H100e shares
-    nv_factor_g = factor[:, nv_pos, :][..., None]  # (D, Gn, W, 1)
-    units_per_h100e = (mix / nv_factor_g).sum(axis=1)  # (D, W, Q)
-    nv_factor = stockflow.safe_divide(1.0, units_per_h100e)  # blended H100e per Nvidia unit
-    unit_mix = (mix / nv_factor_g * demand_share[:, None, :, None]).sum(axis=2)  # (D, Gn, Q) units
-    unit_mix = stockflow.safe_divide(unit_mix, unit_mix.sum(axis=1, keepdims=True))
-    nv_price = np.einsum("dgq,dg->dq", unit_mix, price[:, nv_pos])
-    nv_system = np.einsum("dgq,dg->dq", unit_mix, system_cost[:, nv_pos])
-    nv_unit_power = np.einsum("dgq,dg->dq", unit_mix, unit_power_w[:, nv_pos])
-
     # --- 3c. deals: AMD purchases, Nvidia's committed minimum, rented capacity (per tranche)
     amd_units = np.zeros((nd, len(gens), nq))
     nv_min = np.zeros((nd, nq))
@@ -230,7 +245,8 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
         g_index = {g: i for i, g in enumerate(gens)}
         for k in range(volume.shape[1]):
             supplier, kind = str(ds.deal_supplier.values[k]), str(ds.deal_type.values[k])
-            measure, gen = str(ds.deal_measure.values[k]), str(ds.deal_generation.values[k])
+            measure = str(ds.deal_measure.values[k])
+            gen = _tranche_generation(ds, k, gens, vendor, owned, first_volume)
             v = volume[:, k, :]
             if kind == "purchase" and supplier == "amd":
                 i = g_index[gen]

@@ -103,3 +103,4 @@ def annual_demand(anchors, growth_first, growth_last, years, first_growth_year, 
         w = np.clip((years[i] - first_growth_year) / span, 0.0, 1.0)
         out[..., i] = out[..., i - 1] * (1.0 + g_first + (g_last - g_first) * w)
     return out
+

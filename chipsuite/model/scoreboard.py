@@ -136,7 +136,9 @@ def scoreboard(result=None, tables=None):
     fm = t["fleet_milestones"]
     owned_gpus = r0.nvidia_units_installed + r0.amd_units_installed
     counts = {"gpus_total": ("GPUs installed (Nvidia and AMD, owned)", owned_gpus, "units"),
-              "h100_units": ("H100 installed", r0.units_installed.sel(generation="h100"), "units"),
+              # Meta's "350,000 H100s" (Jan 2024) predates H200 volume: compared with Hopper (H100 + H200)
+              "h100_units": ("Hopper GPUs installed (H100 + H200)",
+                             r0.units_installed.sel(generation=["h100", "h200"]).sum("generation"), "units"),
               "h100e_total": ("installed capability", r0.h100e_total, "H100e"),
               "mtia_units": ("MTIA chips installed", r0.mtia_units_installed, "units")}
     for _, row in fm.iterrows():
