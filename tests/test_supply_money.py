@@ -108,9 +108,13 @@ def test_one_cost_basis_every_generation_has_a_system_cost_above_its_chip():
 def test_all_nvidia_counterfactual_by_hand(base):
     r = base.isel(draw=0).sel(quarter="2027-01-01")
     s = Scenario.default()
-    expected = r.all_nvidia_units * (r.nvidia_blend_unit_price_usd * s.nvidia_price_multiplier
-                                     + (r.nvidia_blend_system_cost_usd - r.nvidia_blend_unit_price_usd)
-                                     * r.component_price_index)
+    # Nvidia's own systems at list price (no bargaining discount), plus Nvidia systems instead of MTIA and AMD
+    nvidia = r.units_delivered.where(r.vendor == "nvidia", 0)
+    own = (nvidia * (r.unit_price_usd * s.nvidia_price_multiplier
+                     + (r.system_cost_usd - r.unit_price_usd) * r.component_price_index)).sum("generation")
+    expected = own + r.replaced_nvidia_units * (r.nvidia_blend_unit_price_usd * s.nvidia_price_multiplier
+                                                + (r.nvidia_blend_system_cost_usd - r.nvidia_blend_unit_price_usd)
+                                                * r.component_price_index)
     assert_allclose(r.all_nvidia_capex_usd.item(), expected.item(), rtol=1e-12)
     assert_allclose(r.savings_vs_all_nvidia_usd.item(),
                     (r.all_nvidia_capex_usd - r.it_value_usd - r.nre_usd).item(), rtol=1e-12)
@@ -122,6 +126,7 @@ def test_without_mtia_and_amd_there_is_nothing_to_save_or_avoid():
     r = run(s).isel(draw=0)
     nvidia_units = r.units_delivered.where(r.vendor == "nvidia", 0).sum("generation")
     assert_allclose(r.all_nvidia_units, nvidia_units, rtol=1e-9, atol=1e-6)
+    assert_allclose(r.replaced_nvidia_units, 0.0, atol=1e-6)
     assert_allclose(r.scarcity_tax_avoided_usd, 0.0, atol=1e-3)
     assert_allclose(r.savings_vs_all_nvidia_usd + r.nre_usd, 0.0, atol=1.0)  # only the NRE is left
 
