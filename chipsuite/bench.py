@@ -208,7 +208,7 @@ def plain_xarray_formulas(x):
                                                         x["bargaining_cap"])
     o["chip_price_usd"] = x["unit_price_usd"] * (1 - x["is_nvidia"] + x["is_nvidia"] * x["nvidia_price_multiplier"]
                                                  * o["nvidia_effective_price_factor"])
-    o["system_share_price_usd"] = (x["system_cost_usd"] - x["unit_price_usd"]) * x["component_price_index"]
+    o["system_share_price_usd"] = x["system_share_usd"] * x["component_price_index"]
     # --- delivered (valued at delivery) and paid (order-to-cash)
     o["accelerator_value_usd"] = x["units_delivered"] * o["chip_price_usd"]
     o["system_value_usd"] = x["units_delivered"] * o["system_share_price_usd"]
@@ -273,16 +273,20 @@ def plain_xarray_formulas(x):
     o["hhi"] = (((o["nvidia_h100e"] + o["cloud_nvidia_h100e"]) ** 2 + o["amd_h100e"] ** 2 + o["mtia_h100e"] ** 2
                  + o["cloud_tpu_h100e"] ** 2) / xr.where(all_ > 0, all_ * all_, 1))
     # --- what in-house and second-source silicon buys
-    o["all_nvidia_capex_usd"] = x["all_nvidia_units"] * (
-        x["nvidia_blend_unit_price_usd"] * x["nvidia_price_multiplier"]
-        + (x["nvidia_blend_system_cost_usd"] - x["nvidia_blend_unit_price_usd"]) * x["component_price_index"])
+    o["nvidia_list_chip_value_usd"] = (x["units_delivered"] * x["is_nvidia"] * x["unit_price_usd"]
+                                       * x["nvidia_price_multiplier"]).sum("generation")
+    o["nvidia_list_value_usd"] = (x["units_delivered"] * x["is_nvidia"] * o["system_share_price_usd"]).sum("generation")
+    o["all_nvidia_capex_usd"] = (o["nvidia_list_chip_value_usd"] + o["nvidia_list_value_usd"]
+                                 + x["replaced_nvidia_units"] * (x["nvidia_blend_unit_price_usd"] * x["nvidia_price_multiplier"]
+                                 + (x["nvidia_blend_system_cost_usd"] - x["nvidia_blend_unit_price_usd"])
+                                 * x["component_price_index"]))
     o["savings_vs_all_nvidia_usd"] = o["all_nvidia_capex_usd"] - o["it_value_usd"] - x["nre_usd"]
     o["nvidia_premium_share"] = np.maximum(
         1 - (1 - x["nvidia_gross_margin"]) / (1 - x["competitive_gross_margin"]), 0)
     o["scarcity_tax_usd"] = o["nvidia_accelerator_value_usd"] * o["nvidia_premium_share"]
-    o["scarcity_tax_avoided_usd"] = (x["all_nvidia_units"] * x["nvidia_blend_unit_price_usd"]
-                                     * x["nvidia_price_multiplier"] * o["nvidia_premium_share"]
-                                     - o["scarcity_tax_usd"])
+    o["scarcity_tax_avoided_usd"] = ((o["nvidia_list_chip_value_usd"] + x["replaced_nvidia_units"]
+                                      * x["nvidia_blend_unit_price_usd"] * x["nvidia_price_multiplier"])
+                                     * o["nvidia_premium_share"] - o["scarcity_tax_usd"])
     # --- cost of compute (TCO)
     o["electricity_cost_total_usd"] = o["electricity_cost_usd"].sum("site")
     o["h100e_powered"] = o["h100e_total"] * o["placed_fraction"]

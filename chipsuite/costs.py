@@ -8,7 +8,7 @@ and the bargaining factor, the rest of the system the component price index.
 >>> round(chip_price_usd(unit_price_usd=30000, is_nvidia=1, nvidia_price_multiplier=1.2,
 ...                      nvidia_effective_price_factor=0.9), 6)
 32400.0
->>> round(system_share_price_usd(system_cost_usd=60000, unit_price_usd=35000, component_price_index=1.1), 6)
+>>> round(system_share_price_usd(system_share_usd=25000, component_price_index=1.1), 6)
 27500.0
 >>> float(payment_profile(np.array([0.0, 10.0, 0.0, 0.0]), 0.2, 0.3)[1])
 5.0
@@ -37,11 +37,10 @@ def chip_price_usd(unit_price_usd, is_nvidia, nvidia_price_multiplier=1.0, nvidi
              nvidia_effective_price_factor=nvidia_effective_price_factor), engine)
 
 
-def system_share_price_usd(system_cost_usd, unit_price_usd, component_price_index=1.0, engine="numpy"):
+def system_share_price_usd(system_share_usd, component_price_index=1.0, engine="numpy"):
     """Server, rack and network capex per accelerator: (system cost - chip) x component price index. [USD]"""
     return FORMULAS["system_share_price_usd"].evaluate(
-        dict(system_cost_usd=system_cost_usd, unit_price_usd=unit_price_usd,
-             component_price_index=component_price_index), engine)
+        dict(system_share_usd=system_share_usd, component_price_index=component_price_index), engine)
 
 
 def facility_capex_usd(facility_capacity_additions_mw, facility_capex_per_mw, engine="numpy"):

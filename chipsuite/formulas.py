@@ -187,7 +187,7 @@ _FORMULA_LIST = [
        "Nvidia effective price relative to list, after in-house bargaining"),
     _F("chip_price_usd", "unit_price_usd * (1 - is_nvidia + is_nvidia * nvidia_price_multiplier"
        " * nvidia_effective_price_factor)", "USD", "price paid per accelerator chip"),
-    _F("system_share_price_usd", "(system_cost_usd - unit_price_usd) * component_price_index", "USD",
+    _F("system_share_price_usd", "system_share_usd * component_price_index", "USD",
        "server, rack, scale-up and network capex per accelerator (its share of the system)"),
     # --- what is delivered (valued at delivery) and what is paid (order-to-cash)
     _F("accelerator_value_usd", "units_delivered * chip_price_usd", "USD", "value of accelerators delivered"),

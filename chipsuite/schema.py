@@ -631,6 +631,7 @@ def check_cross_references(raw):
         _check_rental_prices(raw["deals"], raw["chip_specs"])
     if "financials" in raw:
         _check_financials(raw["financials"])
+    check_energy_cross_references(raw)
 
 
 _PERIOD_RE = re.compile(r"\d{4}(Q[1-4])?")
@@ -677,7 +678,6 @@ def _check_financials(table):
 def _quarter_index(value):
     """'2026Q3' -> 4 * 2026 + 2 (the cell was already checked as a quarter)."""
     return int(value[:4]) * 4 + int(value[-1]) - 1
-    check_energy_cross_references(raw)
 
 
 # --------------------------------------------------------------------------- energy tables: row and cross-table rules

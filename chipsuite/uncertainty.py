@@ -16,6 +16,7 @@ import numpy as np
 
 from .sampling import (  # noqa: F401  (re-exported: the public sampling API)
     METHODS,
+    _locate,
     _split_spec,
     SAMPLING_BLOCK_DRAWS,
     block_rng,

@@ -205,7 +205,7 @@ def test_real_fleet_chips_have_required_specs_and_package_exports():
 @needs_real_data
 def test_real_dataset_layout():
     ds = load_dataset()
-    assert set(ds.dims) == {"generation", "site", "quarter", "bound", "workload", "measure", "year", "series"}
+    assert set(ds.dims) == {"generation", "site", "quarter", "bound", "workload", "measure", "year", "series", "tranche"}
     assert ds.quarter.dtype == np.dtype("datetime64[ns]")
     assert ds.quarter.values[0] == np.datetime64("2022-01-01", "ns")
     assert np.datetime64("2028-10-01", "ns") in ds.quarter.values

@@ -46,8 +46,8 @@ GOLDEN = [
                             nvidia_effective_price_factor=0.9), 32400.0),
     ("chip_price_usd", dict(unit_price_usd=15000, is_nvidia=0, nvidia_price_multiplier=1.2,
                             nvidia_effective_price_factor=0.9), 15000.0),
-    # (60,000 - 35,000) x 1.1 = 27,500: the system share carries the component price index, the chip does not
-    ("system_share_price_usd", dict(system_cost_usd=60000, unit_price_usd=35000, component_price_index=1.1), 27500.0),
+    # 25,000 x 1.1 = 27,500: the system share carries the component price index, the chip does not
+    ("system_share_price_usd", dict(system_share_usd=25000, component_price_index=1.1), 27500.0),
     ("accelerator_value_usd", dict(units_delivered=10, chip_price_usd=32400), 324000.0),
     ("system_value_usd", dict(units_delivered=10, system_share_price_usd=27500), 275000.0),
     ("facility_capex_usd", dict(facility_capex_per_mw=12e6, facility_capacity_additions_mw=100), 1.2e9),
@@ -204,7 +204,7 @@ def _synthetic_inputs(seed=0, draws=3):
             out[n] = xr.DataArray(rng.uniform(0.1, 2.0, shape), dims=d, coords={x: coords[x] for x in d})
     out["site_capacity_mw"] = out["site_capacity_mw"] * 1e3
     out["units_installed"] = out["units_installed"] * 1e6
-    out["system_cost_usd"] = out["unit_price_usd"] * 1.5  # a system costs more than its chip
+    out["system_share_usd"] = out["unit_price_usd"] * 0.5  # a system costs more than its chip
     out["is_mtia"] = xr.DataArray([0.0, 0.0, 1.0], dims="generation", coords={"generation": g})
     out["is_nvidia"] = 1 - out["is_mtia"]
     out["is_amd"] = xr.zeros_like(out["is_mtia"])

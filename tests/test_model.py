@@ -184,7 +184,9 @@ def test_uncertain_inputs_spec(ds):
         assert (low <= mid).all() and (mid <= high).all(), name
         assert not np.isnan(mid).any(), name
     assert "h100e_factor" in spec and "utilisation" in spec and "site_capacity_position" in spec
-    assert "deal_position" in spec and "system_cost_usd" in spec
+    assert "deal_position" in spec and "system_share_usd" in spec
+    low, _, high = spec["system_share_usd"]
+    assert (low >= 0).all()  # a sampled system never costs less than its chip
     assert "hyperion_jv_share" not in spec  # low == high: not uncertain
     base_values = base_inputs(Scenario.default(), ds)
     assert base_values["utilisation"].item() == Scenario.default().utilisation

@@ -91,6 +91,7 @@ OUTPUT_ATTRS = {
     "tdp_w": ("W", "thermal design power per accelerator"),
     "unit_price_usd": ("USD", "list price per accelerator chip"),
     "system_cost_usd": ("USD", "system capex per accelerator (chip, server, rack and network share)"),
+    "system_share_usd": ("USD", "non-chip part of the system per accelerator (server, rack, network)"),
     "component_price_index": ("1", "server, memory and network price level relative to 2025"),
     "pre2022_depreciation_usd": ("USD", "depreciation of assets bought before 2022"),
     "supplier_h100e": ("H100e", "capability by supplier (owned and rented)"),
@@ -192,7 +193,7 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
 
     factor = values["h100e_factor"].transpose("draw", "generation", "workload").values  # (D, G, W)
     price = values["unit_price_usd"].transpose("draw", "generation").values  # (D, G)
-    system_cost = values["system_cost_usd"].transpose("draw", "generation").values  # (D, G)
+    system_cost = price + values["system_share_usd"].transpose("draw", "generation").values  # (D, G) [USD]
     unit_power_w = (values["tdp_w"] * values["system_power_overhead"]).transpose("draw", "generation").values
     p = _Parameters(values)  # converted when read, so a _ReadLog sees only what this stage uses
 
@@ -447,7 +448,7 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
         "facility_life_quarters": values["facility_life"] * QUARTERS_PER_YEAR,
         "non_ai_life_quarters": values["non_ai_life"] * QUARTERS_PER_YEAR,
     })
-    for name in ("tdp_w", "unit_price_usd", "system_cost_usd", "system_power_overhead", "pue",
+    for name in ("tdp_w", "unit_price_usd", "system_share_usd", "system_power_overhead", "pue",
                  "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"):
         inputs[name] = values[name]
     for name in ("utilisation", "supply_share_gas", "supply_share_nuclear", "gas_carbon_intensity",
@@ -506,7 +507,7 @@ def evaluate_model(values, ds, engine="numexpr"):
 
 
 #: model inputs stored in the result as they are
-_RESULT_INPUTS = ("tdp_w", "unit_price_usd", "system_cost_usd", "pue")
+_RESULT_INPUTS = ("tdp_w", "unit_price_usd", "system_share_usd", "pue")
 #: formula inputs computed from parameters, stored in the result
 _RESULT_FORMULA_INPUTS = ("component_price_index", "pre2022_depreciation_usd")
 
@@ -519,6 +520,7 @@ def _result_data(values, fleet_out, site_capacity_mw, inputs, results):
         data[name] = values[name]
     for name in _RESULT_FORMULA_INPUTS:
         data[name] = inputs[name]
+    data["system_cost_usd"] = values["unit_price_usd"] + values["system_share_usd"]
     data.update(results)
     data.update(supplier_view(results, fleet_out))
     return data
@@ -707,6 +709,8 @@ class ModelCache:
         update.update({name: values[name] for name in _RESULT_INPUTS
                        if not _same_input(values[name], self._values[name])})
         update.update({name: inputs[name] for name in _RESULT_FORMULA_INPUTS if name in changed})
+        if "unit_price_usd" in update or "system_share_usd" in update:
+            update["system_cost_usd"] = values["unit_price_usd"] + values["system_share_usd"]
         if update.keys() & _SUPPLIER_SOURCES:
             update.update(supplier_view(results, stage["fleet_out"]))
         variables = {name: self._out.variables[name] for name in self._out.data_vars}

@@ -21,7 +21,7 @@ __all__ = ["fleet_generations", "rented_generations", "uncertain_inputs", "base_
            "site_capacity", "deal_volume"]
 
 #: dataset values per generation sampled from their bounds: name -> value where a generation has none
-_GENERATION_VALUES = {"tdp_w": np.nan, "unit_price_usd": 0.0, "system_cost_usd": 0.0, "system_power_overhead": 1.0,
+_GENERATION_VALUES = {"tdp_w": np.nan, "unit_price_usd": 0.0, "system_power_overhead": 1.0,
                       "rental_price_usd_per_hour": np.nan}
 
 
@@ -79,6 +79,7 @@ def dataset_spec(ds):
         if not np.isnan(missing):
             da = da.fillna(missing)
         spec[name] = tuple(da.sel(bound=b, drop=True) for b in ("low", "base", "high"))
+    spec["system_share_usd"] = _system_share(ds, gens)
     da = ds["h100e_factor"].sel(generation=gens)
     da = da.where(ds.eligible.sel(generation=gens), 1.0)
     spec["h100e_factor"] = tuple(da.sel(bound=b, drop=True) for b in ("low", "base", "high"))
@@ -88,6 +89,17 @@ def dataset_spec(ds):
     if "deal_volume" in ds:
         spec["deal_position"] = _positions(ds.tranche)
     return spec
+
+
+def _system_share(ds, gens):
+    """(low, base, high) of the non-chip part of a system per accelerator (server, rack, network). [USD]
+
+    ``system_cost - unit_price`` at each bound, widened to contain the base difference, so that a
+    sampled system never costs less than its sampled chip (the two are sampled independently).
+    """
+    diff = (ds.system_cost_usd - ds.unit_price_usd).sel(generation=gens).fillna(0.0)
+    low, base, high = (diff.sel(bound=b, drop=True) for b in ("low", "base", "high"))
+    return (np.minimum(low, base), base, np.maximum(high, base))
 
 
 def _positions(index):
