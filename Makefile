@@ -12,6 +12,8 @@ SETUP_STAMP := $(VENV)/.chipsuite-setup
 # Jupyter servers refuse to start as root unless told (containers, many cloud notebooks)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# kernels over local ipc sockets: no "Kernel is running over TCP without encryption" warning
+KERNEL_TRANSPORT := --KernelManager.transport=ipc
 APP_PATH ?= notebooks
 
 .PHONY: venv setup browser test test-fast report lab app bench datapackage clean-venv
@@ -56,11 +58,11 @@ report: setup
 	$(VENV_PYTHON) -m chipsuite report --out reports
 
 lab: setup
-	$(VENV_PYTHON) -m jupyter lab $(ALLOW_ROOT) notebooks/00_tour.ipynb
+	$(VENV_PYTHON) -m jupyter lab $(ALLOW_ROOT) $(KERNEL_TRANSPORT) notebooks/00_tour.ipynb
 
 # The notebooks as a code-free app (Voila): http://localhost:8866/ lists them; one: APP_PATH=notebooks/01_cadence.ipynb
 app: setup
-	$(VENV_PYTHON) -m voila --no-browser $(APP_PATH)
+	$(VENV_PYTHON) -m voila --no-browser $(KERNEL_TRANSPORT) $(APP_PATH)
 
 bench: setup
 	$(VENV_PYTHON) -m chipsuite bench --json benchmarks/latest.json
