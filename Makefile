@@ -16,7 +16,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 KERNEL_TRANSPORT := --KernelManager.transport=ipc
 APP_PATH ?= notebooks
 
-.PHONY: venv setup browser test test-fast report lab app bench datapackage clean-venv
+.PHONY: venv setup browser test test-fast report lab app bench datapackage strip clean-venv
 
 # The venv itself. Debian/Ubuntu ship `venv` without ensurepip unless python3.X-venv is installed:
 # then it is installed with apt (as root, or with sudo) and the venv is created again.
@@ -69,6 +69,11 @@ bench: setup
 
 datapackage: setup
 	$(VENV_PYTHON) -m chipsuite datapackage
+
+# What the pre-commit hooks do, by hand: strip notebook outputs (JupyterLab's autosave writes them), lint
+strip: setup
+	$(VENV)/bin/nbstripout --keep-id notebooks/*.ipynb
+	$(VENV)/bin/ruff check notebooks
 
 clean-venv:
 	rm -rf $(VENV)
