@@ -173,14 +173,22 @@ def nbconvert_pages(tmp_path_factory):
 
 
 CHART_COUNTS = """() => {
-  const svgs = [...document.querySelectorAll('.jp-OutputArea-output svg.marks')];
-  const visible = svgs.filter((s) => { const r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0; });
+  // nbconvert's lab template shows SVG outputs as <img src="data:image/svg+xml;base64,...">; the
+  // explorers' snapshots are inline SVG in their text/html output
+  const shown = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const images = [...document.querySelectorAll('.jp-RenderedSVG img')];
+  const snapshots = [...document.querySelectorAll('.chipsuite-static-fallback svg.marks')];
   const cells = [...document.querySelectorAll('.jp-Cell')].filter((c) => c.querySelector('.jupyter-widgets'));
-  const withChart = cells.filter((c) => {
-    const s = c.querySelector('.chipsuite-static-fallback svg.marks');
-    return s && s.getBoundingClientRect().width > 0;
-  });
-  return {charts: svgs.length, visible: visible.length, widgetCells: cells.length, widgetCellsWithChart: withChart.length};
+  return {
+    charts: images.length + snapshots.length,
+    visible: images.filter((i) => i.complete && i.naturalWidth > 0 && shown(i)).length
+      + snapshots.filter(shown).length,
+    widgetCells: cells.length,
+    widgetCellsWithChart: cells.filter((c) => {
+      const s = c.querySelector('.chipsuite-static-fallback svg.marks');
+      return s && shown(s);
+    }).length,
+  };
 }"""
 
 
