@@ -11,6 +11,7 @@ so a warm run takes a few minutes.
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -119,3 +120,33 @@ def test_make_setup_with_an_externally_managed_system_python(tmp_path):
     assert report.returncode == 0, report.stdout[-2000:] + report.stderr[-3000:]
     assert (tmp_path / "reports" / "01_fixture_notes.html").stat().st_size > 100_000
     assert "without encryption" not in report.stderr  # the report kernel uses ipc transport
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as non-root the Makefile calls sudo apt-get")
+def test_python_without_ensurepip_gets_its_venv_package_from_apt(tmp_path):
+    """Debian/Ubuntu without python3.X-venv: `make venv` installs it with apt-get, then creates the venv.
+
+    A stand-in python3 fails `import ensurepip` until a stand-in apt-get has "installed" the package.
+    """
+    bin_dir, installed, apt_log = tmp_path / "bin", tmp_path / "installed", tmp_path / "apt.log"
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text(
+        "#!/bin/sh\n"
+        f'if [ ! -e "{installed}" ] && [ "$1" = "-c" ] && [ "$2" = "import ensurepip" ]; then exit 1; fi\n'
+        f'exec "{sys.executable}" "$@"\n')
+    (bin_dir / "apt-get").write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{apt_log}"\n'
+        f'case "$*" in *install*) touch "{installed}";; esac\n')
+    for script in bin_dir.iterdir():
+        script.chmod(0o755)
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    env.pop("MAKEFLAGS", None)
+    run = subprocess.run(["make", "venv", f"PYTHON={bin_dir / 'python3'}", "VENV=venv"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    version = "%d.%d" % sys.version_info[:2]
+    assert f"has no ensurepip: installing python{version}-venv with apt-get" in run.stdout
+    assert apt_log.read_text().splitlines() == ["update -qq", f"install -y -qq python{version}-venv"]
+    assert (tmp_path / "venv" / "bin" / "python").exists()
