@@ -2,7 +2,8 @@
 every request outside the page's own origin blocked and recorded):
 
 (a) the Voila app (`make app`) renders a notebook without code, and moving an ipywidgets
-    slider redraws the explorer's chart;
+    slider redraws the explorer's chart; there and in JupyterLab the explorer's static snapshot
+    is hidden once the live chart has rendered;
 (b) plain `jupyter nbconvert --to html --execute` of every notebook shows every chart
     (the explorers through their static snapshot) although the page's CDN scripts are blocked;
 (c) `jupyter nbconvert --to chipsuite` of a real notebook makes no outside request at all.
@@ -20,7 +21,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Guard, free_port, require_chromium, screenshot
+from test_browser import (CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Guard, free_port, lab_page, open_and_run_all,
+                          require_chromium, screenshot)
+
+import test_browser
+
+#: test_browser.py's JupyterLab server fixture, registered here under the name lab_server
+lab_server = test_browser.lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -149,6 +156,23 @@ def test_voila_app_shows_no_code_and_a_slider_redraws_the_chart(browser, voila):
         context.close()
     check_only_known_requests_failed(guard, VOILA_CDN)
     assert "without encryption" not in voila["log"].read_text()
+
+
+def test_lab_hides_the_snapshot_once_the_live_chart_renders(browser, lab_server):
+    context, guard, page = lab_page(browser, lab_server)
+    try:
+        open_and_run_all(page, lab_server, "01_cadence.ipynb")
+        page.wait_for_selector(".chipsuite-offline-chart svg", timeout=WAIT_MS)
+        snapshot = page.locator(".chipsuite-static-fallback")
+        assert snapshot.count() == 1
+        snapshot.wait_for(state="hidden", timeout=WAIT_MS)
+        screenshot(page, "lab-01_cadence-snapshot-hidden")
+    except BaseException:
+        screenshot(page, "lab-01_cadence-snapshot-failure")
+        raise
+    finally:
+        context.close()
+    guard.check()
 
 
 # --- (b) plain nbconvert and (c) --to chipsuite ------------------------------------------------
