@@ -3,8 +3,8 @@ from whatever python3 is, also a PEP 668 "externally managed" system Python, and
 
 The fast tests read the Makefile's plan (`make -n`); the slow one runs `make setup` with
 Debian's /usr/bin/python3 in a temporary copy of the repository's tracked files (what a fresh
-clone holds, with this checkout's changes) and then uses that venv: a report, the nbconvert
-exporter, Voila. pip's cache and the machine's wheel folders are used as they are configured,
+clone holds, with this checkout's changes) and then uses that venv: it imports the new
+dependencies, finds the nbconvert exporter through its entry point and builds a report. pip's cache and the machine's wheel folders are used as they are configured,
 so a warm run takes a few minutes.
 """
 
