@@ -25,6 +25,7 @@ from test_browser import (CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Guard, free_port, la
                           require_chromium, screenshot)
 
 import test_browser
+from test_nbexport import nbconvert_env
 
 #: test_browser.py's JupyterLab server fixture, registered here under the name lab_server
 lab_server = test_browser.lab
@@ -188,10 +189,11 @@ def nbconvert_pages(tmp_path_factory):
                             "--output-dir", str(tmp / "html"), *sorted(str(p) for p in root.glob("*.ipynb"))],
                            cwd=root, env=env, capture_output=True, text=True, timeout=3600)
     assert plain.returncode == 0, plain.stderr[-4000:]
-    chipsuite = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to",
-                                "chipsuite.nbexport.ChipsuiteExporter", "--output-dir", str(tmp / "chipsuite"),
-                                str(root / "01_cadence.ipynb")], cwd=root, env=env, capture_output=True, text=True,
-                               timeout=1800)
+    # `--to chipsuite` through the entry point (test_nbexport.nbconvert_env: this checkout's declaration)
+    env_chipsuite = dict(env, PYTHONPATH=nbconvert_env(tmp)["PYTHONPATH"])
+    chipsuite = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "chipsuite",
+                                "--output-dir", str(tmp / "chipsuite"), str(root / "01_cadence.ipynb")],
+                               cwd=root, env=env_chipsuite, capture_output=True, text=True, timeout=1800)
     assert chipsuite.returncode == 0, chipsuite.stderr[-4000:]
     return tmp
 
