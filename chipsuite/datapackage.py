@@ -55,6 +55,8 @@ _RULE_FIELDS = {
     _schema.URLS: ("string", {"description": "URLs separated by ' ; '"},
                    {"pattern": f"{_URL}( ; {_URL})*"}),
     _schema.UNIT: ("string", {}, {"required": True}),
+    # empty or a number; its range is a row rule of the table (checked by chipsuite.load_tables)
+    _schema.OPTIONAL_NUMBER: ("number", {}, {}),
 }
 _VALUE_COLUMNS = ("low", "base", "high", "value")
 
