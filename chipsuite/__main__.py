@@ -1,16 +1,17 @@
-"""Command line: ``python -m chipsuite report ...`` and ``python -m chipsuite bench ...``."""
+"""Command line: ``python -m chipsuite report ...``, ``bench ...`` and ``datapackage ...``."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-USAGE = """usage: python -m chipsuite {report,bench} [options]
+USAGE = """usage: python -m chipsuite {report,bench,datapackage} [options]
 
 subcommands:
-  report   execute the notebooks in report mode and write offline HTML reports
-           (python -m chipsuite report --help)
-  bench    run the performance benchmarks (python -m chipsuite bench --help)
+  report       execute the notebooks in report mode and write offline HTML reports
+               (python -m chipsuite report --help)
+  bench        run the performance benchmarks (python -m chipsuite bench --help)
+  datapackage  write data/datapackage.json from chipsuite.schema.TABLES (--check: verify it)
 """
 
 
@@ -32,7 +33,13 @@ def _report(argv) -> int:
     return report.main(argv)
 
 
-SUBCOMMANDS = {"report": _report, "bench": _bench}
+def _datapackage(argv) -> int:
+    from chipsuite import datapackage
+
+    return datapackage.main(argv)
+
+
+SUBCOMMANDS = {"report": _report, "bench": _bench, "datapackage": _datapackage}
 
 
 def main(argv=None) -> int:

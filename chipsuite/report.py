@@ -302,6 +302,35 @@ def _kernel_env(extra_env: dict | None = None) -> dict:
     return env
 
 
+def _ipc_kernel_manager_class():
+    """A kernel manager whose kernels talk over local (Unix socket) ipc transport.
+
+    ipykernel warns "Kernel is running over TCP without encryption" for every kernel on
+    tcp without CurveZMQ keys; ipc sockets are files only this user can reach, so the
+    warning does not apply. Sockets live in the temporary folder under a short name (Unix
+    socket paths are limited to about 100 bytes). Windows has no ipc: tcp is kept there.
+    """
+    import tempfile
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    if os.name == "nt":  # pragma: no cover - no ipc transport on Windows
+        return AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self):
+            return os.path.join(tempfile.gettempdir(), f"chipsuite-kernel-{uuid.uuid4().hex[:12]}")
+
+    return IPCKernelManager
+
+
 def execute_notebook(path, timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: str = "python3",
                      extra_env: dict | None = None):
     """Execute the notebook at ``path`` in report mode and return the executed node.
@@ -322,6 +351,7 @@ def execute_notebook(path, timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: st
         allow_errors=False,
         store_widget_state=False,
         resources={"metadata": {"path": str(path.parent.resolve())}},
+        kernel_manager_class=_ipc_kernel_manager_class(),
     )
     try:
         client.execute(env=_kernel_env(extra_env))

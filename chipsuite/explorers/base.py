@@ -16,7 +16,16 @@ from pathlib import Path
 from ..report import is_report_mode
 from ..scenario import Scenario, ScenarioError
 
-__all__ = ["ScenarioState", "Control", "Explorer", "display_chart"]
+__all__ = ["ScenarioState", "Control", "Explorer", "display_chart", "FALLBACK_CLASS"]
+
+#: CSS class of the static chart snapshot that :meth:`Explorer.show` displays next to the widget
+FALLBACK_CLASS = "chipsuite-static-fallback"
+#: Hides the snapshot's output when the live chart (OfflineChart's ``.chipsuite-offline-chart``)
+#: has rendered in the same cell: JupyterLab, Voila and nbconvert's lab template share these classes
+FALLBACK_CSS = (
+    f".jp-OutputArea:has(.chipsuite-offline-chart) > .jp-OutputArea-child:has(.{FALLBACK_CLASS}),"
+    f" .output:has(.chipsuite-offline-chart) > .output_area:has(.{FALLBACK_CLASS}) {{ display: none; }}"
+)
 
 
 class ScenarioState:
@@ -283,14 +292,42 @@ class Explorer:
         if self._chart_widget is not None:
             self._chart_widget.spec = self.chart_spec()
 
-    def show(self):
-        """Display the widget UI; in report mode the kernel-free :meth:`static_view` instead."""
-        from IPython.display import display
+    def static_fallback_bundle(self):
+        """Mimebundle of a static snapshot of the current chart, shown where widgets cannot run.
 
+        ``text/html`` (the SVG rendered offline by vl-convert, a caption, and a style rule that
+        hides the snapshot once a live explorer chart has rendered in the same output area) plus
+        ``image/svg+xml`` and ``text/plain``. :meth:`show` displays it next to the widget view, so
+        plain ``jupyter nbconvert --to html``, nbviewer and GitHub show the chart, while JupyterLab
+        and Voila show only the live explorer. The snapshot is the chart when ``show()`` ran (it is
+        not re-rendered on each change: an SVG takes about 0.3 s).
+        """
+        from ..vega import spec_to_svg
+
+        svg = spec_to_svg(self.chart_spec())
+        caption = (f"Static snapshot of the {html.escape(self.title)} chart as first displayed; "
+                   "run the notebook with a kernel (JupyterLab, Voila, Binder) for the live controls.")
+        page = (f'<div class="{FALLBACK_CLASS}">\n{svg}\n'
+                f'<p class="{FALLBACK_CLASS}-caption" style="color:#666;font-size:0.85em">{caption}</p>\n'
+                f"</div>\n<style>{FALLBACK_CSS}</style>\n")
+        return {"text/html": page, "image/svg+xml": svg,
+                "text/plain": f"<static snapshot of the {self.title} chart>"}
+
+    def show(self):
+        """Display the widget UI with a static fallback (:meth:`display_live`); in report mode
+        the kernel-free :meth:`static_view` instead."""
         if is_report_mode():
             display_chart(self.static_view())
         else:
-            display(self.widget)
+            self.display_live()
+
+    def display_live(self):
+        """Display :meth:`static_fallback_bundle`, then the widget UI (what :meth:`show` does
+        outside report mode; explorers that override ``show`` call this)."""
+        from IPython.display import display
+
+        display(self.static_fallback_bundle(), raw=True)
+        display(self.widget)
 
 
 def display_chart(chart):

@@ -86,4 +86,4 @@ class DataExplorer(Explorer):
             display_chart(self.static_view())
             display(HTML(self.table_html()))
         else:
-            display(self.widget)
+            self.display_live()
