@@ -34,7 +34,7 @@ from typing import NamedTuple
 from .schema import BOUNDS, TABLES, UNITS, DataError, read_table
 
 __all__ = ["PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff", "assumptions_path",
-           "read_assumptions"]
+           "check_assumption_rows", "check_seed", "read_assumptions"]
 
 #: the repository's data folder (``$CHIPSUITE_DATA_DIR`` or an argument may name another)
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -141,6 +141,19 @@ def read_assumptions(path=None):
     """
     path = assumptions_path(path)
     table = read_table(path, TABLES["assumptions"])
+    rows = check_assumption_rows(table)
+    missing = [n for n in PARAMETERS if n not in rows]
+    if missing:
+        raise DataError(table.schema.file, None, "parameter",
+                        f"no row for scenario parameter(s) {', '.join(missing)}")
+    return rows
+
+
+def check_assumption_rows(table):
+    """Check each row of a raw ``assumptions`` table (:class:`chipsuite.schema.RawTable`) against
+    :data:`PARAMETERS`: a known parameter, its unit, ``low``/``base``/``high`` inside its validity
+    bounds. Returns the rows as :func:`read_assumptions` does (rows need not cover every parameter:
+    that is checked by :func:`read_assumptions`). Raises :class:`chipsuite.DataError`."""
     file = table.schema.file
     rows = {}
     for row, line in zip(table.rows, table.lines):
@@ -160,9 +173,6 @@ def read_assumptions(path=None):
                                 f"validity bounds [{p.lower:g}, {p.upper:g}] {p.unit}")
         rows[name] = {"unit": canonical, **values, "kind": row["kind"], "source_ids": row["source_ids"],
                       "note": row["note"], "line": line}
-    missing = [n for n in PARAMETERS if n not in rows]
-    if missing:
-        raise DataError(file, None, "parameter", f"no row for scenario parameter(s) {', '.join(missing)}")
     return rows
 
 
