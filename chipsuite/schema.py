@@ -439,7 +439,11 @@ def read_file_bytes(path, file=None):
         raise DataError(file, None, None, f"{path} is a directory, not a CSV file") from None
     except PermissionError:
         raise DataError(file, None, None, f"file {path} cannot be read: permission denied") from None
-    except OSError as err:  # ELOOP (symlink loop), ENAMETOOLONG, EIO, ...
+    except OSError as err:  # ELOOP (symlink loop), ENXIO (a socket), ENAMETOOLONG, EIO, ...
+        mode = _mode_or_none(path)
+        if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise DataError(file, None, None, f"{path} is not a regular file ({_file_type(mode)}); "
+                            "a CSV table must be a regular file") from None
         raise DataError(file, None, None, f"file {path} cannot be opened: {err.strerror or err}") from None
     try:
         mode = os.fstat(fd).st_mode
@@ -456,6 +460,13 @@ def read_file_bytes(path, file=None):
     finally:
         if fd is not None:
             os.close(fd)
+
+
+def _mode_or_none(path):
+    try:
+        return os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
 
 
 def _file_type(mode):
