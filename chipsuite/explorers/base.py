@@ -178,7 +178,11 @@ class Explorer:
                     raise ScenarioError(f"{type(self).__name__}: control {n!r}: {err}") from None
         before = (self.state.scenario, dict(self.values))
         if params:
-            self.state.update(**params)  # raises ScenarioError before anything changes
+            try:
+                self.state.update(**params)  # raises ScenarioError before anything changes
+            except ScenarioError as err:
+                names = ", ".join(repr(n) for n in controls if self.CONTROLS[n].param is not None)
+                raise ScenarioError(f"{type(self).__name__}: control {names}: {err}") from None
         self.values.update(controls)
         try:
             self._refresh()
