@@ -409,9 +409,9 @@ def machine_roots(notebook=None) -> dict:
     """
     import chipsuite
 
-    roots = {
-        str(Path(chipsuite.__file__).resolve().parent.parent): "[chipsuite]",
+    roots = {  # later entries win where two are the same folder
         str(Path.cwd().resolve()): "[cwd]",
+        str(Path(chipsuite.__file__).resolve().parent.parent): "[chipsuite]",
         str(Path.home()): "~",
         sys.prefix: "[python]",
         sys.base_prefix: "[python]",
