@@ -22,10 +22,12 @@ HTML file, plus an ``index.html`` linking them:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as _dt
 import glob as _glob
 import html
+import inspect
 import json
 import math
 import os
@@ -315,8 +317,7 @@ def execute_notebook(path, timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: st
     cell. Raises :class:`ReportError` naming the notebook when a cell fails or times out.
     """
     import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     path = Path(path)
     timeout_s = check_timeout(timeout_s)
@@ -325,12 +326,16 @@ def execute_notebook(path, timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: st
     except (OSError, ValueError) as err:  # missing, unreadable, not JSON, not a notebook
         raise ReportError(f"{path}: cannot read the notebook: {err}") from None
     running = {"index": None}
+    interrupted = []
 
     def on_cell_start(cell, cell_index):
         running["index"] = cell_index
+        if interrupted:
+            raise KeyboardInterrupt
 
-    client = NotebookClient(
+    client = _InterruptibleClient(
         nb,
+        interrupted,
         timeout=timeout_s,
         kernel_name=kernel_name,
         allow_errors=False,
@@ -338,15 +343,76 @@ def execute_notebook(path, timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: st
         resources={"metadata": {"path": str(path.parent.resolve())}},
         on_cell_start=on_cell_start,
     )
-    try:
-        client.execute(env=_kernel_env(extra_env))
-    except CellTimeoutError as err:
-        raise ReportError(f"{path}: {_running_cell(nb, path.name, running['index'])} exceeded the timeout of "
-                          f"{timeout_s:g} s: {err}") from err
-    except CellExecutionError as err:
-        raise ReportError(f"{path}: a cell raised an error while building the report: "
-                          f"{_running_cell(nb, path.name, running['index'])}:\n{err}") from err
+    # the kernel's own log (not the notebook's output) goes to a file, not to our terminal: it is
+    # shown only when the kernel dies
+    with tempfile.TemporaryFile(mode="w+b") as kernel_log:
+        try:
+            client.execute(env=_kernel_env(extra_env), stderr=kernel_log)
+        except BaseException as err:  # noqa: BLE001 - an interrupt may surface as any error of nbclient
+            if interrupted:
+                raise KeyboardInterrupt from None
+            where = _running_cell(nb, path.name, running["index"])
+            if isinstance(err, CellTimeoutError):
+                raise ReportError(f"{path}: {where} exceeded the timeout of {timeout_s:g} s: {err}") from err
+            if isinstance(err, CellExecutionError):
+                raise ReportError(f"{path}: a cell raised an error while building the report: "
+                                  f"{where}:\n{err}") from err
+            if isinstance(err, DeadKernelError):
+                raise ReportError(f"{path}: the kernel died while running {where}: {err}"
+                                  f"{_log_tail(kernel_log)}") from err
+            raise
+    if interrupted:
+        raise KeyboardInterrupt
     return nb
+
+
+def _interruptible_client_class():
+    """A NotebookClient whose SIGINT handler records the interrupt and shuts the kernel down.
+
+    nbclient installs its own SIGINT handler on the event loop, which shuts the kernel down and
+    lets the build fail with an unrelated error (DeadKernelError, then an AssertionError of its
+    cleanup); this one records the interrupt first, so :func:`execute_notebook` raises
+    ``KeyboardInterrupt`` and the CLI exits with one line.
+    """
+    from nbclient import NotebookClient
+
+    class InterruptibleClient(NotebookClient):
+        def __init__(self, nb, interrupted, **kwargs):
+            super().__init__(nb, **kwargs)
+            self._interrupted = interrupted
+
+        def _on_sigint(self):
+            self._interrupted.append(signal.SIGINT)
+            km = self.km
+            if km is not None and km.has_kernel:
+                result = km.shutdown_kernel(now=True)
+                if inspect.isawaitable(result):
+                    asyncio.ensure_future(result)
+
+        async def async_start_new_kernel(self, **kwargs):
+            try:  # replaces the handler nbclient has just installed on this loop
+                asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_sigint)
+            except (RuntimeError, NotImplementedError, ValueError):
+                pass  # not the main thread, or no signals (Windows): nbclient's own handling stays
+            await super().async_start_new_kernel(**kwargs)
+            if self._interrupted:
+                raise KeyboardInterrupt
+
+    return InterruptibleClient
+
+
+def _InterruptibleClient(nb, interrupted, **kwargs):
+    return _interruptible_client_class()(nb, interrupted, **kwargs)
+
+
+def _log_tail(fh, lines=15) -> str:
+    """The last ``lines`` lines of the binary file ``fh``, as ``"\nkernel log:\n..."`` (or ``""``)."""
+    try:
+        fh.seek(0)
+        text = fh.read().decode("utf-8", "replace").strip()
+    except (OSError, ValueError):
+        return ""
+    return "\nkernel log (last lines):\n" + "\n".join(text.splitlines()[-lines:]) if text else ""
 
 
 def _running_cell(nb, notebook_name, index):
@@ -758,14 +824,31 @@ def main(argv=None) -> int:
     def log(message):
         print(message, flush=True)
 
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        previous = None
     try:
         pages = build_reports(args.notebooks, args.out, timeout_s=timeout, kernel_name=args.kernel, log=log)
-    except ReportError as err:
-        print(f"chipsuite report: error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"chipsuite report: interrupted; {args.out} is unchanged", file=sys.stderr)
-        return 130
+    except BaseException as err:  # noqa: BLE001 - sorted below; anything else is re-raised
+        # an interrupt may surface as another error of the kernel machinery (e.g. DeadKernelError):
+        # the flag, not the type, says it was an interrupt
+        if interrupted or isinstance(err, KeyboardInterrupt):
+            print(f"chipsuite report: interrupted; {args.out} is unchanged", file=sys.stderr)
+            return 130
+        if isinstance(err, ReportError):
+            print(f"chipsuite report: error: {err}", file=sys.stderr)
+            return 1
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     total = sum(p.size_bytes for p in pages)
     print(f"{len(pages)} report(s), {total / 1e6:.2f} MB in total:")
     width = max(len(str(page.html_path)) for page in pages)

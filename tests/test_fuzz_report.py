@@ -267,3 +267,38 @@ def test_built_page_shows_no_machine_path(tmp_path, monkeypatch):
 
     assert report.find_machine_paths(body.replace(bundle_js("script"), ""), report.machine_roots(path)) == []
     assert str(REPO) not in body and "[chipsuite]/data" in body
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_during_a_real_build_exits_with_one_line_and_keeps_the_report(tmp_path):
+    import subprocess
+    import time
+
+    marker = tmp_path / "cell-started"
+    nb = new_notebook(cells=[new_markdown_cell("# Sleep"),
+                             new_code_cell(f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\n"
+                                           "time.sleep(120)")])
+    (tmp_path / "nb").mkdir()
+    nbformat.write(nb, tmp_path / "nb" / "sleep.ipynb")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("<p>previous report</p>")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "chipsuite", "report", "--notebooks", "nb/*.ipynb",
+                             "--out", "out", "--timeout", "300"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert marker.exists(), "the notebook never started"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert err == "chipsuite report: interrupted; out is unchanged\n"
+    assert _snapshot(out) == {"index.html": b"<p>previous report</p>"}
+    assert _leftovers(tmp_path) == []
