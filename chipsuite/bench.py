@@ -145,7 +145,8 @@ def prepared_inputs(draws, seed=0, scenario=None):
     Sampling, cadence, procurement and stock-flow run here, once, outside any timing.
     """
     from .data import load_dataset
-    from .model import formula_inputs_for, model_inputs, simulate_fleet
+    from .model.core import formula_inputs_for, simulate_fleet
+    from .model.inputs import model_inputs
     from .scenario import Scenario
 
     ds = load_dataset()

@@ -43,8 +43,9 @@ from chipsuite import __version__
 from chipsuite.quarters import parse_quarter, quarter_label, quarter_range, quarters_between
 from chipsuite.scenario import check_assumption_rows
 from chipsuite.schema import (
-    BOOL, BOUNDS, CAPEX_QUARTERLY_MEASURES, CHIP_PARAMETERS, DATE, NUMBER, QUARTER, SITE_PARAMETERS,
-    TABLES, UNITS, WORKLOADS, YEAR, DataError, check_cross_references, parse_table, read_file_bytes,
+    BOOL, BOUNDS, CAPEX_QUARTERLY_MEASURES, CHIP_PARAMETERS, DATE, NUMBER, OPTIONAL_NUMBER, QUARTER,
+    SITE_PARAMETERS, TABLES, UNITS, WORKLOADS, YEAR, DataError, check_cross_references, parse_table,
+    read_file_bytes,
 )
 
 #: The repository's data folder, used when neither argument nor environment variable is given.
@@ -149,6 +150,8 @@ def _typed_frame(table):
             # Decimal keeps "72.22 USD bn" exactly 72220000000.0
             columns[name] = np.array([float(Decimal(c) * f) for c, f in zip(cells, factors or [1] * len(cells))],
                                      dtype=float)
+        elif rule == OPTIONAL_NUMBER:  # empty cell -> NaN (no unit factor: these columns carry their own unit)
+            columns[name] = np.array([float(c) if c != "" else np.nan for c in cells], dtype=float)
         elif name == "unit":
             columns[name] = pd.Series([UNITS[c][0] for c in cells], dtype=object)
         elif rule == BOOL:
@@ -248,6 +251,10 @@ _LONG_NAMES = {
     "memory_gb": "on-package memory per chip",
     "memory_bandwidth_tbps": "memory bandwidth per chip",
     "unit_price_usd": "unit price per chip",
+    "fp4_dense_tflops": "dense FP4/MX4 throughput per chip",
+    "system_cost_usd": "capex per deployed accelerator (chip, host, rack, fabric, network; no building)",
+    "system_power_overhead": "system power per accelerator / accelerator TDP",
+    "rental_price_usd_per_hour": "public cloud rental price per accelerator-hour",
     "pue": "power usage effectiveness",
     "electricity_price_usd_per_mwh": "electricity price",
     "carbon_intensity_gco2_per_kwh": "grid carbon intensity",
@@ -314,7 +321,29 @@ def build_dataset(tables, data_dir=None):
     data_vars["capex_annual_usd"] = (("year", "series", "bound"), annual,
                                      _attrs("USD", "Meta annual capital expenditure", "capex_annual", used))
 
+    if "deals" in tables:
+        deals = tables["deals"]
+        schedule, measure_units = deal_schedule(deals, quarters)
+        data_vars["deal_volume"] = (("tranche", "quarter", "bound"), schedule,
+                                    _attrs("per quarter, in deal_unit", "deal volume per quarter (spread evenly "
+                                           "over the tranche's quarters)", "deals", deals))
+        tranche_coords = {
+            "tranche": ("tranche", np.array([f"{d}:{t}" for d, t in zip(deals["deal_id"], deals["tranche"])],
+                                            dtype=object)),
+            "deal_id": ("tranche", deals["deal_id"].to_numpy(object)),
+            "deal_supplier": ("tranche", deals["supplier"].to_numpy(object)),
+            "deal_type": ("tranche", deals["deal_type"].to_numpy(object)),
+            "deal_measure": ("tranche", deals["measure"].to_numpy(object)),
+            "deal_unit": ("tranche", np.array(measure_units, dtype=object)),
+            "deal_generation": ("tranche", deals["generation"].fillna("").to_numpy(object)),
+            "deal_start": ("tranche", deals["start_quarter"].to_numpy("datetime64[ns]")),
+            "deal_end": ("tranche", deals["end_quarter"].to_numpy("datetime64[ns]")),
+        }
+    else:
+        tranche_coords = {}
+
     coords = {
+        **tranche_coords,
         "generation": ("generation", np.array(generations, dtype=object)),
         "name": ("generation", chips["name"].to_numpy(object)),
         "vendor": ("generation", chips["vendor"].to_numpy(object)),
@@ -339,6 +368,29 @@ def build_dataset(tables, data_dir=None):
         "data_dir": str(data_dir) if data_dir is not None else "",
     }
     return ds
+
+
+#: canonical unit of a deal's volume per quarter, by measure (the tables' values are converted to it)
+DEAL_VOLUME_UNITS = {"units": "units", "power": "MW", "value": "USD"}
+
+
+def deal_schedule(deals, quarters):
+    """Deal volume per tranche, quarter and bound, spread evenly over each tranche's quarters.
+
+    A tranche from ``start_quarter`` to ``end_quarter`` (inclusive) delivers ``1 / n`` of its
+    volume in each of its ``n`` quarters; quarters outside ``quarters`` are dropped (the horizon
+    sees only its part). Units: see :data:`DEAL_VOLUME_UNITS` (per quarter). Returns
+    ``(values (T, Q, 3), canonical unit per tranche)``.
+    """
+    out = np.zeros((len(deals), len(quarters), 3))
+    q = np.asarray(quarters, "datetime64[ns]")
+    for k, (_, row) in enumerate(deals.iterrows()):
+        start, end = np.datetime64(row["start_quarter"], "ns"), np.datetime64(row["end_quarter"], "ns")
+        n = quarters_between(start, end) + 1
+        inside = (q >= start) & (q <= end)
+        for b, bound in enumerate(BOUNDS):
+            out[k, inside, b] = float(row[bound]) / n
+    return out, [DEAL_VOLUME_UNITS[m] for m in deals["measure"]]
 
 
 def site_capacity_mw(capacity, sites, quarters):

@@ -48,7 +48,7 @@ def related_input_groups(ds, rho_nvidia_prices: float = 0.8, rho_mtia_factors: f
 
     Returns a list of ``(input, dim, labels, rho)`` for :func:`chipsuite.uncertainty.sample_inputs`.
     """
-    from .model import fleet_generations
+    from .model.inputs import fleet_generations
 
     gens = fleet_generations(ds)
     vendor = {str(g): str(v) for g, v in zip(ds.generation.values, ds.vendor.values)}
@@ -65,7 +65,7 @@ def ensemble_inputs(scenario, ds, draws: int, seed: int, *, draw_range=None, met
     ``draws == 1`` gives the base case. Thin wrapper of :func:`chipsuite.model.model_inputs`,
     so chunks get exactly the in-memory inputs (incl. its post-processing of sampled values).
     """
-    from . import model
+    from .model import inputs as model
 
     sampling = {"method": method, "correlations": correlations, "within": within}
     if draw_range is not None:
@@ -93,7 +93,7 @@ def _attrs(scenario, draws, seed, engine, method, correlations, within):
 
 
 def _evaluate(scenario, draws, seed, engine, method, correlations, within, draw_range):
-    from .model import evaluate_model
+    from .model.core import evaluate_model
 
     ds = _dataset()
     values = ensemble_inputs(scenario, ds, draws, seed, draw_range=draw_range, method=method,

@@ -40,6 +40,7 @@ class Formula:
     long_name: str
     sum_over: str | None = None
     depreciation_life: str | None = None
+    paid_over: tuple[str, str] | None = None
     inputs: frozenset = field(init=False)
 
     def __post_init__(self):
@@ -48,6 +49,8 @@ class Formula:
         names = set(compiled.names)
         if self.depreciation_life:
             names.add(self.depreciation_life)
+        if self.paid_over:
+            names.update(self.paid_over)
         object.__setattr__(self, "inputs", frozenset(names))
         object.__setattr__(self, "_compiled", compiled)
 
@@ -70,8 +73,10 @@ class Formula:
                 out = out.sum(self.sum_over)
             if self.depreciation_life is not None:
                 out = straight_line_depreciation(out, values[self.depreciation_life])
+            if self.paid_over is not None:
+                out = paid(out, *(values[n] for n in self.paid_over))
             return out
-        if self.sum_over is not None or self.depreciation_life is not None:
+        if self.sum_over is not None or self.depreciation_life is not None or self.paid_over is not None:
             raise TypeError(f"formula {self.name!r} reduces over a dimension: pass xarray DataArrays")
         arrays = {n: np.asarray(values[n], dtype=float) for n in self._compiled.names}
         out = self._compiled.evaluate(arrays, engine=engine)
@@ -105,7 +110,7 @@ def straight_line_depreciation(spend, life_quarters):
     """
     import xarray as xr
 
-    from .fleet import lagged_level
+    from .model.stockflow import lagged_level
 
     cumulative = spend.cumsum("quarter")
     life = life_quarters if isinstance(life_quarters, xr.DataArray) else xr.DataArray(float(life_quarters))
@@ -115,11 +120,35 @@ def straight_line_depreciation(spend, life_quarters):
     return out.transpose(*spend.dims)
 
 
+def paid(amount, share_before, share_after):
+    """Cash paid per quarter for ``amount`` delivered per quarter. [USD per quarter]
+
+    :func:`chipsuite.model.stockflow.payment_profile` on a DataArray with a ``quarter`` dim;
+    ``share_before`` / ``share_after`` are numbers or DataArrays (e.g. one per draw).
+    """
+    import xarray as xr
+
+    from .model.stockflow import payment_profile
+
+    shares = [s if isinstance(s, xr.DataArray) else xr.DataArray(float(s)) for s in (share_before, share_after)]
+    out = xr.apply_ufunc(payment_profile, amount, *shares, input_core_dims=[["quarter"], [], []],
+                         output_core_dims=[["quarter"]])
+    return out.transpose(*amount.dims)
+
+
 _F = Formula
+
+
+def _share(part, total):
+    """Text of ``part / total``, 0 where ``total`` is 0."""
+    return f"where({total} > 0, {part} / where({total} > 0, {total}, 1), 0)"
+
+
+_PAID = ("payment_share_before", "payment_share_after")
 _FORMULA_LIST = [
-    # --- power and placement (sites hold facility power; the fleet is fungible across sites)
-    _F("provisioned_it_power_mw", "units_installed * (tdp_w * server_power_overhead / 1e6)", "MW",
-       "IT power provisioned for installed accelerators (nameplate)"),
+    # --- power and placement (sites hold facility power; the owned fleet is fungible across sites)
+    _F("provisioned_it_power_mw", "units_installed * (tdp_w * system_power_overhead / 1e6)", "MW",
+       "IT power provisioned for installed accelerators (nameplate, incl. host, network and fans)"),
     _F("fleet_provisioned_it_power_mw", "provisioned_it_power_mw", "MW",
        "IT power needed by the installed fleet (nameplate)", sum_over="generation"),
     _F("site_it_capacity_mw", "site_capacity_mw / pue", "MW", "IT power a site can host"),
@@ -133,15 +162,16 @@ _FORMULA_LIST = [
        "fraction of installed accelerators that are placed and powered"),
     _F("unplaced_units", "units_installed * (1 - placed_fraction)", "units",
        "installed accelerators without site power"),
-    _F("site_placement_share", "where(fleet_it_capacity_mw > 0, site_it_capacity_mw / "
-       "where(fleet_it_capacity_mw > 0, fleet_it_capacity_mw, 1), 0)", "1",
+    _F("site_placement_share", _share("site_it_capacity_mw", "fleet_it_capacity_mw"), "1",
        "share of placed IT power at each site (proportional to its IT capacity)"),
-    _F("it_power_mw", "units_installed * placed_fraction * (tdp_w * utilisation * server_power_overhead / 1e6)",
+    _F("it_power_mw", "units_installed * placed_fraction * (tdp_w * utilisation * system_power_overhead / 1e6)",
        "MW", "average IT power of powered accelerators"),
     _F("fleet_it_power_mw", "it_power_mw", "MW", "average IT power of the fleet", sum_over="generation"),
     _F("site_it_power_mw", "fleet_it_power_mw * site_placement_share", "MW", "average IT power at a site"),
     _F("facility_power_mw", "placed_it_power_mw * site_placement_share * pue", "MW",
        "facility power provisioned at a site (nameplate IT x PUE)"),
+    _F("rented_it_power_mw", "rented_units * (tdp_w * utilisation * system_power_overhead / 1e6)", "MW",
+       "average IT power of rented accelerators (in the providers' data centres)"),
     # --- energy, electricity cost, emissions
     _F("energy_mwh", "site_it_power_mw * pue * hours_per_quarter", "MWh", "facility electricity use"),
     _F("electricity_cost_usd", "energy_mwh * electricity_price_usd_per_mwh", "USD", "electricity cost"),
@@ -151,73 +181,151 @@ _FORMULA_LIST = [
        "gCO2/kWh", "carbon intensity of the supply mix"),
     _F("emissions_tco2", "energy_mwh * carbon_intensity_effective_gco2_per_kwh / 1e3", "tCO2",
        "CO2 emissions from electricity (location-based, supply mix)"),
-    # --- bargaining and capex
+    # --- prices: bargaining applies once, to Nvidia's chip price (dataset prices are list-level)
     _F("nvidia_effective_price_factor",
        "1 - minimum(bargaining_elasticity * mtia_share_purchases_h100e, bargaining_cap)", "1",
        "Nvidia effective price relative to list, after in-house bargaining"),
-    _F("accelerator_capex_usd",
-       "units_delivered * unit_price_usd * (is_mtia + is_nvidia * nvidia_price_multiplier"
-       " * nvidia_effective_price_factor)", "USD", "accelerator capex"),
+    _F("chip_price_usd", "unit_price_usd * (1 - is_nvidia + is_nvidia * nvidia_price_multiplier"
+       " * nvidia_effective_price_factor)", "USD", "price paid per accelerator chip"),
+    _F("system_share_price_usd", "(system_cost_usd - unit_price_usd) * component_price_index", "USD",
+       "server, rack, scale-up and network capex per accelerator (its share of the system)"),
+    # --- what is delivered (valued at delivery) and what is paid (order-to-cash)
+    _F("accelerator_value_usd", "units_delivered * chip_price_usd", "USD", "value of accelerators delivered"),
+    _F("system_value_usd", "units_delivered * system_share_price_usd", "USD",
+       "value of the server, rack and network share of systems delivered"),
+    _F("it_value_usd", "accelerator_value_usd + system_value_usd", "USD",
+       "value of accelerator systems delivered, all generations", sum_over="generation"),
+    _F("nvidia_accelerator_value_usd", "accelerator_value_usd * is_nvidia", "USD",
+       "value of Nvidia chips delivered", sum_over="generation"),
+    _F("accelerator_capex_usd", "accelerator_value_usd", "USD", "accelerator capex (cash paid)",
+       paid_over=_PAID),
+    _F("system_capex_usd", "system_value_usd", "USD", "server, rack and network capex (cash paid)",
+       paid_over=_PAID),
     _F("fleet_accelerator_capex_usd", "accelerator_capex_usd", "USD", "accelerator capex, all generations",
        sum_over="generation"),
     _F("nvidia_accelerator_capex_usd", "accelerator_capex_usd * is_nvidia", "USD", "Nvidia accelerator capex",
        sum_over="generation"),
-    _F("server_network_capex_usd", "fleet_accelerator_capex_usd * server_network_capex_ratio", "USD",
-       "server, rack and network capex for accelerators"),
+    _F("server_network_capex_usd", "system_capex_usd", "USD",
+       "server, rack and network capex for accelerators", sum_over="generation"),
     _F("facility_capex_usd", "facility_capex_per_mw * facility_capacity_additions_mw", "USD",
-       "data-centre construction capex"),
+       "data-centre construction capex (owned capacity)"),
     _F("non_ai_capex_usd", "non_ai_capex_2022 ** (1 - non_ai_year_weight) * non_ai_capex_2026 ** non_ai_year_weight"
        " / quarters_per_year", "USD", "capex not tied to the accelerator fleet"),
     _F("it_capex_usd", "fleet_accelerator_capex_usd + server_network_capex_usd", "USD",
        "accelerator, server and network capex"),
-    _F("capex_usd", "it_capex_usd + facility_capex_usd + non_ai_capex_usd", "USD",
-       "total capex (accelerators, servers and network, facilities, non-AI)"),
+    _F("ppe_capex_usd", "it_capex_usd + facility_capex_usd + non_ai_capex_usd", "USD",
+       "purchases of property and equipment (accelerators, servers and network, facilities, non-AI)"),
+    _F("finance_lease_principal_usd", "ppe_capex_usd * finance_lease_principal_ratio", "USD",
+       "principal payments on finance leases"),
+    _F("capex_usd", "ppe_capex_usd + finance_lease_principal_usd", "USD",
+       "headline capex: purchases of property and equipment plus finance-lease principal"),
+    # --- depreciation and amortisation of the whole asset base
     _F("it_depreciation_usd", "it_capex_usd", "USD", "depreciation of accelerator, server and network capex",
        depreciation_life="useful_life_quarters"),
     _F("facility_depreciation_usd", "facility_capex_usd", "USD", "depreciation of facility capex",
        depreciation_life="facility_life_quarters"),
-    _F("depreciation_usd", "it_depreciation_usd + facility_depreciation_usd", "USD",
-       "depreciation of modelled AI capex (assets bought from 2022Q1)"),
-    # --- fleet totals and Nvidia dependence
-    _F("units_installed_total", "units_installed", "units", "installed accelerators", sum_over="generation"),
-    _F("nvidia_units_installed", "units_installed * is_nvidia", "units", "installed Nvidia GPUs",
+    _F("non_ai_depreciation_usd", "non_ai_capex_usd", "USD", "depreciation of non-AI capex",
+       depreciation_life="non_ai_life_quarters"),
+    _F("ai_depreciation_usd", "it_depreciation_usd + facility_depreciation_usd", "USD",
+       "depreciation of AI capex (accelerator systems and facilities bought from 2022Q1)"),
+    _F("depreciation_usd", "ai_depreciation_usd + non_ai_depreciation_usd + pre2022_depreciation_usd", "USD",
+       "depreciation and amortisation of the whole asset base (incl. assets bought before 2022)"),
+    # --- opex of compute: leases and rented (cloud) capacity
+    _F("lease_cost_usd", "leased_capacity_mw * lease_cost_per_mw_year / quarters_per_year", "USD",
+       "lease cost of leased and joint-venture data-centre capacity"),
+    _F("cloud_cost_usd", "rented_spend_usd", "USD", "rented (cloud) compute cost", sum_over="generation"),
+    # --- fleet totals and supplier dependence
+    _F("units_installed_total", "units_installed", "units", "installed accelerators (owned)", sum_over="generation"),
+    _F("nvidia_units_installed", "units_installed * is_nvidia", "units", "installed Nvidia GPUs (owned)",
        sum_over="generation"),
-    _F("h100e_total", "h100e", "H100e", "installed capability", sum_over="generation"),
-    _F("nvidia_h100e", "h100e * is_nvidia", "H100e", "installed Nvidia capability", sum_over="generation"),
+    _F("amd_units_installed", "units_installed * is_amd", "units", "installed AMD GPUs (owned)",
+       sum_over="generation"),
+    _F("mtia_units_installed", "units_installed * is_mtia", "units", "installed MTIA chips",
+       sum_over="generation"),
+    _F("h100e_total", "h100e", "H100e", "installed capability (owned)", sum_over="generation"),
+    _F("nvidia_h100e", "h100e * is_nvidia", "H100e", "installed Nvidia capability (owned)", sum_over="generation"),
+    _F("amd_h100e", "h100e * is_amd", "H100e", "installed AMD capability (owned)", sum_over="generation"),
     _F("mtia_h100e", "h100e * is_mtia", "H100e", "installed MTIA capability", sum_over="generation"),
+    _F("rented_h100e_total", "rented_h100e", "H100e", "rented capability (cloud)", sum_over="generation"),
+    _F("cloud_nvidia_h100e", "rented_h100e * is_nvidia", "H100e", "rented Nvidia capability (cloud)",
+       sum_over="generation"),
+    _F("cloud_tpu_h100e", "rented_h100e * is_google", "H100e", "rented Google TPU capability (cloud)",
+       sum_over="generation"),
+    _F("h100e_all", "h100e_total + rented_h100e_total", "H100e", "capability owned and rented"),
     _F("nvidia_it_power_mw", "it_power_mw * is_nvidia", "MW", "average IT power of Nvidia GPUs",
        sum_over="generation"),
-    _F("nvidia_share_units", "where(units_installed_total > 0, nvidia_units_installed / "
-       "where(units_installed_total > 0, units_installed_total, 1), 0)", "1",
-       "Nvidia share of installed accelerator units"),
-    _F("nvidia_share_h100e", "where(h100e_total > 0, nvidia_h100e / where(h100e_total > 0, h100e_total, 1), 0)",
-       "1", "Nvidia share of installed capability (H100e)"),
-    _F("mtia_share_h100e", "where(h100e_total > 0, mtia_h100e / where(h100e_total > 0, h100e_total, 1), 0)",
-       "1", "MTIA share of installed capability (H100e)"),
-    _F("nvidia_share_capex", "where(fleet_accelerator_capex_usd > 0, nvidia_accelerator_capex_usd / "
-       "where(fleet_accelerator_capex_usd > 0, fleet_accelerator_capex_usd, 1), 0)", "1",
+    _F("nvidia_share_units", _share("nvidia_units_installed", "units_installed_total"), "1",
+       "Nvidia share of installed accelerator units (owned)"),
+    _F("nvidia_share_h100e", _share("nvidia_h100e", "h100e_total"), "1",
+       "Nvidia share of installed capability (owned, H100e)"),
+    _F("mtia_share_h100e", _share("mtia_h100e", "h100e_total"), "1",
+       "MTIA share of installed capability (owned, H100e)"),
+    _F("amd_share_h100e", _share("amd_h100e", "h100e_total"), "1",
+       "AMD share of installed capability (owned, H100e)"),
+    _F("nvidia_share_h100e_incl_rented", _share("nvidia_h100e + cloud_nvidia_h100e", "h100e_all"), "1",
+       "Nvidia share of capability owned and rented (incl. Nvidia GPUs in rented clouds)"),
+    _F("mtia_share_h100e_all", _share("mtia_h100e", "h100e_all"), "1",
+       "MTIA share of capability owned and rented"),
+    _F("rented_share_h100e", _share("rented_h100e_total", "h100e_all"), "1",
+       "rented (cloud) share of capability owned and rented"),
+    _F("nvidia_share_capex", _share("nvidia_accelerator_capex_usd", "fleet_accelerator_capex_usd"), "1",
        "Nvidia share of accelerator capex"),
-    _F("nvidia_share_power", "where(fleet_it_power_mw > 0, nvidia_it_power_mw / "
-       "where(fleet_it_power_mw > 0, fleet_it_power_mw, 1), 0)", "1", "Nvidia share of accelerator IT power"),
-    _F("hhi", "nvidia_share_h100e ** 2 + mtia_share_h100e ** 2", "1",
-       "supplier concentration of installed capability (Herfindahl-Hirschman index over vendors, 0-1)"),
-    _F("all_nvidia_capex_usd", "all_nvidia_units * nvidia_newest_price_usd * nvidia_price_multiplier"
-       " * (1 + server_network_capex_ratio)", "USD",
-       "accelerator, server and network capex of an all-Nvidia fleet of equal capability"),
-    _F("savings_vs_all_nvidia_usd", "all_nvidia_capex_usd - it_capex_usd - nre_usd", "USD",
-       "savings against an all-Nvidia counterfactual of equal H100e (incl. MTIA NRE)"),
+    _F("compute_spend_usd", "it_capex_usd + cloud_cost_usd", "USD",
+       "spend on compute: accelerator systems (capex) and rented capacity (opex)"),
+    _F("nvidia_spend_usd", "(accelerator_capex_usd + system_capex_usd) * is_nvidia", "USD",
+       "spend on Nvidia systems (capex)", sum_over="generation"),
+    _F("amd_spend_usd", "(accelerator_capex_usd + system_capex_usd) * is_amd", "USD",
+       "spend on AMD systems (capex)", sum_over="generation"),
+    _F("mtia_spend_usd", "(accelerator_capex_usd + system_capex_usd) * is_mtia", "USD",
+       "spend on MTIA systems (capex)", sum_over="generation"),
+    _F("cloud_nvidia_spend_usd", "rented_spend_usd * is_nvidia", "USD", "spend on rented Nvidia capacity",
+       sum_over="generation"),
+    _F("cloud_tpu_spend_usd", "rented_spend_usd * is_google", "USD", "spend on rented Google TPU capacity",
+       sum_over="generation"),
+    _F("cloud_nvidia_units", "rented_units * is_nvidia", "units", "rented Nvidia GPUs (average in the quarter)",
+       sum_over="generation"),
+    _F("cloud_tpu_units", "rented_units * is_google", "units", "rented Google TPUs (average in the quarter)",
+       sum_over="generation"),
+    _F("nvidia_share_spend_incl_rented", _share("nvidia_spend_usd + cloud_nvidia_spend_usd", "compute_spend_usd"),
+       "1", "Nvidia share of compute spend (systems capex and rented Nvidia capacity)"),
+    _F("nvidia_share_power", _share("nvidia_it_power_mw", "fleet_it_power_mw"), "1",
+       "Nvidia share of accelerator IT power (owned)"),
+    _F("hhi", "((nvidia_h100e + cloud_nvidia_h100e) ** 2 + amd_h100e ** 2 + mtia_h100e ** 2"
+       " + cloud_tpu_h100e ** 2) / where(h100e_all > 0, h100e_all * h100e_all, 1)", "1",
+       "supplier concentration of capability owned and rented (Herfindahl-Hirschman index over chip vendors,"
+       " 0-1)"),
+    # --- what in-house and second-source silicon buys: one cost basis (system cost per accelerator)
+    _F("all_nvidia_capex_usd", "all_nvidia_units * (nvidia_blend_unit_price_usd * nvidia_price_multiplier"
+       " + (nvidia_blend_system_cost_usd - nvidia_blend_unit_price_usd) * component_price_index)", "USD",
+       "value of an all-Nvidia fleet of equal capability (systems at list chip prices, delivered)"),
+    _F("savings_vs_all_nvidia_usd", "all_nvidia_capex_usd - it_value_usd - nre_usd", "USD",
+       "savings against an all-Nvidia counterfactual of equal H100e (systems, incl. MTIA NRE)"),
+    _F("nvidia_premium_share", "maximum(1 - (1 - nvidia_gross_margin) / (1 - competitive_gross_margin), 0)", "1",
+       "share of Nvidia's chip price above a competitive hardware margin (the scarcity tax)"),
+    _F("scarcity_tax_usd", "nvidia_accelerator_value_usd * nvidia_premium_share", "USD",
+       "Nvidia pricing premium paid on chips delivered"),
+    _F("scarcity_tax_avoided_usd", "all_nvidia_units * nvidia_blend_unit_price_usd * nvidia_price_multiplier"
+       " * nvidia_premium_share - scarcity_tax_usd", "USD",
+       "Nvidia pricing premium an all-Nvidia fleet would pay and MTIA, AMD and bargaining avoid"),
+    # --- cost of compute (TCO)
     _F("h100e_powered", "h100e_total * placed_fraction", "H100e", "installed capability with site power"),
-    _F("cost_per_h100e_hour_usd",
-       "where(h100e_powered > 0, (depreciation_usd + electricity_cost_total_usd) / "
-       "(where(h100e_powered > 0, h100e_powered, 1) * hours_per_quarter), 0)", "USD/h",
-       "depreciation and electricity per powered H100e-hour"),
+    _F("capital_charge_usd", "it_depreciation_usd * it_annuity_factor + facility_depreciation_usd"
+       " * facility_annuity_factor", "USD",
+       "depreciation plus the cost of capital of AI assets (annuity over their lives)"),
 ]
 
-# electricity cost summed over sites is needed by cost_per_h100e_hour_usd
+# electricity cost summed over sites is needed by the cost of compute
 _FORMULA_LIST.insert(
     [f.name for f in _FORMULA_LIST].index("h100e_powered"),
     _F("electricity_cost_total_usd", "electricity_cost_usd", "USD", "electricity cost, all sites", sum_over="site"),
 )
+_FORMULA_LIST += [
+    _F("cost_per_h100e_hour_usd",
+       "where(h100e_powered + rented_h100e_total > 0, (capital_charge_usd + electricity_cost_total_usd"
+       " + lease_cost_usd + cloud_cost_usd) / (where(h100e_powered + rented_h100e_total > 0,"
+       " h100e_powered + rented_h100e_total, 1) * hours_per_quarter), 0)", "USD/h",
+       "total cost of ownership per H100e-hour: capital charge, electricity, leases and cloud"),
+]
 
 #: name -> Formula, in evaluation order
 FORMULAS = {f.name: f for f in _FORMULA_LIST}
@@ -240,7 +348,8 @@ def formula_table():
     return pd.DataFrame([{
         "name": f.name, "expression": f.text, "units": f.units, "long_name": f.long_name,
         "reduction": (f"sum over {f.sum_over}" if f.sum_over else
-                      f"straight-line over {f.depreciation_life}" if f.depreciation_life else ""),
+                      f"straight-line over {f.depreciation_life}" if f.depreciation_life else
+                      f"paid over {' / '.join(f.paid_over)}" if f.paid_over else ""),
         "inputs": " ".join(sorted(f.inputs)),
     } for f in FORMULAS.values()])
 
@@ -396,13 +505,23 @@ def _sum_axis(values, axis, out):
 
 def _depreciation_raw(spend, life, axis):
     """:func:`straight_line_depreciation` on raw arrays along ``axis`` (the quarter axis)."""
-    from .fleet import lagged_level
+    from .model.stockflow import lagged_level
 
     cumulative = np.moveaxis(np.cumsum(spend, axis=axis), axis, -1)
     life_last = np.moveaxis(np.broadcast_to(life, spend.shape), axis, -1) if np.ndim(life) else float(life)
     lag = life_last[..., 0] if np.ndim(life) else life_last
     out = (cumulative - lagged_level(cumulative, lag)) / life_last
     return np.moveaxis(out, -1, axis)
+
+
+def _paid_raw(amount, share_before, share_after, axis, shape):
+    """:func:`paid` on raw arrays along ``axis`` (the quarter axis), broadcast to ``shape``."""
+    from .model.stockflow import payment_profile
+
+    amount = np.moveaxis(np.broadcast_to(amount, shape), axis, -1)
+    shares = [np.moveaxis(np.broadcast_to(s, shape), axis, -1)[..., 0] if np.ndim(s) else float(s)
+              for s in (share_before, share_after)]
+    return np.moveaxis(payment_profile(amount, *shares), -1, axis)
 
 
 def _node_shape(node, shapes):
@@ -531,7 +650,8 @@ def _evaluate_numexpr_fast(inputs, formulas):
     for f in formulas:
         shape = np.broadcast_shapes(*(shapes[n] for n in f._compiled.names)) if f._compiled.names \
             else (1,) * len(dims)
-        names = set(f._compiled.names) | ({f.depreciation_life} if f.depreciation_life else set())
+        names = (set(f._compiled.names) | ({f.depreciation_life} if f.depreciation_life else set())
+                 | set(f.paid_over or ()))
         dimsets[f.name] = set().union(*(dimsets[n] for n in names))
         axis = None
         if f.sum_over is not None:
@@ -545,9 +665,18 @@ def _evaluate_numexpr_fast(inputs, formulas):
             if "quarter" not in dimsets[f.name] or shape[dims.index("quarter")] != sizes["quarter"]:
                 return None
             shape = np.broadcast_shapes(shape, shapes[f.depreciation_life])
+        if f.paid_over is not None:
+            if "quarter" not in dimsets[f.name] or shape[dims.index("quarter")] != sizes["quarter"]:
+                return None
+            if any(dims.index("quarter") < len(shapes[n]) and shapes[n][dims.index("quarter")] != 1
+                   for n in f.paid_over):
+                return None
+            shape = np.broadcast_shapes(shape, *(shapes[n] for n in f.paid_over))
         shapes[f.name] = shape
         coord_names[f.name] = _merged_coords([coord_names.get(n, {}) for n in sorted(f._compiled.names)]
-                                             + [coord_names.get(f.depreciation_life, {})], dimsets[f.name])
+                                             + [coord_names.get(f.depreciation_life, {})]
+                                             + [coord_names.get(n, {}) for n in (f.paid_over or ())],
+                                             dimsets[f.name])
         plan.append((f, axis))
 
     outputs = {f.name: np.empty(shapes[f.name]) for f, _ in plan}
@@ -568,7 +697,7 @@ def _evaluate_numexpr_fast(inputs, formulas):
             text, hoisted = _numexpr_plan(f, {n: np.shape(v) for n, v in env.items()})
             for name, sub in hoisted:
                 env[name] = numexpr.evaluate(sub, local_dict=env, global_dict={}, **NUMEXPR_OPTIONS)
-            if axis is None and f.depreciation_life is None:
+            if axis is None and f.depreciation_life is None and f.paid_over is None:
                 numexpr.evaluate(text, local_dict=env, global_dict={}, out=out, **NUMEXPR_OPTIONS)
                 continue
             if axis is not None and _weighted_sum(text, env, axis, out):
@@ -580,6 +709,8 @@ def _evaluate_numexpr_fast(inputs, formulas):
             _sum_axis(values, axis, out)
         elif f.depreciation_life is not None:
             np.copyto(out, _depreciation_raw(values, value(f.depreciation_life), dims.index("quarter")))
+        elif f.paid_over is not None:
+            np.copyto(out, _paid_raw(values, *(value(n) for n in f.paid_over), dims.index("quarter"), out.shape))
         else:
             np.copyto(out, values)
 

@@ -23,8 +23,6 @@ import ast
 import math
 from fractions import Fraction
 
-import numpy as np
-
 from chipsuite.expr import (
     DEFAULT_FUNCTIONS,
     FormulaError,

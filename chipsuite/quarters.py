@@ -12,7 +12,7 @@ import pandas as pd
 
 #: First and last quarter of every dataset and model run.
 FIRST_QUARTER = "2022Q1"
-LAST_QUARTER = "2030Q4"
+LAST_QUARTER = "2032Q4"
 
 _QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 

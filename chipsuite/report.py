@@ -348,7 +348,7 @@ def execute_notebook(path, timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: st
     with tempfile.TemporaryFile(mode="w+b") as kernel_log:
         try:
             client.execute(env=_kernel_env(extra_env), stderr=kernel_log)
-        except BaseException as err:  # noqa: BLE001 - an interrupt may surface as any error of nbclient
+        except BaseException as err:  # an interrupt may surface as any error of nbclient
             if interrupted:
                 raise KeyboardInterrupt from None
             where = _running_cell(nb, path.name, running["index"])
@@ -836,7 +836,7 @@ def main(argv=None) -> int:
         previous = None
     try:
         pages = build_reports(args.notebooks, args.out, timeout_s=timeout, kernel_name=args.kernel, log=log)
-    except BaseException as err:  # noqa: BLE001 - sorted below; anything else is re-raised
+    except BaseException as err:  # sorted below; anything else is re-raised
         # an interrupt may surface as another error of the kernel machinery (e.g. DeadKernelError):
         # the flag, not the type, says it was an interrupt
         if interrupted or isinstance(err, KeyboardInterrupt):

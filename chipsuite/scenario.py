@@ -156,7 +156,9 @@ PARAMETERS = {p.name: p for p in [
     _P("demand_2024_h100e", "H100e", 0, 1e8, "accelerator purchases in 2024 [H100e/year]"),
     _P("demand_2025_h100e", "H100e", 0, 1e8, "accelerator purchases in 2025 [H100e/year]"),
     _P("demand_2026_h100e", "H100e", 0, 1e8, "accelerator purchases in 2026 [H100e/year]"),
-    _P("demand_growth_after_2026", "1/year", -0.5, 2, "annual growth of purchases after 2026"),
+    _P("demand_growth_2027", "1/year", -0.5, 3, "growth of purchases [H100e] from 2026 to 2027"),
+    _P("demand_growth_long_run", "1/year", -0.5, 3,
+       "growth of purchases [H100e] from 2029 on (linear in the year between 2027 and 2029)"),
     _P("demand_weight_rec_training", "1", 0, 1, "relative weight of rec training in purchases"),
     _P("demand_weight_genai_inference", "1", 0, 1, "relative weight of gen-AI inference"),
     _P("demand_weight_large_genai_inference", "1", 0, 1, "relative weight of large gen-AI inference"),
@@ -167,8 +169,14 @@ PARAMETERS = {p.name: p for p in [
     _P("mtia_share_target_large_genai_inference", "1", 0, 1,
        "MTIA share target, large gen-AI inference purchases"),
     _P("mtia_supply_cap_units", "units", 0, 1e7, "MTIA units per quarter at full production"),
-    _P("nvidia_min_units_per_quarter", "units", 0, 1e7, "Nvidia minimum per quarter under the deal"),
-    _P("nvidia_deal_start_quarter_index", "quarters", 0, 36, "quarter (2022Q1 = 0) the minimum starts"),
+    _P("mtia_legacy_units", "units", 0, 1e7,
+       "MTIA v1/v2 (recommendation inference) deployed 2023Q2-2026Q1, in all"),
+    _P("mtia_legacy_h100e_per_unit", "H100e", 0, 2, "H100-equivalents per MTIA v1/v2 chip (rec inference)"),
+    _P("nvidia_ramp_quarters", "quarters", 0.25, 12,
+       "quarters over which a new Nvidia generation ramps into Meta's purchases (and the older ramp out)"),
+    _P("nvidia_deal_scale", "1", 0, 5, "multiplier on the Nvidia deal's committed minimum units (0 = no floor)"),
+    _P("amd_deal_scale", "1", 0, 5, "multiplier on the AMD deal schedules (0 = no AMD purchases)"),
+    _P("rental_scale", "1", 0, 5, "multiplier on rented (cloud) capacity contracts (0 = no rented compute)"),
     _P("nvidia_price_multiplier", "1", 0.1, 5, "multiplier on dataset Nvidia unit prices"),
     _P("bargaining_elasticity", "1", 0, 5, "Nvidia price cut per unit of MTIA purchase share"),
     _P("bargaining_cap", "1", 0, 0.9, "largest Nvidia price cut from bargaining"),
@@ -178,19 +186,37 @@ PARAMETERS = {p.name: p for p in [
     _P("initial_a100_units", "units", 0, 1e7, "A100-class units installed at 2022Q1"),
     # energy and emissions
     _P("utilisation", "1", 0.01, 1, "average power draw as a fraction of TDP"),
-    _P("server_power_overhead", "1", 1, 4, "server power per W of accelerator TDP"),
     _P("supply_share_gas", "1", 0, 1, "share of electricity from dedicated gas"),
     _P("supply_share_nuclear", "1", 0, 1, "share of electricity from contracted nuclear"),
     _P("gas_carbon_intensity", "gCO2/kWh", 0, 2000, "emissions of gas generation"),
     _P("nuclear_carbon_intensity", "gCO2/kWh", 0, 200, "life-cycle emissions of nuclear"),
     # costs
-    _P("server_network_capex_ratio", "1", 0, 5, "server and network capex per USD of accelerators"),
+    _P("component_price_rise_2026", "1", 0, 3,
+       "rise of server, memory and network prices over 2026 (relative to 2025; linear ramp, then held)"),
+    _P("payment_share_before", "1", 0, 1, "share of a system's price paid one quarter before delivery"),
+    _P("payment_share_after", "1", 0, 1, "share of a system's price paid one quarter after delivery"),
     _P("facility_capex_per_mw", "USD/MW", 0, 1e8, "facility capex per MW of facility power"),
     _P("facility_capex_lead", "quarters", 0, 12, "facility capex precedes capacity by this"),
     _P("rest_of_fleet_leased_share", "1", 0, 1,
        "share of rest_of_fleet capacity added from 2026Q1 that is leased (no Meta facility capex)"),
+    _P("hyperion_jv_share", "1", 0, 1,
+       "share of Hyperion capacity owned by the joint venture (built by it, leased to Meta)"),
+    _P("lease_cost_per_mw_year", "USD/MW", 0, 1e8, "lease cost per MW of leased facility power [USD/MW/year]"),
+    _P("finance_lease_principal_ratio", "1", 0, 0.5,
+       "finance-lease principal payments per USD of purchases of property and equipment"),
+    _P("cost_of_capital", "1", 0, 0.5, "Meta's cost of capital (nominal, per year) for the capital charge"),
+    _P("nvidia_gross_margin", "1", 0, 0.95, "Nvidia's gross margin on data-centre products"),
+    _P("competitive_gross_margin", "1", 0, 0.9, "gross margin of a competitive hardware supplier"),
     _P("non_ai_capex_2022", "USD", 0, 1e12, "non-AI capex in 2022 [USD/year]"),
     _P("non_ai_capex_2026", "USD", 0, 1e12, "non-AI capex in 2026 and later [USD/year]"),
+    _P("non_ai_life", "years", 1, 40, "depreciation life of non-AI capex (servers, storage, offices)"),
+    # depreciation of the asset base bought before 2022
+    _P("pre2022_depreciation", "USD", 0, 1e12, "D&A in 2021 of assets bought before 2022 [USD/year]"),
+    _P("pre2022_server_share", "1", 0, 1, "share of 2021 D&A from servers and network equipment"),
+    _P("pre2022_server_life_left", "years", 0.25, 10,
+       "years until servers bought before 2022 are fully depreciated (linear run-off)"),
+    _P("pre2022_other_life_left", "years", 1, 60,
+       "years until buildings and other assets bought before 2022 are fully depreciated"),
 ]}
 
 
@@ -285,7 +311,8 @@ class Scenario:
     demand_2024_h100e: float = _default("demand_2024_h100e")
     demand_2025_h100e: float = _default("demand_2025_h100e")
     demand_2026_h100e: float = _default("demand_2026_h100e")
-    demand_growth_after_2026: float = _default("demand_growth_after_2026")
+    demand_growth_2027: float = _default("demand_growth_2027")
+    demand_growth_long_run: float = _default("demand_growth_long_run")
     demand_weight_rec_training: float = _default("demand_weight_rec_training")
     demand_weight_genai_inference: float = _default("demand_weight_genai_inference")
     demand_weight_large_genai_inference: float = _default("demand_weight_large_genai_inference")
@@ -294,8 +321,12 @@ class Scenario:
     mtia_share_target_genai_inference: float = _default("mtia_share_target_genai_inference")
     mtia_share_target_large_genai_inference: float = _default("mtia_share_target_large_genai_inference")
     mtia_supply_cap_units: float = _default("mtia_supply_cap_units")
-    nvidia_min_units_per_quarter: float = _default("nvidia_min_units_per_quarter")
-    nvidia_deal_start_quarter_index: float = _default("nvidia_deal_start_quarter_index")
+    mtia_legacy_units: float = _default("mtia_legacy_units")
+    mtia_legacy_h100e_per_unit: float = _default("mtia_legacy_h100e_per_unit")
+    nvidia_ramp_quarters: float = _default("nvidia_ramp_quarters")
+    nvidia_deal_scale: float = _default("nvidia_deal_scale")
+    amd_deal_scale: float = _default("amd_deal_scale")
+    rental_scale: float = _default("rental_scale")
     nvidia_price_multiplier: float = _default("nvidia_price_multiplier")
     bargaining_elasticity: float = _default("bargaining_elasticity")
     bargaining_cap: float = _default("bargaining_cap")
@@ -303,17 +334,29 @@ class Scenario:
     facility_life: float = _default("facility_life")
     initial_a100_units: float = _default("initial_a100_units")
     utilisation: float = _default("utilisation")
-    server_power_overhead: float = _default("server_power_overhead")
     supply_share_gas: float = _default("supply_share_gas")
     supply_share_nuclear: float = _default("supply_share_nuclear")
     gas_carbon_intensity: float = _default("gas_carbon_intensity")
     nuclear_carbon_intensity: float = _default("nuclear_carbon_intensity")
-    server_network_capex_ratio: float = _default("server_network_capex_ratio")
+    component_price_rise_2026: float = _default("component_price_rise_2026")
+    payment_share_before: float = _default("payment_share_before")
+    payment_share_after: float = _default("payment_share_after")
     facility_capex_per_mw: float = _default("facility_capex_per_mw")
     facility_capex_lead: float = _default("facility_capex_lead")
     rest_of_fleet_leased_share: float = _default("rest_of_fleet_leased_share")
+    hyperion_jv_share: float = _default("hyperion_jv_share")
+    lease_cost_per_mw_year: float = _default("lease_cost_per_mw_year")
+    finance_lease_principal_ratio: float = _default("finance_lease_principal_ratio")
+    cost_of_capital: float = _default("cost_of_capital")
+    nvidia_gross_margin: float = _default("nvidia_gross_margin")
+    competitive_gross_margin: float = _default("competitive_gross_margin")
     non_ai_capex_2022: float = _default("non_ai_capex_2022")
     non_ai_capex_2026: float = _default("non_ai_capex_2026")
+    non_ai_life: float = _default("non_ai_life")
+    pre2022_depreciation: float = _default("pre2022_depreciation")
+    pre2022_server_share: float = _default("pre2022_server_share")
+    pre2022_server_life_left: float = _default("pre2022_server_life_left")
+    pre2022_other_life_left: float = _default("pre2022_other_life_left")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -327,6 +370,10 @@ class Scenario:
         if shares > 1:
             raise ScenarioError(f"parameters 'supply_share_gas' + 'supply_share_nuclear' = {shares!r} [1] "
                                 f"must not exceed 1 (the rest is grid electricity)")
+        paid = self.payment_share_before + self.payment_share_after
+        if paid > 1:
+            raise ScenarioError(f"parameters 'payment_share_before' + 'payment_share_after' = {paid!r} [1] "
+                                f"must not exceed 1 (the rest is paid on delivery)")
         weights = sum(getattr(self, n) for n in PARAMETERS if n.startswith("demand_weight_"))
         if weights <= 0:
             raise ScenarioError("parameters 'demand_weight_*' must not all be 0 (they are normalised)")

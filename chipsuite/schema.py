@@ -18,6 +18,7 @@ import math
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 
 
@@ -62,6 +63,12 @@ UNITS = {
     "years": ("years", 1),
     "quarters": ("quarters", 1),
     "1/year": ("1/year", 1),
+    "USD/hour": ("USD/hour", 1),
+    # energy tables (issue #12 data)
+    "MWh": ("MWh", 1),
+    "L/kWh": ("L/kWh", 1),
+    "ML": ("ML", 1),
+    "tCO2": ("tCO2", 1),
 }
 
 # --------------------------------------------------------------------------- vocabularies
@@ -90,6 +97,10 @@ CHIP_PARAMETERS = {
     "memory": (("GB",), "memory_gb"),
     "memory_bandwidth": (("TB/s",), "memory_bandwidth_tbps"),
     "unit_price": (("USD",), "unit_price_usd"),
+    "fp4_dense": (("TFLOPS",), "fp4_dense_tflops"),
+    "system_cost": (("USD",), "system_cost_usd"),
+    "system_power_overhead": (("1",), "system_power_overhead"),
+    "rental_price": (("USD/hour",), "rental_price_usd_per_hour"),
 }
 #: parameters every chip with ``in_meta_fleet = true`` must have
 REQUIRED_FLEET_CHIP_PARAMETERS = ("tdp", "bf16_dense", "unit_price")
@@ -100,6 +111,32 @@ SITE_PARAMETERS = {
     "electricity_price": (("USD/MWh",), "electricity_price_usd_per_mwh"),
     "carbon_intensity": (("gCO2/kWh",), "carbon_intensity_gco2_per_kwh"),
     "long_run_capacity": (("MW",), "long_run_capacity_mw"),
+}
+
+#: deals.csv vocabularies; measure -> allowed units
+DEAL_SUPPLIERS = ("nvidia", "amd", "coreweave", "google_cloud", "other_cloud")
+DEAL_TYPES = ("purchase", "rental", "commitment")
+DEAL_MEASURES = {
+    "units": ("units",),
+    "power": ("MW",),
+    "value": ("USD bn", "USD"),
+}
+#: tranche numbers of a deal (text in the tables; 1 = first tranche)
+DEAL_TRANCHES = tuple(str(i) for i in range(1, 25))
+
+#: financials.csv measure -> allowed units
+FINANCIAL_MEASURES = {
+    "depreciation_amortization": ("USD bn", "USD"),
+    "finance_lease_principal": ("USD bn", "USD"),
+    "gross_ppe_end": ("USD bn", "USD"),
+    "net_ppe_end": ("USD bn", "USD"),
+    "construction_in_progress_end": ("USD bn", "USD"),
+    "operating_lease_cost": ("USD bn", "USD"),
+    "nvidia_gross_margin": ("1",),
+    "amd_gross_margin": ("1",),
+    "cost_of_capital": ("1",),
+    "server_useful_life": ("years",),
+    "useful_life_depreciation_reduction": ("USD bn", "USD"),
 }
 
 # --------------------------------------------------------------------------- table schemas
@@ -119,6 +156,7 @@ SOURCE_IDS = "source ids"  # S<n>;S<m>, may be empty only for assumptions
 URL = "url"  # one http(s):// URL
 URLS = "urls"  # URLs separated by " ; ", may be empty
 UNIT = "unit"  # a unit of UNITS, allowed for the row's parameter
+OPTIONAL_NUMBER = "optional number"  # empty, or a finite number (range set by the table's row rule)
 
 
 def enum(*values):
@@ -202,12 +240,16 @@ def _units_by(parameters):
 
 #: plausibility bounds [canonical units] per chip_specs parameter (see TableSchema.bounds)
 CHIP_BOUNDS = {
-    "tdp": Bound(1, 5_000, "package power in W; the largest accelerators (GB300, Rubin) draw 1.4-1.8 kW"),
-    "bf16_dense": Bound(1, 100_000, "dense TFLOPS; Rubin is ~5,000, 20x that is not a chip of this decade"),
-    "fp8_dense": Bound(1, 200_000, "dense TFLOPS; Rubin is ~10,000, 20x that is not a chip of this decade"),
-    "memory": Bound(1, 4_000, "GB per package; HBM4 parts hold ~300-450 GB"),
-    "memory_bandwidth": Bound(0.01, 200, "TB/s per package; HBM4 parts reach ~20-30 TB/s"),
-    "unit_price": Bound(100, 1_000_000, "USD per accelerator; the priciest chips cost 30-100 thousand"),
+    "tdp": Bound(1, 10_000, "package power in W; the largest planned packages (Rubin Ultra, Feynman) are ~4.5 kW"),
+    "bf16_dense": Bound(1, 200_000, "dense TFLOPS; the fastest planned parts are ~40,000"),
+    "fp8_dense": Bound(1, 400_000, "dense TFLOPS; the fastest planned parts are ~90,000"),
+    "fp4_dense": Bound(1, 1_000_000, "dense TFLOPS; the fastest planned parts are ~250,000"),
+    "memory": Bound(1, 10_000, "GB per package; the largest planned parts hold ~2,000 GB"),
+    "memory_bandwidth": Bound(0.01, 500, "TB/s per package; the fastest planned parts reach ~64 TB/s"),
+    "unit_price": Bound(100, 2_000_000, "USD per accelerator; the priciest parts cost up to ~250 thousand"),
+    "system_cost": Bound(100, 5_000_000, "USD per accelerator of a whole system; rack-scale is ~400 thousand"),
+    "system_power_overhead": Bound(1, 5, "system power per W of accelerator TDP is >= 1; racks are 1.1-3.5"),
+    "rental_price": Bound(0.01, 1_000, "USD per accelerator-hour; cloud GPUs rent at 1.5-10"),
 }
 #: plausibility bounds [canonical units] per site_params parameter
 SITE_BOUNDS = {
@@ -221,6 +263,16 @@ SITE_CAPACITY_BOUND = Bound(0, 100_000, "MW; the largest announced campus is ~7 
 #: plausibility bounds [canonical units] per fleet_milestones quantity
 FLEET_BOUNDS = {q: Bound(1, 100_000_000, "units or H100e; Meta's fleet is ~1.3 million GPUs (2025)")
                 for q in FLEET_QUANTITIES}
+
+#: plausibility bounds [canonical units] per financials measure
+FINANCIAL_BOUNDS = {
+    **{m: Bound(1e6, 2e12, "USD; Meta's statement lines are 0.3-240 bn") for m, u in FINANCIAL_MEASURES.items()
+       if u == ("USD bn", "USD")},
+    "nvidia_gross_margin": Bound(0, 1, "a gross margin is a share of revenue"),
+    "amd_gross_margin": Bound(0, 1, "a gross margin is a share of revenue"),
+    "cost_of_capital": Bound(0, 1, "a rate per year; Meta's is ~7-10 %"),
+    "server_useful_life": Bound(1, 15, "years; Meta depreciates servers over 4-5.5"),
+}
 
 _VALUE_COLUMNS = {"unit": UNIT, "low": NUMBER, "base": NUMBER, "high": NUMBER}
 _TAIL = {"kind": enum(*KINDS), "source_ids": SOURCE_IDS, "note": TEXT}
@@ -304,8 +356,100 @@ TABLES = {
             {"parameter": IDENTIFIER, **_VALUE_COLUMNS, **_TAIL},
             key=("parameter",), value_floor=None,
         ),
+        TableSchema(
+            # Meta's chip purchase, rental and cloud-commitment deals, one row per tranche
+            "deals",
+            {"deal_id": IDENTIFIER, "tranche": enum(*DEAL_TRANCHES), "counterparty": REQUIRED_TEXT,
+             "supplier": enum(*DEAL_SUPPLIERS), "deal_type": enum(*DEAL_TYPES), "generation": TEXT,
+             "start_quarter": QUARTER, "end_quarter": QUARTER, "measure": enum(*DEAL_MEASURES),
+             **_VALUE_COLUMNS, **_TAIL},
+            key=("deal_id", "tranche"), units=DEAL_MEASURES, unit_by="measure",
+            bounds={"units": Bound(1, 100_000_000, "units of one tranche; the largest deals are ~1.5 million"),
+                    "power": Bound(1, 100_000, "MW of one tranche; the largest deals are ~1 GW per tranche"),
+                    "value": Bound(1e6, 2e12, "USD of one tranche; the largest deals are ~100-150 bn")},
+        ),
+        TableSchema(
+            # Meta financial-statement lines and vendor margins; period is a year YYYY or a quarter YYYYQn
+            "financials",
+            {"period": REQUIRED_TEXT, "measure": enum(*FINANCIAL_MEASURES), **_VALUE_COLUMNS, **_TAIL},
+            key=("period", "measure"), units=FINANCIAL_MEASURES, unit_by="measure",
+            bounds=FINANCIAL_BOUNDS,
+        ),
     ]
 }
+
+# --------------------------------------------------------------------------- energy tables (issue #12 data)
+
+#: energy_contracts vocabularies
+ENERGY_TECHNOLOGIES = ("nuclear", "gas", "solar", "wind", "storage", "geothermal", "grid")
+CONTRACT_TYPES = ("ppa", "utility_supply", "on_site", "prepayment", "uprate", "option")
+PRICE_KINDS = ("reported", "estimate", "assumption", "not_public")
+PRICE_COLUMNS = ("price_usd_per_mwh_low", "price_usd_per_mwh_base", "price_usd_per_mwh_high")
+#: site value of a contract not tied to one data centre
+FLEET_SITE = "fleet"
+#: fleet_energy_reported measure -> (unit, lowest allowed, highest allowed); per-site measures by prefix below
+FLEET_ENERGY_MEASURES = {
+    "electricity_total": ("MWh", 0, 1e9),
+    "electricity_company_total": ("MWh", 0, 1e9),
+    "electricity_leased": ("MWh", 0, 1e9),
+    "pue_fleet": ("1", 1, 3),
+    "wue_fleet": ("L/kWh", 0, 10),
+    "water_withdrawal": ("ML", 0, 1e6),
+    "water_withdrawal_company": ("ML", 0, 1e6),
+    "water_consumption": ("ML", 0, 1e6),
+    "renewable_matching": ("1", 0, 1),
+    "scope2_market_based": ("tCO2", 0, 1e9),
+    "scope2_location_based": ("tCO2", 0, 1e9),
+    "scope2_location_based_dc": ("tCO2", 0, 1e9),
+}
+#: fleet_energy_reported per-site measure prefix -> (unit, lowest, highest); the rest is the site name
+FLEET_ENERGY_SITE_PREFIXES = {
+    "electricity_site_": ("MWh", 0, 1e8),
+    "water_withdrawal_site_": ("ML", 0, 1e5),
+    "scope2_location_based_site_": ("tCO2", 0, 1e8),
+}
+#: grid_regions measure -> (unit, lowest, highest)
+GRID_MEASURES = {
+    "carbon_intensity_location": ("gCO2/kWh", 0, 1500),
+    "carbon_intensity_market": ("gCO2/kWh", 0, 1500),
+    "industrial_price": ("USD/MWh", 0, 1000),
+}
+#: site_power_plans: last quarter a plan may name
+POWER_PLAN_LAST_QUARTER = "2032Q4"
+
+for _t in [
+    TableSchema(
+        "energy_contracts",
+        {"contract_id": IDENTIFIER, "counterparty": REQUIRED_TEXT, "plant": REQUIRED_TEXT,
+         "technology": enum(*ENERGY_TECHNOLOGIES), "site": enum(*SITES, FLEET_SITE),
+         "contract_type": enum(*CONTRACT_TYPES), **_VALUE_COLUMNS,
+         "start_quarter": QUARTER, "end_quarter": QUARTER, "carbon_intensity_gco2_per_kwh": NUMBER,
+         **{c: OPTIONAL_NUMBER for c in PRICE_COLUMNS}, "price_kind": enum(*PRICE_KINDS), **_TAIL},
+        key=("contract_id",), units=("MW",),
+        bounds={"*": Bound(0.1, 100_000, "MW of one contract; the largest are ~2.2 GW"),
+                "carbon_intensity_gco2_per_kwh": Bound(0, 2_000, "gCO2/kWh; coal emits ~1,000"),
+                **{c: Bound(1, 1_000, "USD/MWh; contract prices are 40-200") for c in PRICE_COLUMNS}},
+    ),
+    TableSchema(
+        "fleet_energy_reported",
+        {"year": YEAR, "measure": IDENTIFIER, **_VALUE_COLUMNS, **_TAIL},
+        key=("year", "measure"),  # unit per measure: checked by the row rule
+    ),
+    TableSchema(
+        "grid_regions",
+        {"region": IDENTIFIER, "measure": enum(*GRID_MEASURES), "year": YEAR, **_VALUE_COLUMNS, **_TAIL},
+        key=("region", "measure", "year"), units={m: (u,) for m, (u, _, _) in GRID_MEASURES.items()},
+        unit_by="measure",
+    ),
+    TableSchema(
+        "site_power_plans",
+        {"site": enum(*SITES), "quarter": QUARTER, **_VALUE_COLUMNS, **_TAIL},
+        key=("site", "quarter"), units=("MW",), bounds={"*": SITE_CAPACITY_BOUND},
+    ),
+]:
+    TABLES[_t.name] = _t
+del _t
+
 
 # --------------------------------------------------------------------------- cell rules
 
@@ -338,7 +482,13 @@ def check_cell(rule, value):
             return "value is empty but a number is required"
         if not _NUMBER_RE.fullmatch(value):
             return f"value {value!r} is not a number"
-        return None if math.isfinite(float(value)) else f"value {value!r} is not a finite number"
+        return _finite_problem(value)
+    if rule == OPTIONAL_NUMBER:
+        if value == "":
+            return None
+        if not _NUMBER_RE.fullmatch(value):
+            return f"value {value!r} is not a number (or empty)"
+        return _finite_problem(value)
     if rule == BOOL:
         return None if value in ("true", "false") else f"value {value!r} is not true/false"
     if rule == DATE:
@@ -377,6 +527,16 @@ def check_cell(rule, value):
     if rule == UNIT:
         return None if value in UNITS else f"unit {value!r} is not in the units vocabulary"
     raise AssertionError(f"unknown cell rule {rule!r}")  # pragma: no cover
+
+
+def _finite_problem(value):
+    """``None`` if the number text ``value`` is a finite, normal float (or zero), else the broken rule."""
+    x = float(value)
+    if not math.isfinite(x):
+        return f"value {value!r} is not a finite number"
+    if x != 0 and abs(x) < sys.float_info.min:  # subnormal: below 2.2e-308, precision is lost
+        return f"value {value!r} is below the smallest normal number ({sys.float_info.min:.3g}); a typo?"
+    return None
 
 
 def _year_problem(value, year):
@@ -581,18 +741,9 @@ def _check_row_rules(row, line, schema):
                 raise DataError(file, line, name, f"value {row[name]!r} must be > 0")
             if schema.value_floor == ">=0" and not x >= 0:
                 raise DataError(file, line, name, f"value {row[name]!r} must be >= 0")
-            bound = schema.bound_for(row, name)
-            problem = bound.problem(x * factor) if bound is not None else None
-            if problem:
-                whom = f"{schema.unit_by} {row[schema.unit_by]!r}: " if schema.unit_by else ""
-                unit = f" {row['unit']}" if "unit" in row else ""
-                raise DataError(file, line, name, f"{whom}value {row[name]}{unit} is {problem}")
-    if schema.bounded:
-        low, base, high = (float(row[b]) for b in BOUNDS)
-        if low > base:
-            raise DataError(file, line, "low", f"low {row['low']} > base {row['base']} (need low <= base <= high)")
-        if base > high:
-            raise DataError(file, line, "high", f"base {row['base']} > high {row['high']} (need low <= base <= high)")
+            _check_bound(row, line, schema, name, x * factor)
+        elif rule == OPTIONAL_NUMBER and row[name] != "":
+            _check_bound(row, line, schema, name, float(row[name]))  # these columns carry their own unit
     if "kind" in row and "source_ids" in row:
         if row["kind"] == "assumption":
             if not row["note"].strip():
@@ -600,6 +751,26 @@ def _check_row_rules(row, line, schema):
         elif row["source_ids"] == "":
             raise DataError(file, line, "source_ids",
                             f"source_ids is empty on a {row['kind']!r} row (only assumptions may lack sources)")
+    extra = ROW_RULES.get(schema.name)
+    if extra is not None:
+        extra(row, line, schema)
+    # the order comes last, so that an absurd value is named by its own column's rule first
+    if schema.bounded:
+        low, base, high = (float(row[b]) for b in BOUNDS)
+        if low > base:
+            raise DataError(file, line, "low", f"low {row['low']} > base {row['base']} (need low <= base <= high)")
+        if base > high:
+            raise DataError(file, line, "high", f"base {row['base']} > high {row['high']} (need low <= base <= high)")
+
+
+def _check_bound(row, line, schema, column, value):
+    """Raise :class:`DataError` if ``value`` [canonical unit] breaks the bound of ``column`` in ``row``."""
+    bound = schema.bound_for(row, column)
+    problem = bound.problem(value) if bound is not None else None
+    if problem:
+        whom = f"{schema.unit_by} {row[schema.unit_by]!r}: " if schema.unit_by else ""
+        unit = f" {row['unit']}" if "unit" in row and schema.columns[column] == NUMBER else ""
+        raise DataError(schema.file, line, column, f"{whom}value {row[column]}{unit} is {problem}")
 
 
 # --------------------------------------------------------------------------- rules across tables
@@ -651,3 +822,151 @@ def check_cross_references(raw):
         if row["site"] not in milestones:
             raise DataError("sites.csv", line, "site",
                             f"site {row['site']!r} has no capacity milestone in site_capacity.csv")
+    if "deals" in raw:
+        _check_deals(raw["deals"], generations)
+    if "financials" in raw:
+        _check_financials(raw["financials"])
+    check_energy_cross_references(raw)
+
+
+_PERIOD_RE = re.compile(r"[0-9]{4}(Q[1-4])?")
+
+
+def _check_deals(table, generations):
+    """deals.csv: generation empty or a chip id; start <= end quarter; one deal_id = one counterparty,
+    supplier and deal type."""
+    file = table.schema.file
+    first = {}
+    for row, line in zip(table.rows, table.lines):
+        if row["generation"] and row["generation"] not in generations:
+            raise DataError(file, line, "generation", f"generation {row['generation']!r} is not in chips.csv")
+        if _quarter_index(row["end_quarter"]) < _quarter_index(row["start_quarter"]):
+            raise DataError(file, line, "end_quarter",
+                            f"end_quarter {row['end_quarter']} is before start_quarter {row['start_quarter']}")
+        shared = tuple(row[c] for c in ("counterparty", "supplier", "deal_type"))
+        seen = first.setdefault(row["deal_id"], (shared, line))
+        for column, value, expected in zip(("counterparty", "supplier", "deal_type"), shared, seen[0]):
+            if value != expected:
+                raise DataError(file, line, column,
+                                f"deal {row['deal_id']!r} has {column} {expected!r} on line {seen[1]}, "
+                                f"{value!r} here (all tranches of a deal share counterparty, supplier, deal_type)")
+
+
+def _check_financials(table):
+    """financials.csv: period is a year YYYY or a quarter YYYYQn."""
+    for row, line in zip(table.rows, table.lines):
+        if not _PERIOD_RE.fullmatch(row["period"]):
+            raise DataError(table.schema.file, line, "period",
+                            f"value {row['period']!r} is not a year YYYY or a quarter YYYYQn")
+        problem = _year_problem(row["period"], int(row["period"][:4]))
+        if problem:
+            raise DataError(table.schema.file, line, "period", problem)
+
+
+def _quarter_index(value):
+    """'2026Q3' -> 4 * 2026 + 2 (the cell was already checked as a quarter)."""
+    return int(value[:4]) * 4 + int(value[-1]) - 1
+
+
+# --------------------------------------------------------------------------- energy tables: row and cross-table rules
+
+
+def _fleet_measure_rule(measure):
+    """(unit, lowest, highest) of a fleet_energy_reported measure, or None if unknown."""
+    if measure in FLEET_ENERGY_MEASURES:
+        return FLEET_ENERGY_MEASURES[measure]
+    for prefix, rule in FLEET_ENERGY_SITE_PREFIXES.items():
+        if measure.startswith(prefix) and len(measure) > len(prefix):
+            return rule
+    return None
+
+
+def _check_range(row, line, schema, what, lo, hi):
+    for b in BOUNDS:
+        x = float(row[b])
+        if not lo <= x <= hi:
+            raise DataError(schema.file, line, b, f"value {row[b]} is outside the range {lo:g}..{hi:g} for {what}")
+
+
+def _check_energy_contract_row(row, line, schema):
+    from chipsuite.quarters import parse_quarter
+
+    file = schema.file
+    if parse_quarter(row["end_quarter"]) < parse_quarter(row["start_quarter"]):
+        raise DataError(file, line, "end_quarter",
+                        f"end_quarter {row['end_quarter']} is before start_quarter {row['start_quarter']}")
+    prices = [row[c] for c in PRICE_COLUMNS]
+    if row["price_kind"] == "not_public":
+        for c, v in zip(PRICE_COLUMNS, prices):
+            if v != "":
+                raise DataError(file, line, c, "price must be empty when price_kind is 'not_public'")
+        return
+    for c, v in zip(PRICE_COLUMNS, prices):
+        if v == "":
+            raise DataError(file, line, c,
+                            f"price is empty on a price_kind {row['price_kind']!r} row "
+                            "(only 'not_public' may leave prices empty)")
+        if not float(v) > 0:
+            raise DataError(file, line, c, f"value {v!r} must be > 0")
+    low, base, high = (float(v) for v in prices)
+    if low > base:
+        raise DataError(file, line, PRICE_COLUMNS[0], f"price low {prices[0]} > base {prices[1]}")
+    if base > high:
+        raise DataError(file, line, PRICE_COLUMNS[2], f"price base {prices[1]} > high {prices[2]}")
+    if row["price_kind"] == "assumption" and not row["note"].strip():
+        raise DataError(file, line, "note", "an assumed price needs a note giving its reasoning")
+
+
+def _check_fleet_energy_row(row, line, schema):
+    rule = _fleet_measure_rule(row["measure"])
+    if rule is None:
+        raise DataError(schema.file, line, "measure",
+                        f"measure {row['measure']!r} is not one of {', '.join(FLEET_ENERGY_MEASURES)} "
+                        f"nor {', '.join(p + '<name>' for p in FLEET_ENERGY_SITE_PREFIXES)}")
+    unit, lo, hi = rule
+    if row["unit"] != unit:
+        raise DataError(schema.file, line, "unit",
+                        f"unit {row['unit']!r} is not allowed for measure {row['measure']!r} (allowed: {unit})")
+    if not 2000 <= int(row["year"]) <= 2100:
+        raise DataError(schema.file, line, "year", f"year {row['year']} is outside 2000..2100")
+    _check_range(row, line, schema, f"measure {row['measure']!r}", lo, hi)
+
+
+def _check_grid_row(row, line, schema):
+    _, lo, hi = GRID_MEASURES[row["measure"]]
+    if not 2000 <= int(row["year"]) <= 2100:
+        raise DataError(schema.file, line, "year", f"year {row['year']} is outside 2000..2100")
+    _check_range(row, line, schema, f"measure {row['measure']!r}", lo, hi)
+
+
+def _check_power_plan_row(row, line, schema):
+    from chipsuite.quarters import parse_quarter
+
+    if parse_quarter(row["quarter"]) > parse_quarter(POWER_PLAN_LAST_QUARTER):
+        raise DataError(schema.file, line, "quarter",
+                        f"quarter {row['quarter']} is after {POWER_PLAN_LAST_QUARTER} "
+                        f"(plans run to {POWER_PLAN_LAST_QUARTER})")
+
+
+#: table name -> extra row rule (called after the generic row rules)
+ROW_RULES = {
+    "energy_contracts": _check_energy_contract_row,
+    "fleet_energy_reported": _check_fleet_energy_row,
+    "grid_regions": _check_grid_row,
+    "site_power_plans": _check_power_plan_row,
+}
+
+
+def check_energy_cross_references(raw):
+    """Site references of the energy tables: a site of sites.csv (or ``fleet`` for contracts)."""
+    if "sites" not in raw:
+        return
+    sites = {r["site"] for r in raw["sites"].rows}
+    for name, extra in [("energy_contracts", {FLEET_SITE}), ("site_power_plans", set())]:
+        table = raw.get(name)
+        if table is None:
+            continue
+        for row, line in zip(table.rows, table.lines):
+            if row["site"] not in sites | extra:
+                allowed = "sites.csv" + (f" or {FLEET_SITE!r}" if extra else "")
+                raise DataError(table.schema.file, line, "site", f"site {row['site']!r} is not in {allowed}")

@@ -83,6 +83,39 @@ date,quantity,unit,low,base,high,kind,source_ids,note
 parameter,unit,low,base,high,kind,source_ids,note
 utilisation,1,0.5,0.7,0.9,assumption,,typical fleet utilisation
 """,
+    "deals": """\
+deal_id,tranche,counterparty,supplier,deal_type,generation,start_quarter,end_quarter,measure,unit,low,base,high,kind,source_ids,note
+nvidia_2026,1,Nvidia,nvidia,purchase,h100,2026Q1,2027Q4,units,units,100000,200000,300000,estimate,S1,
+nvidia_2026,2,Nvidia,nvidia,purchase,,2028Q1,2029Q4,value,USD bn,10,20,30,assumption,,tranche split assumed
+""",
+    "financials": """\
+period,measure,unit,low,base,high,kind,source_ids,note
+2025,depreciation_amortization,USD bn,18.62,18.62,18.62,reported,S2,
+2025Q4,finance_lease_principal,USD bn,0.75,0.75,0.75,reported,S2,
+""",
+    # energy tables (issue #12 data)
+    "energy_contracts": """\
+contract_id,counterparty,plant,technology,site,contract_type,unit,low,base,high,start_quarter,end_quarter,\
+carbon_intensity_gco2_per_kwh,price_usd_per_mwh_low,price_usd_per_mwh_base,price_usd_per_mwh_high,price_kind,kind,\
+source_ids,note
+nuclear_ppa,Utility,Plant A,nuclear,fleet,ppa,MW,1000,1100,1100,2027Q2,2047Q2,12,,,,not_public,reported,S3,
+gas_on_site,Developer,Plant B,gas,prometheus,on_site,MW,400,400,400,2026Q3,2036Q3,530,60,75,90,assumption,assumption,,fuel plus capital
+""",
+    "fleet_energy_reported": """\
+year,measure,unit,low,base,high,kind,source_ids,note
+2023,electricity_total,MWh,14975435,14975435,14975435,reported,S2,
+2023,pue_fleet,1,1.08,1.08,1.08,reported,S2,
+2023,electricity_site_prineville,MWh,1375321,1375321,1375321,reported,S2,
+""",
+    "grid_regions": """\
+region,measure,year,unit,low,base,high,kind,source_ids,note
+pjm,carbon_intensity_location,2023,gCO2/kWh,400,450,500,estimate,S2,
+pjm,industrial_price,2023,USD/MWh,70,70,70,reported,S2,
+""",
+    "site_power_plans": """\
+site,quarter,unit,low,base,high,kind,source_ids,note
+hyperion,2028Q4,MW,754,1508,1508,guidance,S3,
+""",
 }
 
 

@@ -32,7 +32,7 @@ def test_tables_are_typed_and_in_canonical_units(tiny_data_dir):
 
 def test_dataset_layout(tiny_data_dir):
     ds = load_dataset(tiny_data_dir)
-    assert ds.sizes["quarter"] == 36
+    assert ds.sizes["quarter"] == 44  # 2022Q1-2032Q4
     assert ds.quarter.dtype == "datetime64[ns]"
     assert ds.quarter.values[0] == np.datetime64("2022-01-01", "ns")
     assert ds.quarter_label.values[0] == "2022Q1" and ds.quarter_label.values[-1] == "2030Q4"

@@ -196,7 +196,7 @@ def uncertainty():
     from chipsuite.explorers.uncertainty import UncertaintyExplorer
 
     app = UncertaintyExplorer(draws=8)
-    app.widget
+    _ = app.widget
     return app
 
 

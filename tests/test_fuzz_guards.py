@@ -13,7 +13,7 @@ from chipsuite.uncertainty import GRID_BYTES_PER_POINT, GRID_MAX_BYTES, GridTooL
 
 def test_estimate_and_refusal_message():
     assert check_grid_memory(10) == 10 * GRID_BYTES_PER_POINT
-    with pytest.raises(GridTooLargeError, match=r"sweep: 30,000 points need about 3 GB .* above the limit of 2 GB"):
+    with pytest.raises(GridTooLargeError, match=r"sweep: 30,000 points need about 9 GB .* above the limit of 2 GB"):
         check_grid_memory(30_000, who="sweep")
     assert check_grid_memory(20, max_bytes=20 * GRID_BYTES_PER_POINT)  # the limit itself is allowed
 

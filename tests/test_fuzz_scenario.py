@@ -245,7 +245,7 @@ def test_explorer_set_refuses_bad_values_naming_the_control(energy, value):
 
 @pytest.mark.parametrize("value", EXPLORER_VALUES, ids=[repr(v)[:20] for v in EXPLORER_VALUES])
 def test_widget_callback_shows_every_error_and_keeps_the_state(energy, value):
-    energy.widget  # builds the controls and the message box
+    _ = energy.widget  # builds the controls and the message box
     before = (energy.scenario, dict(energy.values))
     energy._on_control("utilisation", {"new": value})  # what moving the control does; must not raise
     assert "Not applied" in energy._message.value and "#b00020" in energy._message.value
@@ -253,7 +253,7 @@ def test_widget_callback_shows_every_error_and_keeps_the_state(energy, value):
 
 
 def test_a_chart_failure_is_shown_and_rolls_back(energy, monkeypatch):
-    energy.widget
+    _ = energy.widget
     before = (energy.scenario, dict(energy.values))
 
     def broken(view=None):
@@ -271,7 +271,7 @@ def test_a_chart_failure_is_shown_and_rolls_back(energy, monkeypatch):
 
 
 def test_load_button_shows_errors(energy, tmp_path):
-    energy.widget
+    _ = energy.widget
     path = tmp_path / "bad.json"
     path.write_bytes(b"\xff")
     energy._guarded(lambda: energy.load_scenario(path), "loaded")

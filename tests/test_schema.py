@@ -179,6 +179,6 @@ def test_value_floors_site_capacity_zero_assumptions_any_sign(tmp_path):
     assert TABLES["site_capacity"].value_floor == ">=0"
     assert TABLES["assumptions"].value_floor is None
     assert {t.name for t in TABLES.values() if t.value_floor != ">0"} == {"site_capacity", "assumptions"}
-    growth = "demand_growth_after_2026,1/year,-0.1,0,0.2,assumption,,may shrink\n"
+    growth = "demand_growth_long_run,1/year,-0.1,0,0.2,assumption,,may shrink\n"
     tables = load_tables(write_tables(tmp_path, assumptions=TINY_TABLES["assumptions"] + growth))
     assert tables["assumptions"]["low"].tolist() == [0.5, -0.1]

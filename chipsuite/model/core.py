@@ -1,0 +1,723 @@
+"""The model chain: ``run(scenario) -> xarray.Dataset``.
+
+Stages, in the order :func:`simulate_fleet` and :func:`evaluate_model` call them (see
+``docs/model.md`` for the equations; each stage is a module of small numpy functions):
+
+1. inputs (:mod:`.inputs`): dataset values and scenario parameters, at base values
+   (``draws=1``) or sampled (``draws > 1``);
+2. demand (:mod:`.demand`): new purchases in H100e per year (anchored 2022-2026, then a growth
+   path), their quarterly profile and split over workload classes;
+3. supply (:mod:`.supply`): MTIA cadence and ramps, deal schedules (AMD purchases, the Nvidia
+   floor, rented cloud capacity), Nvidia's generation mix, and the split of each quarter's
+   purchases between MTIA, AMD and Nvidia;
+4. stock-flow (:mod:`.stockflow`): installed units and H100e from deliveries and a service life;
+5. sites (:mod:`.sites`): capacity paths, owned vs leased and joint-venture capacity,
+   construction spend;
+6. the formula registry (:mod:`chipsuite.formulas`, numexpr or numpy): power and placement,
+   energy and emissions, prices, capex paid (order-to-cash), depreciation of the whole asset
+   base, leases and cloud opex, supplier dependence, cost per H100e-hour.
+
+Everything is vectorised over ``draw``; arrays are at most 3-D per draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from ..formulas import evaluate_formulas
+from ..quarters import HOURS_PER_QUARTER, parse_quarter, quarters_between
+from ..scenario import PARAMETERS, Scenario
+from . import demand as demand_stage
+from . import sites as sites_stage
+from . import stockflow
+from . import supply as supply_stage
+from .inputs import (complete_inputs, dataset_spec, deal_volume, fleet_generations, model_inputs, parameter_spec,
+                     site_capacity, with_draw, with_fixed_parameters)
+
+__all__ = ["run_in_memory", "evaluate_model", "simulate_fleet", "formula_inputs_for", "annual", "OUTPUT_ATTRS", "ModelCache",
+           "SUPPLIERS"]
+
+QUARTERS_PER_YEAR = 4.0  # unit conversion [quarters/year]
+DEMAND_YEARS = (2022, 2023, 2024, 2025, 2026)
+#: growth of purchases after the anchored years moves linearly between these years
+GROWTH_YEARS = (2027, 2029)
+#: first quarter whose rest_of_fleet capacity additions may be leased (``rest_of_fleet_leased_share``)
+LEASE_START_QUARTER = "2026Q1"
+#: Hyperion joint venture closed in Oct 2025: capacity added from this quarter on is partly JV-owned
+JV_START_QUARTER = "2025Q4"
+#: MTIA v1/v2 deployments: v1 from its volume start, v2 from its own, both ending here
+LEGACY_MTIA_END_QUARTER = "2026Q1"
+#: the 2026 rise of component prices ramps linearly over these quarters, then holds
+COMPONENT_PRICE_RAMP = ("2026Q1", "2026Q4")
+#: suppliers of capability, owned and rented: name -> (chip vendor, sourcing)
+SUPPLIERS = {"nvidia": ("nvidia", "owned"), "amd": ("amd", "owned"), "mtia": ("meta", "owned"),
+             "cloud_nvidia": ("nvidia", "rented"), "cloud_tpu": ("google", "rented")}
+
+# non-formula outputs: name -> (units, long_name)
+OUTPUT_ATTRS = {
+    "units_delivered": ("units", "accelerators delivered (owned)"),
+    "units_installed": ("units", "accelerators installed (owned)"),
+    "units_retired": ("units", "accelerators retired"),
+    "units_installed_start": ("units", "accelerators installed just before the first quarter"),
+    "h100e": ("H100e", "installed capability (H100-equivalents, owned)"),
+    "h100e_delivered": ("H100e", "capability delivered"),
+    "demand_h100e": ("H100e", "new accelerator purchases demanded (H100-equivalents per quarter)"),
+    "demand_annual_h100e": ("H100e", "new accelerator purchases demanded per year (anchors, then growth path)"),
+    "mtia_purchases_h100e": ("H100e", "new purchases placed on MTIA (H100-equivalents per quarter)"),
+    "amd_purchases_h100e": ("H100e", "new purchases delivered by AMD under its deal (H100-equivalents per quarter)"),
+    "nvidia_purchases_h100e": ("H100e", "new purchases placed on Nvidia (H100-equivalents per quarter)"),
+    "mtia_share_purchases_h100e": ("1", "MTIA share of new purchases (H100e)"),
+    "mtia_availability": ("1", "MTIA availability by workload (ramped generations in volume)"),
+    "mtia_volume_start_index": ("quarters", "quarter index (2022Q1 = 0) of volume start per MTIA generation"),
+    "nvidia_floor_units": ("units", "Nvidia units bought only because of the deal's committed minimum"),
+    "nvidia_min_units": ("units", "Nvidia deal's committed minimum units per quarter"),
+    "amd_surplus_h100e": ("H100e", "AMD deal capability beyond the demand left after MTIA (extra capability)"),
+    "purchase_mix": ("1", "share of a vendor's units bought of each generation (ramp-in / ramp-out)"),
+    "all_nvidia_units": ("units", "Nvidia units an all-Nvidia fleet of equal capability would buy"),
+    "nvidia_blend_unit_price_usd": ("USD", "list chip price of the Nvidia generations bought (mix-weighted)"),
+    "nvidia_blend_system_cost_usd": ("USD", "system cost per GPU of the Nvidia generations bought (mix-weighted)"),
+    "rented_units": ("units", "accelerators rented (average over the quarter)"),
+    "rented_h100e": ("H100e", "capability rented (average over the quarter)"),
+    "rented_spend_usd": ("USD", "spend on rented capacity"),
+    "facility_capacity_additions_mw": ("MW", "owned facility capacity whose construction is paid in the quarter"),
+    "leased_capacity_mw": ("MW", "facility capacity in service that is leased or owned by a joint venture"),
+    "nre_usd": ("USD", "MTIA design and validation cost (NRE)"),
+    "site_capacity_mw": ("MW", "site facility power capacity"),
+    "pue": ("1", "power usage effectiveness"),
+    "tdp_w": ("W", "thermal design power per accelerator"),
+    "unit_price_usd": ("USD", "list price per accelerator chip"),
+    "system_cost_usd": ("USD", "system capex per accelerator (chip, server, rack and network share)"),
+    "component_price_index": ("1", "server, memory and network price level relative to 2025"),
+    "pre2022_depreciation_usd": ("USD", "depreciation of assets bought before 2022"),
+    "supplier_h100e": ("H100e", "capability by supplier (owned and rented)"),
+    "supplier_share_h100e": ("1", "supplier share of capability owned and rented"),
+    "supplier_spend_usd": ("USD", "compute spend by supplier (systems capex paid and cloud opex)"),
+    "supplier_share_spend": ("1", "supplier share of compute spend"),
+    "supplier_units": ("units", "accelerators by supplier (installed and rented)"),
+}
+
+
+def _quarter_index(ds, when):
+    return float(quarters_between(ds.quarter.values[0], when))
+
+
+def _p(values, name):
+    """Parameter as a (D,) numpy array."""
+    return values[name].transpose("draw", ...).values.reshape(-1)
+
+
+class _Parameters:
+    """Scenario parameters of ``values`` as (D,) arrays, converted when read (``p[name]``, ``p.get``)."""
+
+    def __init__(self, values):
+        self._values = values
+        self._cache = {}
+
+    def __getitem__(self, name):
+        if name not in self._cache:
+            self._cache[name] = _p(self._values, name)
+        return self._cache[name]
+
+    def get(self, name, default=None):
+        return self[name] if name in PARAMETERS else default
+
+
+class _ReadLog(Mapping):
+    """Read-only view of ``values`` that records which names were read (``.read``)."""
+
+    def __init__(self, values):
+        self._values = values
+        self.read = set()
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+
+def _mean_factor(factor, eligible, share):
+    """H100e per unit averaged over the workloads a chip can serve, weighted by demand share. [H100e]
+
+    factor (D, G, W), eligible (G, W), share (D, W) -> (D, G)
+    """
+    w = share[:, None, :] * eligible[None]
+    return stockflow.safe_divide((factor * w).sum(axis=2), w.sum(axis=2))
+
+
+def _tranche_generation(ds, k, gens, vendor, owned, first_volume):
+    """The generation a deal tranche delivers: as the table says, else the newest generation of the
+    supplier's chip vendor in volume when the tranche starts (clouds other than Google: Nvidia)."""
+    gen = str(ds.deal_generation.values[k])
+    if gen:
+        return gen
+    supplier = str(ds.deal_supplier.values[k])
+    chip_vendor = {"amd": "amd", "google_cloud": "google"}.get(supplier, "nvidia")
+    start = _quarter_index(ds, ds.deal_start.values[k])
+    candidates = [i for i in range(len(gens)) if vendor[i] == chip_vendor and (owned[i] or chip_vendor == "google")]
+    started = [i for i in candidates if first_volume[i] <= start] or candidates[:1]
+    return gens[max(started, key=lambda i: (first_volume[i], i))]
+
+
+def simulate_fleet(values, ds, site_capacity_mw=None):
+    """Demand, supply, stock-flow and sites (numpy, vectorised over draws).
+
+    ``values``: inputs with a leading ``draw`` dim; ``site_capacity_mw``: :func:`site_capacity` of
+    ``values`` if already computed. Returns ``{name: DataArray}``.
+    """
+    gens = fleet_generations(ds)
+    gsel = ds.sel(generation=gens)
+    quarters = ds.quarter.values
+    nq = quarters.size
+    t = np.arange(nq, dtype=float)
+    draws = values["site_capacity_position"].draw.values
+    nd = draws.size
+    workloads = [str(w) for w in ds.workload.values]
+    vendor = gsel.vendor.values.astype(str)
+    owned = gsel.in_meta_fleet.values.astype(bool)
+    eligible = gsel.eligible.transpose("generation", "workload").values.astype(bool)
+    legacy = (vendor == "meta") & ~eligible.any(axis=1)
+    mtia_pos = [i for i, g in enumerate(gens) if vendor[i] == "meta" and not legacy[i]]
+    legacy_pos = [i for i in range(len(gens)) if legacy[i]]
+    nv_pos = [i for i in range(len(gens)) if vendor[i] == "nvidia" and owned[i]]
+    first_volume = np.array([_quarter_index(ds, v) for v in gsel.first_volume_quarter.values])
+
+    factor = values["h100e_factor"].transpose("draw", "generation", "workload").values  # (D, G, W)
+    price = values["unit_price_usd"].transpose("draw", "generation").values  # (D, G)
+    system_cost = values["system_cost_usd"].transpose("draw", "generation").values  # (D, G)
+    unit_power_w = (values["tdp_w"] * values["system_power_overhead"]).transpose("draw", "generation").values
+    p = _Parameters(values)  # converted when read, so a _ReadLog sees only what this stage uses
+
+    weights = np.stack([p[f"demand_weight_{w}"] for w in workloads], axis=1)  # (D, W)
+    demand_share = weights / weights.sum(axis=1, keepdims=True)
+
+    # --- 3b. (first) Nvidia's generation mix: each generation ramps in from its first volume quarter
+    nv_ramps = supply_stage.production_ramp(t[None, None, :], first_volume[nv_pos][None, :, None],
+                                            p["nvidia_ramp_quarters"][:, None, None])
+    nv_ramps = np.broadcast_to(nv_ramps, (nd, len(nv_pos), nq))
+    mix = supply_stage.generation_mix(nv_ramps, eligible[nv_pos])  # (D, Gn, W, Q) H100e shares
+    nv_factor_g = factor[:, nv_pos, :][..., None]  # (D, Gn, W, 1)
+    units_per_h100e = (mix / nv_factor_g).sum(axis=1)  # (D, W, Q)
+    nv_factor = stockflow.safe_divide(1.0, units_per_h100e)  # blended H100e per Nvidia unit
+    unit_mix = (mix / nv_factor_g * demand_share[:, None, :, None]).sum(axis=2)  # (D, Gn, Q) units
+    unit_mix = stockflow.safe_divide(unit_mix, unit_mix.sum(axis=1, keepdims=True))
+    nv_price = np.einsum("dgq,dg->dq", unit_mix, price[:, nv_pos])
+    nv_system = np.einsum("dgq,dg->dq", unit_mix, system_cost[:, nv_pos])
+    nv_unit_power = np.einsum("dgq,dg->dq", unit_mix, unit_power_w[:, nv_pos])
+
+    # --- 2. demand [H100e per quarter] (D, W, Q): anchored years, then the growth path
+    years = np.array([int(str(q)[:4]) for q in quarters])
+    quarter_of_year = np.asarray(quarters, "datetime64[M]").astype(np.int64) % 12 // 3  # 0 = Q1
+    calendar = np.arange(years.min(), years.max() + 1)
+    anchors = np.stack([p[f"demand_{y}_h100e"] for y in DEMAND_YEARS], axis=1)
+    annual_h100e = demand_stage.annual_demand(anchors, p["demand_growth_2027"], p["demand_growth_long_run"], calendar,
+                                              *GROWTH_YEARS)
+    quarterly = demand_stage.within_year_profile(annual_h100e)[:, years - calendar[0], quarter_of_year]
+    demand = quarterly[:, None, :] * demand_share[:, :, None]
+
+    # --- 3a. MTIA cadence and availability
+    k_idx = np.arange(len(mtia_pos), dtype=float)
+    release = supply_stage.mtia_release_quarter(k_idx[None, :], p["mtia_first_release_quarter_index"][:, None],
+                                                p["mtia_cadence"][:, None], p["mtia_slip_per_generation"][:, None])
+    start = release + p["mtia_validation_lag"][:, None]  # (D, K)
+    ramps = supply_stage.production_ramp(t[None, None, :], start[:, :, None], p["mtia_ramp"][:, None, None])
+    w_k = supply_stage.newest_first_weights(ramps, eligible[mtia_pos])  # (D, K, W, Q)
+    availability = w_k.sum(axis=1)
+    targets = np.stack([p.get(f"mtia_share_target_{w}", np.zeros(nd)) for w in workloads], axis=1)
+    nre = p["mtia_nre_per_generation"][:, None] * supply_stage.spend_profile(
+        t[None, None, :], release[:, :, None], p["mtia_design_quarters"][:, None, None]).sum(axis=1)
+    supply_cap = p["mtia_supply_cap_units"][:, None] * (1.0 - np.prod(1.0 - ramps, axis=1))
+
+    # --- 3c. deals: AMD purchases, Nvidia's committed minimum, rented capacity (per tranche)
+    amd_units = np.zeros((nd, len(gens), nq))
+    nv_min = np.zeros((nd, nq))
+    rented_spend = np.zeros((nd, len(gens), nq))
+    rented = np.zeros((nd, len(gens), nq))
+    if "deal_position" in values:
+        volume = deal_volume(ds, values["deal_position"]).values  # (D, T, Q), unit per quarter
+        g_index = {g: i for i, g in enumerate(gens)}
+        for k in range(volume.shape[1]):
+            supplier, kind = str(ds.deal_supplier.values[k]), str(ds.deal_type.values[k])
+            measure = str(ds.deal_measure.values[k])
+            gen = _tranche_generation(ds, k, gens, vendor, owned, first_volume)
+            v = volume[:, k, :]
+            if kind == "purchase" and supplier == "amd":
+                i = g_index[gen]
+                amd_units[:, i] += p["amd_deal_scale"][:, None] * supply_stage.deal_units(
+                    v, measure, unit_power_w[:, i, None], system_cost[:, i, None])
+            elif kind == "purchase" and supplier == "nvidia":
+                nv_min += p["nvidia_deal_scale"][:, None] * supply_stage.deal_units(
+                    v, measure, nv_unit_power, nv_system)
+            elif kind == "rental":
+                i = g_index[gen]
+                spend = v if measure == "value" else supply_stage.deal_units(v, measure, unit_power_w[:, i, None], 1.0)
+                spend = spend * p["rental_scale"][:, None]
+                if measure == "value":
+                    units = supply_stage.rented_units(spend, values["rental_price_usd_per_hour"].transpose(
+                        "draw", "generation").values[:, i, None], HOURS_PER_QUARTER)
+                else:  # units rented: spend from the rental price
+                    units = spend
+                    spend = units * values["rental_price_usd_per_hour"].transpose(
+                        "draw", "generation").values[:, i, None] * HOURS_PER_QUARTER
+                rented_spend[:, i] += spend
+                rented[:, i] += units
+    # AMD capability by workload: over the workloads each chip serves, in proportion to their demand
+    alloc = demand_share[:, None, :] * eligible[None]  # (D, G, W)
+    alloc = stockflow.safe_divide(alloc, alloc.sum(axis=2, keepdims=True))
+    amd_gw = amd_units[:, :, None, :] * (factor * alloc)[..., None]  # (D, G, W, Q) H100e
+    amd_w = amd_gw.sum(axis=1)
+
+    # --- 3d. the split: MTIA by target and availability, AMD by its deal, Nvidia the rest (and its floor)
+    mtia_factor = factor[:, mtia_pos, :]
+    split = supply_stage.split_purchases(demand, targets, w_k, mtia_factor, nv_factor, supply_cap, nv_min,
+                                         demand_share, committed_h100e=amd_w)
+    nv_gw = split["nvidia_h100e"][:, None] * mix  # (D, Gn, W, Q) H100e by Nvidia generation
+
+    # --- deliveries by generation (D, G, Q): MTIA roadmap, MTIA v1/v2, Nvidia, AMD
+    delivered = amd_units.copy()
+    delivered_h100e = amd_gw.sum(axis=2)
+    delivered[:, mtia_pos, :] = split["mtia_units"]
+    delivered_h100e[:, mtia_pos, :] = split["mtia_h100e"].sum(axis=2)
+    delivered[:, nv_pos, :] = (nv_gw / nv_factor_g).sum(axis=2)
+    delivered_h100e[:, nv_pos, :] = nv_gw.sum(axis=2)
+    legacy_end = _quarter_index(ds, parse_quarter(LEGACY_MTIA_END_QUARTER))
+    legacy_start = [first_volume[i] for i in legacy_pos]
+    if legacy_pos:
+        span = legacy_end + 1 - legacy_start[0]
+        rate = p["mtia_legacy_units"][:, None] / span  # evenly over all legacy quarters
+        for j, i in enumerate(legacy_pos):
+            until = legacy_start[j + 1] if j + 1 < len(legacy_pos) else legacy_end + 1
+            inside = (t >= legacy_start[j]) & (t < until)
+            delivered[:, i, :] = rate * inside
+            delivered_h100e[:, i, :] = delivered[:, i, :] * p["mtia_legacy_h100e_per_unit"][:, None]
+    mtia_w = split["mtia_h100e"].sum(axis=1)
+    total_h100e = delivered_h100e.sum(axis=1)
+    mtia_share_purchases = stockflow.safe_divide(mtia_w.sum(axis=1), total_h100e)
+    legacy_h100e = delivered_h100e[:, legacy_pos, :].sum(axis=1)
+    nv_factor_mean = stockflow.safe_divide(1.0, (demand_share[:, :, None] / nv_factor).sum(axis=1))
+    all_nvidia_units = (stockflow.safe_divide(mtia_w + amd_w, nv_factor).sum(axis=1)
+                        + stockflow.safe_divide(legacy_h100e, nv_factor_mean) + split["nvidia_units"])
+
+    # --- 4. stock-flow: initial A100-class base bought evenly since the A100's volume start
+    a100 = gens.index("a100") if "a100" in gens else int(np.argmin(first_volume))
+    initial_quarters = max(int(round(-first_volume[a100])), 1)
+    initial = np.zeros((nd, len(gens)))
+    initial[:, a100] = p["initial_a100_units"]
+    life_q = p["useful_life"] * QUARTERS_PER_YEAR
+    installed, retired = stockflow.stock_flow(delivered, initial, initial_quarters, life_q[:, None])
+    a100_factor = (factor[:, a100, :] * demand_share * eligible[a100]).sum(axis=1) / \
+        (demand_share * eligible[a100]).sum(axis=1)
+    initial_h100e = initial * a100_factor[:, None]
+    h100e, _ = stockflow.stock_flow(delivered_h100e, initial_h100e, initial_quarters, life_q[:, None])
+    # round-off of the cumulative sums can leave -1e-9 where a stock is empty: clip within tolerance
+    installed = stockflow.clip_round_off(installed)
+    h100e = stockflow.clip_round_off(h100e)
+    start_units = installed[..., 0] - delivered[..., 0] + retired[..., 0]
+    rented_h100e = rented * _mean_factor(factor, eligible, demand_share)[:, :, None]
+
+    # --- 5. sites: owned capacity is paid ``facility_capex_lead`` quarters early; the leased share of
+    # rest_of_fleet additions and the joint venture's share of Hyperion are built by others
+    if site_capacity_mw is None:
+        site_capacity_mw = site_capacity(ds, values["site_capacity_position"])
+    capacity = site_capacity_mw.transpose("draw", "site", "quarter").values
+    site_ids = site_capacity_mw.site.values
+    owned_mw = sites_stage.owned_capacity_mw(capacity, site_ids == "rest_of_fleet",
+                                             p["rest_of_fleet_leased_share"][:, None],
+                                             int(_quarter_index(ds, parse_quarter(LEASE_START_QUARTER))) - 1)
+    owned_mw = sites_stage.owned_capacity_mw(owned_mw, site_ids == "hyperion", p["hyperion_jv_share"][:, None],
+                                             int(_quarter_index(ds, parse_quarter(JV_START_QUARTER))) - 1)
+    additions = sites_stage.construction_spend_mw(owned_mw, p["facility_capex_lead"][:, None]).sum(axis=1)
+    leased = (capacity - owned_mw).sum(axis=1)
+
+    cg = {"draw": draws, "generation": gens, "quarter": ds.quarter}
+    cq = {"draw": draws, "quarter": ds.quarter}
+    cw = {"draw": draws, "workload": workloads, "quarter": ds.quarter}
+    dgq, dq, dwq = ("draw", "generation", "quarter"), ("draw", "quarter"), ("draw", "workload", "quarter")
+    purchase_mix = np.zeros((nd, len(gens), nq))
+    purchase_mix[:, nv_pos] = unit_mix
+    amd_total = amd_units.sum(axis=1, keepdims=True)
+    purchase_mix += stockflow.safe_divide(amd_units, amd_total)
+    out = {
+        "units_delivered": xr.DataArray(delivered, cg, dgq),
+        "units_installed": xr.DataArray(installed, cg, dgq),
+        "units_retired": xr.DataArray(retired, cg, dgq),
+        "units_installed_start": xr.DataArray(start_units, {"draw": draws, "generation": gens},
+                                              ("draw", "generation")),
+        "h100e": xr.DataArray(h100e, cg, dgq),
+        "h100e_delivered": xr.DataArray(delivered_h100e, cg, dgq),
+        "demand_h100e": xr.DataArray(demand, cw, dwq),
+        "demand_annual_h100e": xr.DataArray(annual_h100e, {"draw": draws, "year": calendar}, ("draw", "year")),
+        "mtia_purchases_h100e": xr.DataArray(mtia_w, cw, dwq),
+        "amd_purchases_h100e": xr.DataArray(amd_w, cw, dwq),
+        "nvidia_purchases_h100e": xr.DataArray(split["nvidia_h100e"], cw, dwq),
+        "mtia_availability": xr.DataArray(availability, cw, dwq),
+        "mtia_volume_start_index": xr.DataArray(start, {"draw": draws, "mtia_generation": [gens[i] for i in mtia_pos]},
+                                                ("draw", "mtia_generation")),
+        "mtia_share_purchases_h100e": xr.DataArray(mtia_share_purchases, cq, dq),
+        "nvidia_min_units": xr.DataArray(nv_min, cq, dq),
+        "nvidia_floor_units": xr.DataArray(split["nvidia_floor_units"], cq, dq),
+        "amd_surplus_h100e": xr.DataArray(split["committed_surplus_h100e"].sum(axis=1), cq, dq),
+        "purchase_mix": xr.DataArray(purchase_mix, cg, dgq),
+        "all_nvidia_units": xr.DataArray(all_nvidia_units, cq, dq),
+        "nvidia_blend_unit_price_usd": xr.DataArray(nv_price, cq, dq),
+        "nvidia_blend_system_cost_usd": xr.DataArray(nv_system, cq, dq),
+        "rented_units": xr.DataArray(rented, cg, dgq),
+        "rented_h100e": xr.DataArray(rented_h100e, cg, dgq),
+        "rented_spend_usd": xr.DataArray(rented_spend, cg, dgq),
+        "facility_capacity_additions_mw": xr.DataArray(additions, cq, dq),
+        "leased_capacity_mw": xr.DataArray(leased, cq, dq),
+        "nre_usd": xr.DataArray(nre, cq, dq),
+        "is_mtia": xr.DataArray((vendor == "meta").astype(float), {"generation": gens}, ("generation",)),
+        "is_nvidia": xr.DataArray((vendor == "nvidia").astype(float), {"generation": gens}, ("generation",)),
+        "is_amd": xr.DataArray((vendor == "amd").astype(float), {"generation": gens}, ("generation",)),
+        "is_google": xr.DataArray((vendor == "google").astype(float), {"generation": gens}, ("generation",)),
+    }
+    return out
+
+
+#: fleet outputs that are masks, not results
+_MASKS = ("is_mtia", "is_nvidia", "is_amd", "is_google")
+
+
+def _annuity_factor(rate, life_years):
+    """Annuity payment per year over straight-line depreciation per year (CRF x life). [1]
+
+    ``rate / (1 - (1 + rate) ** -life) * life``; 1 at a zero rate.
+    """
+    rate = np.asarray(rate, float)
+    life = np.asarray(life_years, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crf = np.where(rate > 0, rate / (1.0 - (1.0 + rate) ** -life), 1.0 / life)
+    return crf * life
+
+
+def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
+    """Assemble the inputs of :func:`chipsuite.formulas.evaluate_formulas` (``site_capacity_mw``:
+    :func:`site_capacity` of ``values`` if already computed)."""
+    years = np.array([int(str(q)[:4]) for q in ds.quarter.values], dtype=float)
+    t = np.arange(ds.quarter.size, dtype=float)
+    draws = values["site_capacity_position"].draw.values
+    p = _Parameters(values)
+    ramp0, ramp1 = (_quarter_index(ds, parse_quarter(q)) for q in COMPONENT_PRICE_RAMP)
+    ramp = np.clip((t - ramp0 + 1.0) / (ramp1 - ramp0 + 1.0), 0.0, 1.0)
+    index = 1.0 + p["component_price_rise_2026"][:, None] * ramp[None, :]
+    mid_year = (t + 0.5) / QUARTERS_PER_YEAR  # years since 2022-01-01 at mid-quarter
+    server_left = np.clip(1.0 - mid_year[None, :] / p["pre2022_server_life_left"][:, None], 0.0, 1.0)
+    other_left = np.clip(1.0 - mid_year[None, :] / p["pre2022_other_life_left"][:, None], 0.0, 1.0)
+    share = p["pre2022_server_share"][:, None]
+    pre2022 = p["pre2022_depreciation"][:, None] / QUARTERS_PER_YEAR * (share * server_left + (1 - share) * other_left)
+    cq = {"draw": draws, "quarter": ds.quarter}
+    d = {"draw": draws}
+    inputs = {name: fleet_out[name] for name in (
+        "units_installed", "units_delivered", "h100e", "mtia_share_purchases_h100e", "all_nvidia_units",
+        "nvidia_blend_unit_price_usd", "nvidia_blend_system_cost_usd", "facility_capacity_additions_mw",
+        "leased_capacity_mw", "nre_usd", "rented_units", "rented_h100e", "rented_spend_usd") + _MASKS}
+    inputs.update({
+        "site_capacity_mw": (site_capacity(ds, values["site_capacity_position"]) if site_capacity_mw is None
+                             else site_capacity_mw),
+        "non_ai_year_weight": xr.DataArray(np.clip((years - DEMAND_YEARS[0]) / (DEMAND_YEARS[-1] - DEMAND_YEARS[0]),
+                                                   0.0, 1.0), {"quarter": ds.quarter}, ("quarter",)),
+        "component_price_index": xr.DataArray(index, cq, ("draw", "quarter")),
+        "pre2022_depreciation_usd": xr.DataArray(pre2022, cq, ("draw", "quarter")),
+        "it_annuity_factor": xr.DataArray(_annuity_factor(p["cost_of_capital"], p["useful_life"]), d, ("draw",)),
+        "facility_annuity_factor": xr.DataArray(_annuity_factor(p["cost_of_capital"], p["facility_life"]), d,
+                                                ("draw",)),
+        "quarters_per_year": QUARTERS_PER_YEAR,
+        "hours_per_quarter": HOURS_PER_QUARTER,
+        "useful_life_quarters": values["useful_life"] * QUARTERS_PER_YEAR,
+        "facility_life_quarters": values["facility_life"] * QUARTERS_PER_YEAR,
+        "non_ai_life_quarters": values["non_ai_life"] * QUARTERS_PER_YEAR,
+    })
+    for name in ("tdp_w", "unit_price_usd", "system_cost_usd", "system_power_overhead", "pue",
+                 "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"):
+        inputs[name] = values[name]
+    for name in ("utilisation", "supply_share_gas", "supply_share_nuclear", "gas_carbon_intensity",
+                 "nuclear_carbon_intensity", "nvidia_price_multiplier", "bargaining_elasticity", "bargaining_cap",
+                 "facility_capex_per_mw", "non_ai_capex_2022", "non_ai_capex_2026", "payment_share_before",
+                 "payment_share_after", "finance_lease_principal_ratio", "lease_cost_per_mw_year",
+                 "nvidia_gross_margin", "competitive_gross_margin"):
+        inputs[name] = values[name]
+    return inputs
+
+
+_DIM_ORDER = ("draw", "generation", "supplier", "site", "workload", "mtia_generation", "year", "quarter")
+
+
+def _order(da):
+    return da.transpose(*[d for d in _DIM_ORDER if d in da.dims], ...)
+
+
+def supplier_view(results, fleet_out):
+    """Capability, spend and units by supplier (dim ``supplier``, :data:`SUPPLIERS`), owned and rented."""
+    names = list(SUPPLIERS)
+    coord = xr.DataArray(names, dims="supplier", name="supplier")
+
+    def stack(parts):
+        return xr.concat([results[n] if isinstance(n, str) else n for n in parts], dim=coord, coords="minimal",
+                         compat="override", join="exact")
+
+    h100e = stack(["nvidia_h100e", "amd_h100e", "mtia_h100e", "cloud_nvidia_h100e", "cloud_tpu_h100e"])
+    spend = stack(["nvidia_spend_usd", "amd_spend_usd", "mtia_spend_usd", "cloud_nvidia_spend_usd",
+                   "cloud_tpu_spend_usd"])
+    units = stack(["nvidia_units_installed", "amd_units_installed", "mtia_units_installed", "cloud_nvidia_units",
+                   "cloud_tpu_units"])
+
+    def share(da):
+        total = da.sum("supplier")
+        return xr.where(total > 0, da / xr.where(total > 0, total, 1), 0.0)
+
+    return {"supplier_h100e": h100e, "supplier_share_h100e": share(h100e), "supplier_spend_usd": spend,
+            "supplier_share_spend": share(spend), "supplier_units": units}
+
+
+#: formula results the supplier view is built from
+_SUPPLIER_SOURCES = frozenset({
+    "nvidia_h100e", "amd_h100e", "mtia_h100e", "cloud_nvidia_h100e", "cloud_tpu_h100e", "nvidia_spend_usd",
+    "amd_spend_usd", "mtia_spend_usd", "cloud_nvidia_spend_usd", "cloud_tpu_spend_usd", "nvidia_units_installed",
+    "amd_units_installed", "mtia_units_installed", "cloud_nvidia_units", "cloud_tpu_units"})
+
+
+def evaluate_model(values, ds, engine="numexpr"):
+    """The model on prepared inputs (see :func:`chipsuite.model.model_inputs`): stages, then the formulas.
+
+    Returns the result Dataset without run attrs. Tests and sensitivity studies may perturb
+    ``values`` (e.g. scale ``pue``) before calling this.
+    """
+    return _evaluate(values, ds, engine)[0]
+
+
+#: model inputs stored in the result as they are
+_RESULT_INPUTS = ("tdp_w", "unit_price_usd", "system_cost_usd", "pue")
+#: formula inputs computed from parameters, stored in the result
+_RESULT_FORMULA_INPUTS = ("component_price_index", "pre2022_depreciation_usd")
+
+
+def _result_data(values, fleet_out, site_capacity_mw, inputs, results):
+    """Every result variable by name (fleet outputs, chosen inputs, formula results, supplier view)."""
+    data = {name: da for name, da in fleet_out.items() if name not in _MASKS}
+    data["site_capacity_mw"] = site_capacity_mw
+    for name in _RESULT_INPUTS:
+        data[name] = values[name]
+    for name in _RESULT_FORMULA_INPUTS:
+        data[name] = inputs[name]
+    data.update(results)
+    data.update(supplier_view(results, fleet_out))
+    return data
+
+
+def _dataset(data, ds):
+    out = xr.Dataset({name: _result_variable(name, da) for name, da in data.items()})  # one merge
+    out = out.assign_coords(quarter_label=("quarter", ds.quarter_label.values))
+    out = out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
+    out = out.assign_coords(chip_vendor=("supplier", [SUPPLIERS[s][0] for s in out.supplier.values]),
+                            sourcing=("supplier", [SUPPLIERS[s][1] for s in out.supplier.values]))
+    return out
+
+
+def _evaluate(values, ds, engine="numexpr"):
+    """:func:`evaluate_model`, and what :class:`ModelCache` keeps of it.
+
+    Returns ``(dataset, stage)``: ``stage`` holds the fleet results, the site capacity, the
+    formula inputs and results, and ``fleet_names``, the inputs the fleet stage read (recorded
+    while it ran).
+    """
+    site_capacity_mw = site_capacity(ds, values["site_capacity_position"])  # once, used three times
+    log = _ReadLog(values)
+    fleet_out = simulate_fleet(log, ds, site_capacity_mw)
+    inputs = formula_inputs_for(values, fleet_out, ds, site_capacity_mw)
+    results = evaluate_formulas(inputs, engine=engine)
+    out = _dataset(_result_data(values, fleet_out, site_capacity_mw, inputs, results), ds)
+    stage = {"fleet_out": fleet_out, "site_capacity": site_capacity_mw, "inputs": inputs, "results": results,
+             "fleet_names": frozenset(log.read | {"site_capacity_position"})}
+    return out, stage
+
+
+def _result_variable(name, da):
+    """A result variable: dim coords only, canonical dim order, units and long_name."""
+    da = _order(da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore"))
+    attrs = dict(da.attrs)
+    if name in OUTPUT_ATTRS:
+        attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
+    return da.assign_attrs(attrs)
+
+
+def _check_run_arguments(scenario, draws, engine):
+    if engine not in ("numexpr", "numpy"):
+        raise ValueError(f"engine must be 'numexpr' or 'numpy', not {engine!r}")
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise ValueError(f"draws must be an integer >= 1, not {draws!r}")
+    scenario = Scenario.default() if scenario is None else scenario
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a chipsuite.Scenario, not {type(scenario).__name__}")
+    return scenario
+
+
+def _run_attrs(scenario, draws, seed, engine):
+    from .. import __version__
+
+    return {
+        "title": "chipsuite scenario model run",
+        "chipsuite_version": __version__,
+        "scenario": scenario.to_json(),
+        "engine": engine,
+        "draws": int(draws),
+        "seed": int(seed),
+    }
+
+
+def _same_input(a, b):
+    """Inputs ``a`` and ``b`` hold the same dims, coords and values (NaN equal to NaN)."""
+    if a is b:
+        return True
+    if not isinstance(a, xr.DataArray) or not isinstance(b, xr.DataArray):
+        return (not isinstance(a, xr.DataArray) and not isinstance(b, xr.DataArray)
+                and np.array_equal(a, b, equal_nan=True))
+    if a.dims != b.dims or a.shape != b.shape:
+        return False
+    if not all(np.array_equal(a[d].values, b[d].values) for d in a.dims if d in a.coords and d in b.coords):
+        return False
+    return np.array_equal(a.values, b.values, equal_nan=True)
+
+
+def _read_only(obj):
+    """Mark the numpy arrays behind DataArrays (dict values, or a Dataset's variables) read-only."""
+    items = obj.variables.values() if isinstance(obj, xr.Dataset) else (
+        v.variable for v in obj.values() if isinstance(v, xr.DataArray))
+    for var in items:
+        if isinstance(var.data, np.ndarray):
+            var.data.flags.writeable = False
+    return obj
+
+
+class ModelCache:
+    """:func:`run` for a sequence of scenarios, recomputing only what a change of inputs touches.
+
+    ``cache.run(scenario, draws, seed)`` equals ``chipsuite.run(scenario, draws, seed)`` (tested
+    bit for bit against it). Between calls with the same dataset content, draws, seed and engine
+    it keeps:
+
+    1. the dataset part of :func:`uncertain_inputs` and every sampled input: an input is sampled
+       anew only if its (low, base, high) changed (each input has its own random stream,
+       :func:`chipsuite.uncertainty.stream_rng`, so this equals sampling all of them);
+    2. the fleet stage (cadence, procurement, stock-flow, :func:`simulate_fleet`), if every input
+       it read in the previous run -- recorded while it ran, not listed by hand -- is unchanged;
+    3. every formula of the registry that does not depend on a changed input
+       (:func:`chipsuite.formulas.dependents`), and the result Dataset's other variables.
+
+    So a change of a parameter that only the formulas read (utilisation, PUE, prices, electricity,
+    carbon and supply mix, bargaining, capex ratios) re-samples that parameter and re-evaluates the
+    formulas downstream of it; anything else runs the fleet stage and all formulas again.
+
+    Results share arrays with the cache and with each other, so those arrays are read-only:
+    writing into a result (``r["capex_usd"][0] = 0``) raises ``ValueError`` instead of corrupting
+    the next result; use ``r.copy(deep=True)`` for a writeable copy. ``last_path`` is ``"fast"``
+    (fleet stage reused) or ``"full"``.
+    """
+
+    def __init__(self):
+        self._key = None
+        self._ds = None
+        self._dataset_spec = None
+        self._samples = {}  # name -> (low, base, high) values, sampled DataArray
+        self._stage = None
+        self._values = None
+        self._out = None
+        self.last_path = None
+
+    def clear(self):
+        """Forget everything (the next call runs the whole model)."""
+        self.__init__()
+
+    def _model_inputs(self, scenario, ds, draws, seed):
+        """:func:`model_inputs`, with unchanged inputs' samples reused."""
+        from ..sampling import sample_inputs
+
+        spec = {**self._dataset_spec, **parameter_spec(scenario)}
+        if draws == 1:  # as base_inputs, from the cached dataset part of the spec
+            return with_draw(with_fixed_parameters(scenario, {name: t[1] for name, t in spec.items()}), [0])
+        triples = {name: tuple(np.asarray(t.values) for t in triple) for name, triple in spec.items()}
+        stale = [name for name in spec if name not in self._samples or not all(
+            np.array_equal(a, b, equal_nan=True) for a, b in zip(triples[name], self._samples[name][0]))]
+        if stale:
+            fresh = sample_inputs({name: spec[name] for name in stale}, draws, seed, include_base=True,
+                                  method="pert")
+            for name in stale:
+                self._samples[name] = (triples[name], _read_only({name: fresh[name]})[name])
+        for name in [n for n in self._samples if n not in spec]:  # no longer uncertain
+            del self._samples[name]
+        sampled = {name: self._samples[name][1] for name in spec}
+        return complete_inputs(scenario, sampled, np.arange(draws))
+
+    def run(self, scenario=None, draws=1, seed=0, engine="numexpr"):
+        """The model result of ``scenario`` (as :func:`run` in memory; see the class docstring)."""
+        from ..data import load_dataset
+
+        scenario = _check_run_arguments(scenario, draws, engine)
+        ds = load_dataset()
+        key = (int(draws), int(seed), engine)
+        if self._key != key or self._ds is None or not ds.identical(self._ds):
+            self.clear()
+            self._key, self._ds = key, ds
+            self._dataset_spec = dataset_spec(ds)
+            for triple in self._dataset_spec.values():
+                for da in triple:
+                    da.attrs = {}
+        values = self._model_inputs(scenario, self._ds, int(draws), int(seed))
+        stage = self._stage
+        if stage is not None and all(name in values and _same_input(values[name], self._values[name])
+                                     for name in stage["fleet_names"]):
+            out = self._fast(values, engine)
+            self.last_path = "fast"
+        else:
+            out, stage = _evaluate(values, self._ds, engine)
+            _read_only(stage["results"])
+            self._stage, self._values = stage, values
+            self.last_path = "full"
+        self._out = _read_only(out)
+        out = out.copy(deep=False)
+        out.attrs = _run_attrs(scenario, draws, seed, engine)
+        return out
+
+    def _fast(self, values, engine):
+        """Re-evaluate the formulas that depend on changed inputs; update the previous Dataset."""
+        stage = self._stage
+        inputs = formula_inputs_for(values, stage["fleet_out"], self._ds, stage["site_capacity"])
+        changed = {name for name, v in inputs.items() if not _same_input(v, stage["inputs"][name])}
+        results = _read_only(evaluate_formulas(inputs, engine=engine, previous=stage["results"], changed=changed))
+        update = {name: results[name] for name in results if results[name] is not stage["results"][name]}
+        update.update({name: values[name] for name in _RESULT_INPUTS
+                       if not _same_input(values[name], self._values[name])})
+        update.update({name: inputs[name] for name in _RESULT_FORMULA_INPUTS if name in changed})
+        if update.keys() & _SUPPLIER_SOURCES:
+            update.update(supplier_view(results, stage["fleet_out"]))
+        variables = {name: self._out.variables[name] for name in self._out.data_vars}
+        variables.update({name: _result_variable(name, da).variable for name, da in update.items()})
+        out = xr.Dataset(variables, coords=self._out.coords)
+        stage["inputs"], stage["results"] = inputs, results
+        self._values = {**self._values, **{name: values[name] for name in _RESULT_INPUTS}}
+        return out
+
+
+def run_in_memory(scenario: Scenario | None = None, draws: int = 1, seed: int = 0, engine: str = "numexpr"):
+    """:func:`chipsuite.model.run` without chunks: the whole result in memory."""
+    from ..data import load_dataset
+
+    scenario = _check_run_arguments(scenario, draws, engine)
+    ds = load_dataset()
+    out = evaluate_model(model_inputs(scenario, ds, draws, seed), ds, engine=engine)
+    out.attrs = _run_attrs(scenario, draws, seed, engine)
+    return out
+
+
+def annual(da, how="sum"):
+    """Calendar-year totals (``how="sum"``) or year-end values (``how="last"``) over ``quarter``."""
+    years = da.quarter.dt.year
+    grouped = da.groupby(years.rename("year"))
+    return grouped.sum() if how == "sum" else grouped.last()

@@ -1,0 +1,106 @@
+"""Demand: new accelerator purchases in H100-equivalents per year, and their quarterly path.
+
+Small pure functions on numpy arrays; years (or quarters) along the last axis.
+
+>>> within_year_profile(np.array([15.0, 240.0]))
+array([[  1.,   2.,   4.,   8.],
+       [ 16.,  32.,  64., 128.]])
+"""
+
+import numpy as np
+
+__all__ = ["within_year_growth_factor", "within_year_profile", "annual_demand"]
+
+
+# --------------------------------------------------------------------------- demand
+
+
+def within_year_growth_factor(annual):
+    """Quarter-on-quarter growth factor inside each year of an annual series. [1]
+
+    The log growth of year ``y`` is the smaller of the two adjacent annual log growths, or 0
+    where they differ in sign (the *minmod* slope limiter of finite-volume schemes)::
+
+        sigma_y = minmod(ln(A_y / A_(y-1)), ln(A_(y+1) / A_y))        [1/year]
+        r_y     = exp(sigma_y / 4)                                      [1/quarter]
+
+    The first and last year use their one neighbour; a single year, a year next to a zero
+    and a peak or trough year are flat (``r = 1``). ``annual`` : (..., Y), non-negative,
+    years consecutive along the last axis [any per-year unit]; returns (..., Y).
+
+    >>> within_year_growth_factor(np.array([1.0, 16.0, 32.0, 32.0]))
+    array([2.        , 1.18920712, 1.        , 1.        ])
+    """
+    with np.errstate(over="ignore"):  # inf only for absurd ratios (> 1e300 per year)
+        return np.exp(_within_year_log_growth(annual))
+
+
+def _within_year_log_growth(annual):
+    """``sigma_y / 4`` of :func:`within_year_growth_factor` (logs avoid overflow). [1/quarter]"""
+    a = np.asarray(annual, float)
+    if a.shape[-1] < 2:
+        return np.zeros(a.shape)
+    positive = (a[..., 1:] > 0) & (a[..., :-1] > 0)
+    log_a = np.log(np.where(a > 0, a, 1.0))
+    log_growth = np.where(positive, np.diff(log_a, axis=-1), 0.0)
+    before = np.concatenate([log_growth[..., :1], log_growth], axis=-1)  # into year y
+    after = np.concatenate([log_growth, log_growth[..., -1:]], axis=-1)  # out of year y
+    sigma = np.where(before * after > 0, np.sign(after) * np.minimum(np.abs(before), np.abs(after)), 0.0)
+    return sigma / 4.0
+
+
+def within_year_profile(annual):
+    """Quarterly amounts of an annual series on a smooth geometric path. [per quarter]
+
+    Year ``y`` grows by the factor ``r_y`` (:func:`within_year_growth_factor`) each quarter::
+
+        q_(y,i) = A_y * r_y ** i / (1 + r_y + r_y**2 + r_y**3)          i = 0..3 (Q1..Q4)
+
+    so each year's four quarters sum exactly to ``A_y``. Properties (for positive years):
+    under constant annual growth ``G`` the path is exactly geometric, ``G ** (1/4)`` per quarter
+    across year ends too; if the annual series is monotone, so are the quarters; the step from
+    Q4 of year ``y`` to Q1 of ``y + 1`` lies between ``G_y ** (1/4)`` and ``G_y = A_(y+1) / A_y``
+    (``annual / 4`` would step by ``G_y``).
+
+    annual : (..., Y) [amount per year], non-negative, consecutive years
+    returns : (..., Y, 4) [amount per quarter]
+
+    >>> within_year_profile(np.array([15.0, 240.0]))
+    array([[  1.,   2.,   4.,   8.],
+           [ 16.,  32.,  64., 128.]])
+    """
+    a = np.asarray(annual, float)
+    log_powers = _within_year_log_growth(a)[..., None] * np.arange(4.0)  # ln r_y ** i
+    powers = np.exp(log_powers - log_powers.max(axis=-1, keepdims=True))  # scaled: no overflow
+    return a[..., None] * powers / powers.sum(axis=-1, keepdims=True)
+
+
+
+
+def annual_demand(anchors, growth_first, growth_last, years, first_growth_year, last_growth_year):
+    """Purchases per calendar year: anchored years, then compound growth along a path. [H100e/year]
+
+    ``anchors`` (..., A): the years ``years[:A]`` as given (calibrated to reported capex);
+    each later year ``y`` grows by ``g_y``, linear from ``growth_first`` in ``first_growth_year`` to
+    ``growth_last`` in ``last_growth_year`` (held after)::
+
+        A_y = A_(y-1) * (1 + g_y),   g_y = g_first + (g_last - g_first) * clip((y - y_first) / (y_last - y_first), 0, 1)
+
+    ``growth_*`` : [1/year], shape (...); returns (..., len(years)).
+
+    >>> annual_demand(np.array([100.0, 200.0]), 0.5, 0.0, np.arange(2025, 2030), 2027, 2029)
+    array([100., 200., 300., 375., 375.])
+    """
+    anchors = np.asarray(anchors, float)
+    years = np.asarray(years)
+    n_anchor = anchors.shape[-1]
+    out = np.empty(anchors.shape[:-1] + (years.size,))
+    out[..., :n_anchor] = anchors
+    g_first = np.asarray(growth_first, float)
+    g_last = np.asarray(growth_last, float)
+    span = max(last_growth_year - first_growth_year, 1)
+    for i in range(n_anchor, years.size):
+        w = np.clip((years[i] - first_growth_year) / span, 0.0, 1.0)
+        out[..., i] = out[..., i - 1] * (1.0 + g_first + (g_last - g_first) * w)
+    return out
+

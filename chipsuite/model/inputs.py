@@ -1,0 +1,188 @@
+"""Inputs: every number the model reads, at its base value or sampled over draws.
+
+Two sources: the sourced dataset (:func:`chipsuite.load_dataset`; values with a ``bound`` dim:
+TDP, prices, system costs, H100e factors, PUE, electricity prices, grid intensity, site capacity
+paths, deal volumes) and the scenario (:class:`chipsuite.Scenario`, every parameter of
+``data/assumptions.csv``). :func:`uncertain_inputs` lists those with a range as
+``(low, base, high)`` triples; :func:`model_inputs` returns every input with a leading ``draw``
+dim, at base values (``draws=1``) or sampled (PERT, :func:`chipsuite.sampling.sample_inputs`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..sampling import sample_inputs
+from ..scenario import PARAMETERS, Scenario
+from .sites import capacity_from_position
+
+__all__ = ["fleet_generations", "rented_generations", "uncertain_inputs", "base_inputs", "model_inputs",
+           "site_capacity", "deal_volume"]
+
+#: dataset values per generation sampled from their bounds: name -> value where a generation has none
+_GENERATION_VALUES = {"tdp_w": np.nan, "unit_price_usd": 0.0, "system_cost_usd": 0.0, "system_power_overhead": 1.0,
+                      "rental_price_usd_per_hour": np.nan}
+
+
+def _is_legacy_mtia(ds):
+    return (ds.vendor.values == "meta") & ~ds.eligible.any("workload").values
+
+
+def rented_generations(ds):
+    """Generations rented under the deals table's rental contracts (in dataset order)."""
+    if "deal_volume" not in ds:
+        return []
+    rented = {str(g) for g, kind in zip(ds.deal_generation.values, ds.deal_type.values)
+              if kind == "rental" and str(g)}
+    return [str(g) for g in ds.generation.values if str(g) in rented]
+
+
+def fleet_generations(ds):
+    """Generations modelled, in dataset order: Meta's own fleet and the chips it rents.
+
+    Meta's fleet (``in_meta_fleet``) holds the chips that serve a workload class and MTIA v1/v2
+    (recommendation inference, outside the four classes); rented generations (Google's TPUs, or
+    Nvidia generations in CoreWeave's clouds) come from the rental contracts of ``deals.csv``.
+    """
+    keep = ds.in_meta_fleet.values & (ds.eligible.any("workload").values | _is_legacy_mtia(ds))
+    rented = set(rented_generations(ds))
+    return [str(g) for g, k in zip(ds.generation.values, keep) if k or str(g) in rented]
+
+
+def uncertain_inputs(scenario: Scenario, ds):
+    """Inputs with a range: ``{name: (low, base, high)}`` of DataArrays (0-d for parameters).
+
+    Dataset values with a ``bound`` dim (restricted to the modelled generations; H100e factors
+    of non-eligible pairs set to 1, they are masked out; a generation without a value gets a
+    neutral one: no price, no overhead) and every scenario parameter whose assumptions.csv range
+    is not a single value (:meth:`Scenario.sampling_range`). Site capacity and deal volumes are
+    sampled through one position per site or deal tranche in [0, 1] (0 = low, 0.5 = base, 1 =
+    high path, linear in between), so each sampled path stays a plausible schedule instead of
+    independent noise per quarter.
+    """
+    spec = {**dataset_spec(ds), **parameter_spec(scenario)}
+    for triple in spec.values():
+        for da in triple:
+            da.attrs = {}
+    return spec
+
+
+def dataset_spec(ds):
+    """The dataset part of :func:`uncertain_inputs` (does not depend on the scenario)."""
+    gens = fleet_generations(ds)
+    spec = {}
+    for name, missing in _GENERATION_VALUES.items():
+        if name not in ds:
+            continue
+        da = ds[name].sel(generation=gens)
+        if not np.isnan(missing):
+            da = da.fillna(missing)
+        spec[name] = tuple(da.sel(bound=b, drop=True) for b in ("low", "base", "high"))
+    da = ds["h100e_factor"].sel(generation=gens)
+    da = da.where(ds.eligible.sel(generation=gens), 1.0)
+    spec["h100e_factor"] = tuple(da.sel(bound=b, drop=True) for b in ("low", "base", "high"))
+    for name in ("pue", "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"):
+        spec[name] = tuple(ds[name].sel(bound=b, drop=True) for b in ("low", "base", "high"))
+    spec["site_capacity_position"] = _positions(ds.site)
+    if "deal_volume" in ds:
+        spec["deal_position"] = _positions(ds.tranche)
+    return spec
+
+
+def _positions(index):
+    return (xr.zeros_like(index, dtype=float), xr.full_like(index, 0.5, dtype=float),
+            xr.ones_like(index, dtype=float))
+
+
+def parameter_spec(scenario):
+    """The scenario part of :func:`uncertain_inputs`: parameters with a range, in ``PARAMETERS`` order."""
+    spec = {}
+    for name in PARAMETERS:
+        low, value, high = scenario.sampling_range(name)
+        if low < high:
+            spec[name] = (xr.DataArray(low), xr.DataArray(value), xr.DataArray(high))
+    return spec
+
+
+def base_inputs(scenario: Scenario, ds):
+    """Every input at its base value (DataArrays without a ``draw`` dim)."""
+    spec = uncertain_inputs(scenario, ds)
+    return with_fixed_parameters(scenario, {name: triple[1] for name, triple in spec.items()})
+
+
+def with_fixed_parameters(scenario, values):
+    """``values`` plus every scenario parameter it lacks, at the scenario's value (0-d DataArrays)."""
+    values = dict(values)
+    for name in PARAMETERS:
+        values.setdefault(name, xr.DataArray(getattr(scenario, name)))
+    return values
+
+
+def _bounded_path(var, position, dim):
+    low, base, high = (var.sel(bound=b, drop=True).transpose(dim, "quarter").values for b in ("low", "base", "high"))
+    pos = position.transpose("draw", dim)
+    out = capacity_from_position(low, base, high, pos.values)
+    return xr.DataArray(out, {"draw": pos.draw.values, dim: var[dim].values, "quarter": var.quarter.values},
+                        ("draw", dim, "quarter"))
+
+
+def site_capacity(ds, position):
+    """Site capacity [MW] (draw, site, quarter) from per-site positions in [0, 1]."""
+    return _bounded_path(ds.site_capacity_mw, position, "site")
+
+
+def deal_volume(ds, position):
+    """Deal volume per tranche and quarter (draw, tranche, quarter) from per-tranche positions in [0, 1].
+
+    In each tranche's own unit per quarter (units, MW or USD, see ``ds.deal_measure``).
+    """
+    return _bounded_path(ds.deal_volume, position, "tranche")
+
+
+def with_draw(values, draws):
+    """``values`` with a ``draw`` dim of coordinates ``draws`` added where missing."""
+    out = {}
+    for name, da in values.items():
+        if "draw" not in da.dims:
+            da = da.expand_dims(draw=draws)
+        out[name] = da
+    return out
+
+
+def _sampled_inputs(scenario, ds, draws, seed, **sampling):
+    spec = uncertain_inputs(scenario, ds)
+    sampling = {"method": "pert", **sampling}
+    return dict(sample_inputs(spec, draws, seed, include_base=True, **sampling))
+
+
+def model_inputs(scenario: Scenario, ds, draws=1, seed=0, **sampling):
+    """Every input of the model with a leading ``draw`` dim: base values (``draws=1``) or sampled.
+
+    ``sampling``: options of :func:`chipsuite.sampling.sample_inputs` (``method``,
+    ``correlations``, ``within``, ``draw_range=(start, stop)`` for one chunk of the ensemble).
+
+    Sampled gas and nuclear supply shares that add up to more than 1 are scaled down
+    proportionally to sum to 1 (no grid electricity), so the supply mix stays a mix; sampled
+    payment shares before and after delivery likewise.
+    """
+    if draws == 1:
+        return with_draw(base_inputs(scenario, ds), [0])
+    start, stop = sampling.get("draw_range") or (0, int(draws))
+    return complete_inputs(scenario, _sampled_inputs(scenario, ds, int(draws), seed, **sampling),
+                           np.arange(start, stop))
+
+
+def _scaled_to_one(values, a, b):
+    total = values[a] + values[b]
+    scale = xr.where(total > 1, 1 / total.where(total > 1, 1), 1.0)
+    for name in (a, b):
+        values[name] = (values[name] * scale).assign_attrs(values[name].attrs)
+
+
+def complete_inputs(scenario, sampled, draw_coords):
+    """Sampled inputs + fixed parameters, all with a ``draw`` dim; share pairs above 1 scaled down."""
+    values = with_draw(with_fixed_parameters(scenario, sampled), draw_coords)
+    _scaled_to_one(values, "supply_share_gas", "supply_share_nuclear")
+    _scaled_to_one(values, "payment_share_before", "payment_share_after")
+    return values
