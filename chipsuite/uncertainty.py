@@ -289,8 +289,8 @@ def check_grid_memory(n_points, max_bytes=GRID_MAX_BYTES, who="grid"):
     """Estimated peak memory [bytes] of evaluating ``n_points`` grid points; raises
     :class:`GridTooLargeError` with the estimate when it exceeds ``max_bytes`` [bytes].
 
-    >>> check_grid_memory(10)
-    1000000
+    >>> check_grid_memory(10) == 10 * GRID_BYTES_PER_POINT
+    True
     """
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float, np.integer, np.floating)) \
             or not max_bytes > 0:
