@@ -44,7 +44,7 @@ from chipsuite.quarters import parse_quarter, quarter_label, quarter_range, quar
 from chipsuite.scenario import check_assumption_rows
 from chipsuite.schema import (
     BOOL, BOUNDS, CAPEX_QUARTERLY_MEASURES, CHIP_PARAMETERS, DATE, NUMBER, OPTIONAL_NUMBER, QUARTER,
-    SITE_PARAMETERS, TABLES, UNITS, WORKLOADS, YEAR, DataError, check_cross_references, parse_table,
+    SITE_PARAMETERS, TABLES, UNITS, WORKLOADS, YEAR, DataError, check_cell, check_cross_references, parse_table,
     read_file_bytes,
 )
 
@@ -185,10 +185,11 @@ def provenance(table, data_dir=None, **keys):
         if column not in df.columns:
             raise KeyError(f"table {table!r} has no column {column!r}; columns: {', '.join(df.columns)}")
         rule = TABLES[table].columns[column]
-        if rule == QUARTER and isinstance(value, str):
-            value = parse_quarter(value)
-        elif rule == DATE and isinstance(value, str):
-            value = np.datetime64(value, "ns")
+        if rule in (QUARTER, DATE) and isinstance(value, str):
+            problem = check_cell(rule, value)  # ASCII digits, supported years (no datetime64 wrap-around)
+            if problem:
+                raise ValueError(f"provenance({table!r}, {column}=...): {problem}")
+            value = parse_quarter(value) if rule == QUARTER else np.datetime64(value, "ns")
         mask &= (df[column] == value).to_numpy()
     rows = df[mask].reset_index(drop=True)
     if "source_ids" not in rows.columns:

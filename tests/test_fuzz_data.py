@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chipsuite.data import load_dataset, load_tables
+from chipsuite.data import load_dataset, load_tables, provenance
 from chipsuite.schema import (
     DATE, NUMBER, OPTIONAL_NUMBER, QUARTER, SOURCE_DATE, SUPPORTED_YEARS, TABLES, YEAR, Bound, DataError,
     check_cell, parse_table,
@@ -395,3 +395,11 @@ def test_any_quarter_cell_is_in_range_or_refused(value):
 
         assert np.datetime64("1990-01-01") <= parse_quarter(value) <= np.datetime64("2100-10-01")
 
+
+
+@pytest.mark.parametrize("column, value", [("quarter", "\uff12\uff10\uff12\uff15Q4"), ("quarter", "2926Q3"),
+                                           ("quarter", "2025q4")])
+def test_provenance_refuses_quarters_the_tables_refuse(tiny_data_dir, column, value):
+    assert len(provenance("capex_quarterly", tiny_data_dir, quarter="2025Q4")) >= 1
+    with pytest.raises(ValueError, match=r"provenance\('capex_quarterly', quarter=...\)"):
+        provenance("capex_quarterly", tiny_data_dir, **{column: value})
