@@ -28,8 +28,8 @@ import json
 import math
 import numbers
 import os
-from decimal import Decimal
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
