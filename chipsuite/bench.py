@@ -2,9 +2,9 @@
 
 Four measurements, in one process (the scale part in a fresh child process, see 4.):
 
-1. **Engines.** The formula-registry stage of the model (every cost, energy and dependence
-   formula, :func:`chipsuite.formulas.evaluate_formulas`) on inputs prepared once, with
-   ``engine="numexpr"`` against :func:`plain_xarray_formulas`, the same formulas written as the
+1. **Engines.** The formula-registry stage of the model (every power, energy, capex, depreciation,
+   opex, dependence and TCO formula, :func:`chipsuite.formulas.evaluate_formulas`) on inputs
+   prepared once, with ``engine="numexpr"`` against :func:`plain_xarray_formulas`, the same formulas written as the
    plain xarray arithmetic a user would otherwise write. (The ``"numpy"`` engine walks the formula
    tree on raw arrays; it is timed too, for information.) Median of repeats at 1e3, 1e4 and 1e5
    draws, timed in turns; both results must agree to 1e-12 relative in every element or the
@@ -21,6 +21,10 @@ Four measurements, in one process (the scale part in a fresh child process, see 
    equal to :func:`chipsuite.run`), quantiles and the finished Vega-Lite spec of a fan chart
    (:func:`chipsuite.charts.fan_spec`), for a parameter only the formulas read (``utilisation``,
    the target) and, for information, one the fleet stage reads (``mtia_cadence``: a full run).
+   Then ``chipsuite.run(draws=1)`` (the base case): median and p95 over repeats, timed in turns
+   with its two parts (inputs + fleet stage, formula registry), reported as ``run_draws1_ms``;
+   with ``--compare-run CHECKOUT`` also against another checkout's ``run(draws=1)`` in
+   alternating child processes (:func:`compare_run_draws1`).
 4. **Scale.** ``run(draws=1_000_000, chunks={"draw": n})`` streamed to quantiles and sums with
    dask, in a fresh child process so that its peak resident memory is its own. Peak RSS is the
    larger of the child's high-water mark read right after the scale phase (``VmHWM`` from
@@ -47,7 +51,7 @@ import time
 import numpy as np
 
 __all__ = ["main", "plain_xarray_formulas", "prepared_inputs", "relative_difference", "copy_bandwidth",
-           "stream_bandwidth", "counted_bytes", "TARGETS"]
+           "stream_bandwidth", "counted_bytes", "bench_run_draws1", "compare_run_draws1", "TARGETS"]
 
 #: targets of this benchmark on the reference 2-core machine (reported, never asserted)
 TARGETS = {
@@ -58,9 +62,9 @@ TARGETS = {
 }
 
 FULL = {"sizes": {1_000: 7, 10_000: 5, 100_000: 3}, "changes": 30, "scale_draws": 1_000_000,
-        "scale_chunk": 5_000, "copy_repeats": 9}
+        "scale_chunk": 5_000, "copy_repeats": 9, "run_repeats": 50}
 QUICK = {"sizes": {1_000: 5, 10_000: 3}, "changes": 10, "scale_draws": 50_000,
-         "scale_chunk": 5_000, "copy_repeats": 5}
+         "scale_chunk": 5_000, "copy_repeats": 5, "run_repeats": 20}
 
 EQUAL_RTOL = 1e-12
 COPY_BYTES = 256 * 2**20  # size of the copied array [bytes]
@@ -165,16 +169,19 @@ def plain_xarray_formulas(x):
     """Every formula of :data:`chipsuite.formulas.FORMULAS`, written as plain xarray arithmetic.
 
     The baseline of the engine benchmark: what a user would write by hand on the same
-    DataArrays (xarray aligns and broadcasts at every operation, numpy makes temporaries).
-    Depreciation uses :func:`chipsuite.formulas.straight_line_depreciation` in both paths.
+    DataArrays (xarray aligns and broadcasts at every operation, numpy makes temporaries), in
+    registry order, with the registry's names and order of operations. The two time reductions
+    use the registry's own functions in both paths: :func:`chipsuite.formulas.straight_line_depreciation`
+    (depreciation) and :func:`chipsuite.formulas.paid` (order-to-cash payment profile).
     Returns ``{name: DataArray}`` (no attrs).
     """
     import xarray as xr
 
-    from .formulas import straight_line_depreciation
+    from .formulas import paid, straight_line_depreciation
 
     o = {}
-    o["provisioned_it_power_mw"] = x["units_installed"] * (x["tdp_w"] * x["server_power_overhead"] / 1e6)
+    # --- power and placement
+    o["provisioned_it_power_mw"] = x["units_installed"] * (x["tdp_w"] * x["system_power_overhead"] / 1e6)
     o["fleet_provisioned_it_power_mw"] = o["provisioned_it_power_mw"].sum("generation")
     o["site_it_capacity_mw"] = x["site_capacity_mw"] / x["pue"]
     o["fleet_it_capacity_mw"] = o["site_it_capacity_mw"].sum("site")
@@ -184,53 +191,122 @@ def plain_xarray_formulas(x):
     o["unplaced_units"] = x["units_installed"] * (1 - o["placed_fraction"])
     o["site_placement_share"] = _share(o["site_it_capacity_mw"], o["fleet_it_capacity_mw"], 0)
     o["it_power_mw"] = (x["units_installed"] * o["placed_fraction"]
-                        * (x["tdp_w"] * x["utilisation"] * x["server_power_overhead"] / 1e6))
+                        * (x["tdp_w"] * x["utilisation"] * x["system_power_overhead"] / 1e6))
     o["fleet_it_power_mw"] = o["it_power_mw"].sum("generation")
     o["site_it_power_mw"] = o["fleet_it_power_mw"] * o["site_placement_share"]
     o["facility_power_mw"] = o["placed_it_power_mw"] * o["site_placement_share"] * x["pue"]
+    o["rented_it_power_mw"] = x["rented_units"] * (x["tdp_w"] * x["utilisation"] * x["system_power_overhead"] / 1e6)
+    # --- energy, electricity cost, emissions
     o["energy_mwh"] = o["site_it_power_mw"] * x["pue"] * x["hours_per_quarter"]
     o["electricity_cost_usd"] = o["energy_mwh"] * x["electricity_price_usd_per_mwh"]
     o["carbon_intensity_effective_gco2_per_kwh"] = (
         (1 - x["supply_share_gas"] - x["supply_share_nuclear"]) * x["carbon_intensity_gco2_per_kwh"]
         + x["supply_share_gas"] * x["gas_carbon_intensity"] + x["supply_share_nuclear"] * x["nuclear_carbon_intensity"])
     o["emissions_tco2"] = o["energy_mwh"] * o["carbon_intensity_effective_gco2_per_kwh"] / 1e3
+    # --- prices
     o["nvidia_effective_price_factor"] = 1 - np.minimum(x["bargaining_elasticity"] * x["mtia_share_purchases_h100e"],
                                                         x["bargaining_cap"])
-    o["accelerator_capex_usd"] = x["units_delivered"] * x["unit_price_usd"] * (
-        x["is_mtia"] + x["is_nvidia"] * x["nvidia_price_multiplier"] * o["nvidia_effective_price_factor"])
+    o["chip_price_usd"] = x["unit_price_usd"] * (1 - x["is_nvidia"] + x["is_nvidia"] * x["nvidia_price_multiplier"]
+                                                 * o["nvidia_effective_price_factor"])
+    o["system_share_price_usd"] = (x["system_cost_usd"] - x["unit_price_usd"]) * x["component_price_index"]
+    # --- delivered (valued at delivery) and paid (order-to-cash)
+    o["accelerator_value_usd"] = x["units_delivered"] * o["chip_price_usd"]
+    o["system_value_usd"] = x["units_delivered"] * o["system_share_price_usd"]
+    o["it_value_usd"] = (o["accelerator_value_usd"] + o["system_value_usd"]).sum("generation")
+    o["nvidia_accelerator_value_usd"] = (o["accelerator_value_usd"] * x["is_nvidia"]).sum("generation")
+    before, after = x["payment_share_before"], x["payment_share_after"]
+    o["accelerator_capex_usd"] = paid(o["accelerator_value_usd"], before, after)
+    o["system_capex_usd"] = paid(o["system_value_usd"], before, after)
     o["fleet_accelerator_capex_usd"] = o["accelerator_capex_usd"].sum("generation")
     o["nvidia_accelerator_capex_usd"] = (o["accelerator_capex_usd"] * x["is_nvidia"]).sum("generation")
-    o["server_network_capex_usd"] = o["fleet_accelerator_capex_usd"] * x["server_network_capex_ratio"]
+    o["server_network_capex_usd"] = o["system_capex_usd"].sum("generation")
     o["facility_capex_usd"] = x["facility_capex_per_mw"] * x["facility_capacity_additions_mw"]
     o["non_ai_capex_usd"] = (x["non_ai_capex_2022"] ** (1 - x["non_ai_year_weight"])
                              * x["non_ai_capex_2026"] ** x["non_ai_year_weight"] / x["quarters_per_year"])
     o["it_capex_usd"] = o["fleet_accelerator_capex_usd"] + o["server_network_capex_usd"]
-    o["capex_usd"] = o["it_capex_usd"] + o["facility_capex_usd"] + o["non_ai_capex_usd"]
+    o["ppe_capex_usd"] = o["it_capex_usd"] + o["facility_capex_usd"] + o["non_ai_capex_usd"]
+    o["finance_lease_principal_usd"] = o["ppe_capex_usd"] * x["finance_lease_principal_ratio"]
+    o["capex_usd"] = o["ppe_capex_usd"] + o["finance_lease_principal_usd"]
+    # --- depreciation and amortisation of the whole asset base
     o["it_depreciation_usd"] = straight_line_depreciation(o["it_capex_usd"], x["useful_life_quarters"])
     o["facility_depreciation_usd"] = straight_line_depreciation(o["facility_capex_usd"], x["facility_life_quarters"])
-    o["depreciation_usd"] = o["it_depreciation_usd"] + o["facility_depreciation_usd"]
+    o["non_ai_depreciation_usd"] = straight_line_depreciation(o["non_ai_capex_usd"], x["non_ai_life_quarters"])
+    o["ai_depreciation_usd"] = o["it_depreciation_usd"] + o["facility_depreciation_usd"]
+    o["depreciation_usd"] = o["ai_depreciation_usd"] + o["non_ai_depreciation_usd"] + x["pre2022_depreciation_usd"]
+    # --- opex of compute: leases and rented capacity
+    o["lease_cost_usd"] = x["leased_capacity_mw"] * x["lease_cost_per_mw_year"] / x["quarters_per_year"]
+    o["cloud_cost_usd"] = x["rented_spend_usd"].sum("generation")
+    # --- fleet totals and supplier dependence
     o["units_installed_total"] = x["units_installed"].sum("generation")
     o["nvidia_units_installed"] = (x["units_installed"] * x["is_nvidia"]).sum("generation")
+    o["amd_units_installed"] = (x["units_installed"] * x["is_amd"]).sum("generation")
+    o["mtia_units_installed"] = (x["units_installed"] * x["is_mtia"]).sum("generation")
     o["h100e_total"] = x["h100e"].sum("generation")
     o["nvidia_h100e"] = (x["h100e"] * x["is_nvidia"]).sum("generation")
+    o["amd_h100e"] = (x["h100e"] * x["is_amd"]).sum("generation")
     o["mtia_h100e"] = (x["h100e"] * x["is_mtia"]).sum("generation")
+    o["rented_h100e_total"] = x["rented_h100e"].sum("generation")
+    o["cloud_nvidia_h100e"] = (x["rented_h100e"] * x["is_nvidia"]).sum("generation")
+    o["cloud_tpu_h100e"] = (x["rented_h100e"] * x["is_google"]).sum("generation")
+    o["h100e_all"] = o["h100e_total"] + o["rented_h100e_total"]
     o["nvidia_it_power_mw"] = (o["it_power_mw"] * x["is_nvidia"]).sum("generation")
     o["nvidia_share_units"] = _share(o["nvidia_units_installed"], o["units_installed_total"], 0)
     o["nvidia_share_h100e"] = _share(o["nvidia_h100e"], o["h100e_total"], 0)
     o["mtia_share_h100e"] = _share(o["mtia_h100e"], o["h100e_total"], 0)
+    o["amd_share_h100e"] = _share(o["amd_h100e"], o["h100e_total"], 0)
+    # The registry's text of the two "incl. rented" shares, as formulas._share builds it, is
+    # ``where(t > 0, a + b / where(t > 0, t, 1), 0)``: only ``b`` is divided (no parentheses around
+    # the numerator). The baseline mirrors what the registry computes; see
+    # tests/test_bench.py::test_registry_shares_are_fractions.
+    o["nvidia_share_h100e_incl_rented"] = _share_unparenthesised(o["nvidia_h100e"], o["cloud_nvidia_h100e"],
+                                                                 o["h100e_all"])
+    o["mtia_share_h100e_all"] = _share(o["mtia_h100e"], o["h100e_all"], 0)
+    o["rented_share_h100e"] = _share(o["rented_h100e_total"], o["h100e_all"], 0)
     o["nvidia_share_capex"] = _share(o["nvidia_accelerator_capex_usd"], o["fleet_accelerator_capex_usd"], 0)
+    o["compute_spend_usd"] = o["it_capex_usd"] + o["cloud_cost_usd"]
+    o["nvidia_spend_usd"] = ((o["accelerator_capex_usd"] + o["system_capex_usd"]) * x["is_nvidia"]).sum("generation")
+    o["amd_spend_usd"] = ((o["accelerator_capex_usd"] + o["system_capex_usd"]) * x["is_amd"]).sum("generation")
+    o["mtia_spend_usd"] = ((o["accelerator_capex_usd"] + o["system_capex_usd"]) * x["is_mtia"]).sum("generation")
+    o["cloud_nvidia_spend_usd"] = (x["rented_spend_usd"] * x["is_nvidia"]).sum("generation")
+    o["cloud_tpu_spend_usd"] = (x["rented_spend_usd"] * x["is_google"]).sum("generation")
+    o["cloud_nvidia_units"] = (x["rented_units"] * x["is_nvidia"]).sum("generation")
+    o["cloud_tpu_units"] = (x["rented_units"] * x["is_google"]).sum("generation")
+    o["nvidia_share_spend_incl_rented"] = _share_unparenthesised(o["nvidia_spend_usd"], o["cloud_nvidia_spend_usd"],
+                                                                 o["compute_spend_usd"])
     o["nvidia_share_power"] = _share(o["nvidia_it_power_mw"], o["fleet_it_power_mw"], 0)
-    o["hhi"] = o["nvidia_share_h100e"] ** 2 + o["mtia_share_h100e"] ** 2
-    o["all_nvidia_capex_usd"] = (x["all_nvidia_units"] * x["nvidia_newest_price_usd"] * x["nvidia_price_multiplier"]
-                                 * (1 + x["server_network_capex_ratio"]))
-    o["savings_vs_all_nvidia_usd"] = o["all_nvidia_capex_usd"] - o["it_capex_usd"] - x["nre_usd"]
+    all_ = o["h100e_all"]
+    o["hhi"] = (((o["nvidia_h100e"] + o["cloud_nvidia_h100e"]) ** 2 + o["amd_h100e"] ** 2 + o["mtia_h100e"] ** 2
+                 + o["cloud_tpu_h100e"] ** 2) / xr.where(all_ > 0, all_ * all_, 1))
+    # --- what in-house and second-source silicon buys
+    o["all_nvidia_capex_usd"] = x["all_nvidia_units"] * (
+        x["nvidia_blend_unit_price_usd"] * x["nvidia_price_multiplier"]
+        + (x["nvidia_blend_system_cost_usd"] - x["nvidia_blend_unit_price_usd"]) * x["component_price_index"])
+    o["savings_vs_all_nvidia_usd"] = o["all_nvidia_capex_usd"] - o["it_value_usd"] - x["nre_usd"]
+    o["nvidia_premium_share"] = np.maximum(
+        1 - (1 - x["nvidia_gross_margin"]) / (1 - x["competitive_gross_margin"]), 0)
+    o["scarcity_tax_usd"] = o["nvidia_accelerator_value_usd"] * o["nvidia_premium_share"]
+    o["scarcity_tax_avoided_usd"] = (x["all_nvidia_units"] * x["nvidia_blend_unit_price_usd"]
+                                     * x["nvidia_price_multiplier"] * o["nvidia_premium_share"]
+                                     - o["scarcity_tax_usd"])
+    # --- cost of compute (TCO)
     o["electricity_cost_total_usd"] = o["electricity_cost_usd"].sum("site")
     o["h100e_powered"] = o["h100e_total"] * o["placed_fraction"]
-    positive = o["h100e_powered"] > 0
+    o["capital_charge_usd"] = (o["it_depreciation_usd"] * x["it_annuity_factor"]
+                               + o["facility_depreciation_usd"] * x["facility_annuity_factor"])
+    capability = o["h100e_powered"] + o["rented_h100e_total"]
+    positive = capability > 0
     o["cost_per_h100e_hour_usd"] = xr.where(
-        positive, (o["depreciation_usd"] + o["electricity_cost_total_usd"])
-        / (xr.where(positive, o["h100e_powered"], 1) * x["hours_per_quarter"]), 0)
+        positive, (o["capital_charge_usd"] + o["electricity_cost_total_usd"] + o["lease_cost_usd"]
+                   + o["cloud_cost_usd"]) / (xr.where(positive, capability, 1) * x["hours_per_quarter"]), 0)
     return o
+
+
+def _share_unparenthesised(a, b, total):
+    """``where(total > 0, a + b / total, 0)``: what the registry computes for a two-term share."""
+    import xarray as xr
+
+    positive = total > 0
+    return xr.where(positive, a + b / xr.where(positive, total, 1), 0)
 
 
 def relative_difference(a, b):
@@ -409,6 +485,103 @@ def bench_interactive(changes, draws=INTERACTIVE_DRAWS, parameter=INTERACTIVE_PA
             "chart_p50_ms": float(np.percentile(ms - model_ms, 50))}
 
 
+# --------------------------------------------------------------------------- 3b. run(draws=1)
+
+
+def bench_run_draws1(repeats, seed=0):
+    """Wall time [ms] of :func:`chipsuite.run` ``(draws=1)``, the base case, in this process.
+
+    Timed in turns with its two parts (as :func:`interleaved_medians` does, so that a change of
+    machine load hits all three alike): ``prepare`` (:func:`prepared_inputs`: inputs, demand,
+    supply, stock-flow, sites and the formula inputs) and ``formulas``
+    (:func:`chipsuite.formulas.evaluate_formulas`, numexpr, on those inputs). What ``run`` costs
+    beyond the two is Dataset assembly and checks. Warm-up first (dataset cache, numexpr
+    compilation, fast-path plans). Median and p95 over ``repeats`` calls; the ratios are per round.
+    """
+    from .data import load_dataset
+    from .formulas import evaluate_formulas, formula_inputs
+    from .model import run
+
+    load_dataset()
+    run(draws=1, seed=seed)
+    inputs = {k: v for k, v in prepared_inputs(1, seed).items() if k in formula_inputs()}
+    evaluate_formulas(inputs, "numexpr")
+    funcs = {"run": lambda: run(draws=1, seed=seed), "prepare": lambda: prepared_inputs(1, seed),
+             "formulas": lambda: evaluate_formulas(inputs, "numexpr")}
+    times = {name: [] for name in funcs}
+    for _ in range(repeats):
+        for name, func in funcs.items():
+            start = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - start)
+    ms = {name: np.array(t) * 1e3 for name, t in times.items()}
+    return {"draws": 1, "repeats": repeats,
+            "median_ms": float(np.median(ms["run"])), "p95_ms": float(np.percentile(ms["run"], 95)),
+            "min_ms": float(ms["run"].min()),
+            "prepare_median_ms": float(np.median(ms["prepare"])),
+            "formulas_median_ms": float(np.median(ms["formulas"])),
+            # per-round ratios of the interleaved calls, robust to the load of a shared machine
+            "formulas_fraction": float(np.median(ms["formulas"] / ms["run"])),
+            "prepare_fraction": float(np.median(ms["prepare"] / ms["run"]))}
+
+
+#: child of :func:`compare_run_draws1`: imports the chipsuite of its working directory (any
+#: version of the package; it uses only ``run`` and ``load_dataset``)
+_RUN_CHILD = """
+import json, sys, time
+sys.path.insert(0, '.')
+import chipsuite
+calls = int(sys.argv[1])
+chipsuite.load_dataset()
+chipsuite.run(draws=1)
+chipsuite.run(draws=1)
+times = []
+for _ in range(calls):
+    start = time.perf_counter()
+    chipsuite.run(draws=1)
+    times.append(time.perf_counter() - start)
+print(json.dumps({"file": chipsuite.__file__, "ms": [t * 1e3 for t in times]}))
+"""
+
+
+def compare_run_draws1(roots, rounds=4, calls=30):
+    """``run(draws=1)`` of several checkouts (``{label: path}``), in alternating child processes.
+
+    Each round starts one fresh ``python -c`` child per checkout (in its folder, importing its
+    own ``chipsuite`` via ``sys.path.insert(0, '.')``; the order alternates between rounds), which
+    warms the dataset cache and times ``calls`` calls. Returns per label the median, p95 and
+    count of all calls, the per-round medians, and (for two checkouts) ``ratio``: median of the
+    second / median of the first, plus the per-round ratios.
+    """
+    labels = list(roots)
+    ms = {k: [] for k in labels}
+    per_round = []
+    for r in range(rounds):
+        order = labels if r % 2 == 0 else labels[::-1]
+        row = {}
+        for label in order:
+            root = os.path.abspath(roots[label])
+            proc = subprocess.run([sys.executable, "-c", _RUN_CHILD, str(calls)], cwd=root,
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{label} ({root}): {proc.stderr.strip().splitlines()[-1:]}")
+            got = json.loads(proc.stdout.strip().splitlines()[-1])
+            if not os.path.abspath(got["file"]).startswith(root + os.sep):
+                raise RuntimeError(f"{label}: imported {got['file']}, not the checkout in {root}")
+            ms[label] += got["ms"]
+            row[label] = float(np.median(got["ms"]))
+        per_round.append(row)
+    out = {k: {"root": os.path.abspath(roots[k]), "calls": len(v), "median_ms": float(np.median(v)),
+               "p95_ms": float(np.percentile(v, 95)), "round_medians_ms": [row[k] for row in per_round]}
+           for k, v in ms.items()}
+    if len(labels) == 2:
+        a, b = labels
+        out["ratio"] = out[b]["median_ms"] / out[a]["median_ms"]
+        out["round_ratios"] = [row[b] / row[a] for row in per_round]
+        out["ratio_of"] = f"{b} / {a}"
+    return out
+
+
 # --------------------------------------------------------------------------- 4. scale
 
 
@@ -539,8 +712,9 @@ def _target_status(key, value):
     return "met" if met else "NOT met"
 
 
-def run_benchmarks(quick=False, seed=0, progress=print):
-    """All four parts; returns the JSON-ready dict."""
+def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None):
+    """All parts; returns the JSON-ready dict. ``compare_with``: path of another checkout whose
+    ``run(draws=1)`` is timed against this one's (:func:`compare_run_draws1`)."""
     config = QUICK if quick else FULL
     out = {"quick": bool(quick), "config": {k: (v if k != "sizes" else {str(s): r for s, r in v.items()})
                                             for k, v in config.items()},
@@ -571,6 +745,16 @@ def run_benchmarks(quick=False, seed=0, progress=print):
     out["interactive_p50_ms"] = inter["p50_ms"]
     out["interactive_p95_ms"] = inter["p95_ms"]
     out["interactive_fleet"] = bench_interactive(config["changes"], seed=seed, parameter=INTERACTIVE_FLEET_PARAMETER)
+
+    progress("run(draws=1) ...")
+    out["run_draws1"] = bench_run_draws1(config["run_repeats"], seed=seed)
+    out["run_draws1_ms"] = out["run_draws1"]["median_ms"]
+    if compare_with:
+        progress(f"run(draws=1) against {compare_with} (child processes) ...")
+        import chipsuite
+
+        here = os.path.dirname(os.path.dirname(os.path.abspath(chipsuite.__file__)))
+        out["run_draws1_compare"] = compare_run_draws1({"other": compare_with, "this": here})
 
     progress(f"scale: {config['scale_draws']:,} draws in chunks of {config['scale_chunk']:,} (child process) ...")
     scale = bench_scale(config["scale_draws"], config["scale_chunk"], seed)
@@ -614,6 +798,16 @@ def format_table(out):
     f = out["interactive_fleet"]
     lines.append(f"   a fleet-stage parameter ({f['parameter']}, full model run each time): "
                  f"p50 {f['p50_ms']:.0f} ms, p95 {f['p95_ms']:.0f} ms (no target)")
+    r = out["run_draws1"]
+    lines.append(f"   run(draws=1): median {r['median_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms "
+                 f"over {r['repeats']} calls "
+                 f"(prepare {r['prepare_median_ms']:.0f} ms, formulas {r['formulas_median_ms']:.0f} ms; "
+                 f"formulas {r['formulas_fraction']:.0%} of a run, interleaved)")
+    c = out.get("run_draws1_compare")
+    if c:
+        lines.append(f"   run(draws=1) {c['ratio_of']}: {c['this']['median_ms']:.0f} / "
+                     f"{c['other']['median_ms']:.0f} ms "
+                     f"= {c['ratio']:.2f} ({c['other']['root']}, {c['this']['calls']} calls each)")
     s = out["scale"]
     if "error" in s:
         lines.append(f"4. scale ({s['draws']:,} draws): FAILED: {s['error']}")
@@ -643,9 +837,13 @@ def main(argv=None):
                         help="fewer sizes and repeats, 50,000 streamed draws instead of 1,000,000 (< 1 minute)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled draws (default 0)")
+    parser.add_argument("--compare-run", metavar="CHECKOUT",
+                        help="also time run(draws=1) of another checkout (e.g. a git worktree of an older "
+                             "commit) against this one, in alternating child processes")
     args = parser.parse_args(argv)
 
-    out = run_benchmarks(quick=args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr))
+    out = run_benchmarks(quick=args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr),
+                         compare_with=args.compare_run)
     print(format_table(out))
     if args.json:
         with open(args.json, "w") as fh:

@@ -52,6 +52,8 @@ __all__ = [
     "capex_parts_chart",
     "dependence_shares_frame",
     "dependence_shares_chart",
+    "supplier_frame",
+    "supplier_chart",
     "hhi_frame",
     "hhi_chart",
     "breakeven_chart",
@@ -78,7 +80,18 @@ SOURCE_DATA = "data: Meta releases and filings, Nvidia, EIA and others; see data
 
 WIDTH = 520
 HEIGHT = 260
-VENDOR_COLORS = alt.Scale(domain=["MTIA", "Nvidia", "fleet"], range=["#1f77b4", "#76b900", "#555555"])
+VENDOR_COLORS = alt.Scale(domain=["MTIA", "Nvidia", "AMD", "Google TPU", "fleet"],
+                          range=["#1f77b4", "#76b900", "#d62728", "#ff7f0e", "#555555"])
+#: model vendor code (``vendor`` coordinate, ``chip_vendor`` of a supplier) -> label of its chip family
+VENDOR_LABELS = {"meta": "MTIA", "nvidia": "Nvidia", "amd": "AMD", "google": "Google TPU"}
+#: per chip family, shades from light to dark (generations and suppliers of a family share a hue)
+FAMILY_SHADES = {
+    "MTIA": ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b"],
+    "Nvidia": ["#edf8e9", "#d9f0d3", "#c7e9c0", "#b2dfa6", "#a1d99b", "#8ccd87", "#74c476", "#5bb462", "#41ab5d",
+               "#2f974c", "#238b45", "#006d2c", "#00441b"],
+    "AMD": ["#fcbba1", "#fb6a4a", "#cb181d", "#67000d"],
+    "Google TPU": ["#fdd0a2", "#fd8d3c", "#d94801"],
+}
 
 
 def source_line(case="base case"):
@@ -155,44 +168,77 @@ def with_events(chart, events, height=HEIGHT):
 
 
 def fleet_by_generation_frame(result, draw=0):
-    """Installed capability by generation: ``quarter``, ``generation``, ``vendor``, ``h100e_million``."""
+    """Capability by generation, owned and rented: ``quarter``, ``generation``, ``h100e_million``,
+    ``vendor`` (chip family: MTIA, Nvidia, AMD, Google TPU), ``sourcing`` (owned/rented). [million H100e]
+
+    Owned rows are the installed capability (``h100e``) of every generation Meta ever owns; rented
+    rows (generation label ``"<generation> (rented)"``) are the capability rented in clouds
+    (``rented_h100e``) of every generation ever rented. Owned rows sum to ``h100e_total``, rented
+    rows to ``rented_h100e_total``.
+    """
     r = result.isel(draw=draw)
-    da = r.h100e / 1e6
-    frame = da.to_dataframe(name="h100e_million").reset_index()[["quarter", "generation", "h100e_million"]]
-    vendors = dict(zip(result.generation.values, result.vendor.values))
-    frame["vendor"] = frame["generation"].map(lambda g: "MTIA" if vendors[g] == "meta" else "Nvidia")
+    vendors = {g: VENDOR_LABELS.get(str(v), str(v)) for g, v in zip(result.generation.values, result.vendor.values)}
+    parts = []
+    for sourcing, name in (("owned", "h100e"), ("rented", "rented_h100e")):
+        if name not in r:
+            continue
+        da = r[name] / 1e6
+        keep = [g for g in da.generation.values if float(np.abs(da.sel(generation=g)).sum()) > 0]
+        if sourcing == "owned" and not keep:
+            keep = list(da.generation.values[:1])
+        f = da.sel(generation=keep).to_dataframe(name="h100e_million").reset_index()[
+            ["quarter", "generation", "h100e_million"]]
+        f["vendor"] = f["generation"].map(vendors)
+        f["sourcing"] = sourcing
+        if sourcing == "rented":
+            f["generation"] = f["generation"].astype(str) + " (rented)"
+        parts.append(f)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["generation"] = frame["generation"].astype(str)
     return frame
 
 
 def fleet_by_generation_chart(frame, case="base case", events=None):
-    """Stacked area of installed H100-equivalents by generation (MTIA blues, Nvidia greens)."""
-    order = list(dict.fromkeys(frame["generation"]))
-    chart = alt.Chart(frame, title=_title("Installed capability by chip generation", case),
+    """Stacked area of H100-equivalents by generation, owned and rented (one hue per chip family,
+    rented areas paler); generations stack by family (Nvidia, AMD, MTIA, Google TPU), owned first."""
+    families = list(FAMILY_SHADES)
+    first = frame.drop_duplicates("generation")
+    rank = {g: (families.index(v) if v in families else len(families), s != "owned", i)
+            for i, (g, v, s) in enumerate(zip(first["generation"], first["vendor"], first["sourcing"]))}
+    order = sorted(rank, key=rank.get)
+    chart = alt.Chart(frame, title=_title("Capability by chip generation, owned and rented", case),
                       width=WIDTH, height=HEIGHT).mark_area().encode(
         x=alt.X("quarter:T", title="Quarter"),
-        y=alt.Y("h100e_million:Q", stack="zero", title="Installed capability [million H100e]"),
+        y=alt.Y("h100e_million:Q", stack="zero", title="Capability [million H100e]"),
         color=alt.Color("generation:N", sort=order, title="Generation",
                         scale=alt.Scale(domain=order, range=_generation_colors(frame, order))),
+        opacity=alt.Opacity("sourcing:N", title="Owned or rented", sort=["owned", "rented"],
+                            scale=alt.Scale(domain=["owned", "rented"], range=[1.0, 0.55])),
         order=alt.Order("generation_order:Q"),
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), alt.Tooltip("generation:N"),
+                 alt.Tooltip("vendor:N", title="Chips"), alt.Tooltip("sourcing:N", title="Owned or rented"),
                  alt.Tooltip("h100e_million:Q", title="H100e [million]", format=".2f")],
     ).transform_calculate(generation_order=f"indexof({order!r}, datum.generation)")
     return with_events(chart, events)
 
 
+def _family_colors(families):
+    """One colour per item of ``families`` (chip family labels): the family's shades, light to dark."""
+    counts = {f: families.count(f) for f in set(families)}
+    seen, out = {}, []
+    for family in families:
+        shades = FAMILY_SHADES.get(family, ["#bbbbbb", "#888888", "#555555"])
+        i, n = seen.get(family, 0), counts[family]
+        seen[family] = i + 1
+        start = 1 if len(shades) > n else 0  # skip the lightest shade when there are enough
+        idx = (2 * len(shades)) // 3 if n == 1 else start + round(i * (len(shades) - 1 - start) / (n - 1))
+        out.append(shades[min(idx, len(shades) - 1)])
+    return out
+
+
 def _generation_colors(frame, order):
     vendor = dict(zip(frame["generation"], frame["vendor"]))
-    blues = ["#c6dbef", "#6baed6", "#2171b5", "#08306b", "#041a3a"]
-    greens = ["#e5f5e0", "#c7e9c0", "#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"]
-    out, b, g = [], 0, 0
-    for gen in order:
-        if vendor[gen] == "MTIA":
-            out.append(blues[min(b, len(blues) - 1)])
-            b += 1
-        else:
-            out.append(greens[min(g, len(greens) - 1)])
-            g += 1
-    return out
+    return _family_colors([vendor[g] for g in order])
 
 
 WORKLOAD_LABELS = {
@@ -264,11 +310,13 @@ def cadence_comparison_chart(frame, case="cadence grid", cadence=None, slip=None
 def perf_per_watt_frame(result, draw=0):
     """Capability per MW of nameplate IT power, by vendor and for the whole fleet.
 
-    Columns ``quarter``, ``vendor`` (``MTIA``, ``Nvidia``, ``fleet``), ``h100e_per_mw``. [H100e/MW]
+    Columns ``quarter``, ``vendor`` (``MTIA``, ``Nvidia``, ``AMD``, ``fleet``), ``h100e_per_mw``
+    [H100e/MW]. Owned accelerators only (rented ones draw power in the providers' data centres).
     """
     r = result.isel(draw=draw)
-    is_mtia = (r.vendor == "meta").values
-    groups = {"MTIA": is_mtia, "Nvidia": ~is_mtia, "fleet": np.ones_like(is_mtia)}
+    vendor = np.asarray(r.vendor.values).astype(str)
+    groups = {"MTIA": vendor == "meta", "Nvidia": vendor == "nvidia", "AMD": vendor == "amd",
+              "fleet": np.ones(vendor.shape, bool)}
     rows = []
     for label, mask in groups.items():
         gens = r.generation.values[mask]
@@ -277,11 +325,11 @@ def perf_per_watt_frame(result, draw=0):
         ratio = (h / p.where(p > 0)).to_series()
         rows.append(pd.DataFrame({"quarter": ratio.index, "vendor": label, "h100e_per_mw": ratio.values}))
     frame = pd.concat(rows, ignore_index=True).dropna()
-    return frame
+    return frame.reset_index(drop=True)
 
 
 def perf_per_watt_chart(frame, case="base case"):
-    """Lines of installed H100e per MW of nameplate IT power (MTIA, Nvidia, fleet)."""
+    """Lines of installed H100e per MW of nameplate IT power (MTIA, Nvidia, AMD, fleet; owned)."""
     return alt.Chart(frame, title=_title("Fleet performance per watt", case), width=WIDTH,
                      height=HEIGHT).mark_line().encode(
         x=alt.X("quarter:T", title="Quarter"),
@@ -294,6 +342,8 @@ def perf_per_watt_chart(frame, case="base case"):
 
 def nre_savings_frame(result, draw=0):
     """Annual MTIA NRE, gross and net savings against an all-Nvidia fleet of equal H100e.
+
+    Savings are on one cost basis, the system cost per accelerator (chip, server, rack, network).
 
     Columns ``year`` (str), ``measure``, ``usd_bn``. [USD bn per year]
     """
@@ -385,33 +435,44 @@ def capex_annual_chart(frame, case="base case", initial_price_pct=None):
     return alt.layer(bars, ranges, points, title=title)
 
 
-def capex_quarterly_frame(result, draw=0, ds=None):
-    """Quarterly capex: modelled vs reported headline and purchases of P&E.
+CAPEX_QUARTERLY_SERIES = ["modelled (headline)", "modelled (purchases of P&E)", "reported (headline)",
+                          "reported (purchases of P&E)"]
 
-    Columns ``quarter``, ``series``, ``capex_usd_bn`` [USD bn per quarter] (no NaN rows).
+
+def capex_quarterly_frame(result, draw=0, ds=None, end="2028-10-01"):
+    """Quarterly capex: modelled headline and purchases of P&E against the reported quarters.
+
+    Headline capex = purchases of property and equipment (P&E, cash paid) + finance-lease
+    principal. Columns ``quarter``, ``series`` (:data:`CAPEX_QUARTERLY_SERIES`), ``measure``
+    (``headline``/``purchases of P&E``), ``source`` (``modelled``/``reported``), ``capex_usd_bn``
+    [USD bn per quarter]; no NaN rows; quarters up to ``end``.
     """
     from .data import load_dataset
 
     ds = load_dataset() if ds is None else ds
     r = result.isel(draw=draw)
-    parts = [pd.DataFrame({"quarter": _quarters(r), "series": "modelled", "capex_usd_bn": r.capex_usd.values / 1e9})]
-    labels = {"headline": "reported (headline)", "ppe": "reported (purchases of P&E)"}
-    for measure, label in labels.items():
+    parts = []
+    for measure, label, name in (("headline", "headline", "capex_usd"), ("ppe", "purchases of P&E", "ppe_capex_usd")):
+        parts.append(pd.DataFrame({"quarter": _quarters(r), "series": f"modelled ({label})", "measure": label,
+                                   "source": "modelled", "capex_usd_bn": r[name].values / 1e9}))
         s = ds.capex_quarterly_usd.sel(measure=measure).to_series().dropna() / 1e9
-        parts.append(pd.DataFrame({"quarter": pd.to_datetime(s.index), "series": label, "capex_usd_bn": s.values}))
+        parts.append(pd.DataFrame({"quarter": pd.to_datetime(s.index), "series": f"reported ({label})",
+                                   "measure": label, "source": "reported", "capex_usd_bn": s.values}))
     frame = pd.concat(parts, ignore_index=True)
-    return frame[frame["quarter"] <= pd.Timestamp("2028-10-01")].reset_index(drop=True)
+    return frame[frame["quarter"] <= pd.Timestamp(end)].reset_index(drop=True)
 
 
 def capex_quarterly_chart(frame, case="base case", events=None):
-    """Quarterly capex lines: modelled against reported headline and P&E."""
-    order = ["modelled", "reported (headline)", "reported (purchases of P&E)"]
-    chart = alt.Chart(frame, title=_title("Quarterly capex: reported and modelled", case), width=WIDTH,
-                      height=HEIGHT).mark_line(point=True).encode(
+    """Quarterly capex lines: modelled (dashed) against reported (solid, points), headline and P&E."""
+    order = CAPEX_QUARTERLY_SERIES
+    chart = alt.Chart(frame, title=_title("Quarterly capex: headline and purchases of P&E, reported and modelled",
+                                          case), width=WIDTH, height=HEIGHT).mark_line(point=True).encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("capex_usd_bn:Q", title="Capital expenditure [USD bn per quarter]"),
         color=alt.Color("series:N", sort=order, title="Series",
-                        scale=alt.Scale(domain=order, range=["#1f77b4", "#000000", "#999999"])),
+                        scale=alt.Scale(domain=order, range=["#1f77b4", "#9ecae1", "#000000", "#999999"])),
+        strokeDash=alt.StrokeDash("source:N", title="Source", sort=["reported", "modelled"],
+                                  scale=alt.Scale(domain=["reported", "modelled"], range=[[1, 0], [5, 3]])),
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "series:N",
                  alt.Tooltip("capex_usd_bn:Q", title="USD bn", format=",.2f")],
     )
@@ -423,11 +484,16 @@ CAPEX_PARTS = {
     "servers and network": "server_network_capex_usd",
     "facilities": "facility_capex_usd",
     "non-AI": "non_ai_capex_usd",
+    "finance-lease principal": "finance_lease_principal_usd",
 }
 
 
 def capex_parts_frame(result, draw=0, years=(2022, 2028)):
-    """Annual modelled capex by part: ``year`` (str), ``part``, ``capex_usd_bn`` [USD bn per year]."""
+    """Annual modelled headline capex by part: ``year`` (str), ``part``, ``capex_usd_bn`` [USD bn per year].
+
+    The parts (:data:`CAPEX_PARTS`: accelerators and servers/network at per-generation system
+    costs, facilities, non-AI, finance-lease principal) sum to headline ``capex_usd``.
+    """
     r = result.isel(draw=draw)
     rows = []
     for part, name in CAPEX_PARTS.items():
@@ -438,7 +504,7 @@ def capex_parts_frame(result, draw=0, years=(2022, 2028)):
 
 
 def capex_parts_chart(frame, case="base case"):
-    """Stacked bars of modelled annual capex: chips, servers, facilities, non-AI."""
+    """Stacked bars of modelled annual headline capex: chips, servers, facilities, non-AI, finance leases."""
     order = list(CAPEX_PARTS)
     return alt.Chart(frame, title=_title("Modelled capex by part", case), width=WIDTH,
                      height=HEIGHT).mark_bar().encode(
@@ -453,44 +519,126 @@ def capex_parts_chart(frame, case="base case"):
 # --------------------------------------------------------------------------- Nvidia dependence
 
 SHARES = {
-    "installed units": "nvidia_share_units",
-    "installed capability (H100e)": "nvidia_share_h100e",
-    "accelerator capex": "nvidia_share_capex",
-    "accelerator power": "nvidia_share_power",
+    "capability, owned (H100e)": "nvidia_share_h100e",
+    "capability incl. rented (H100e)": "nvidia_share_h100e_incl_rented",
+    "installed units (owned)": "nvidia_share_units",
+    "accelerator capex (owned)": "nvidia_share_capex",
+    "compute spend incl. rented": "nvidia_share_spend_incl_rented",
+    "accelerator power (owned)": "nvidia_share_power",
 }
 
 
 def dependence_shares_frame(result, draw=0):
-    """Nvidia shares over time: ``quarter``, ``measure``, ``share`` [1]."""
+    """Nvidia shares over time, owned and incl. rented clouds: ``quarter``, ``measure``, ``share`` [1]."""
     r = result.isel(draw=draw)
     q = _quarters(r)
-    rows = [pd.DataFrame({"quarter": q, "measure": label, "share": r[name].values}) for label, name in SHARES.items()]
+    rows = [pd.DataFrame({"quarter": q, "measure": label, "share": r[name].values}) for label, name in SHARES.items()
+            if name in r]
     frame = pd.concat(rows, ignore_index=True)
     return frame[frame["quarter"] >= pd.Timestamp("2024-01-01")].reset_index(drop=True)
 
 
 def dependence_shares_chart(frame, case="base case", events=None):
-    """Lines of Nvidia's share of units, capability, capex and power."""
-    chart = alt.Chart(frame, title=_title("Nvidia's share of Meta's accelerator fleet", case), width=WIDTH,
-                      height=HEIGHT).mark_line().encode(
+    """Lines of Nvidia's share of capability (owned and incl. rented), units, capex, spend and power."""
+    order = [m for m in SHARES if m in set(frame["measure"])]
+    chart = alt.Chart(frame, title=_title("Nvidia's share of Meta's compute, owned and incl. rented", case),
+                      width=WIDTH, height=HEIGHT).mark_line().encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("share:Q", title="Nvidia share [%]", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("measure:N", title="Share of"),
+        color=alt.Color("measure:N", title="Share of", sort=order),
+        strokeDash=alt.condition(alt.FieldOneOfPredicate(field="measure", oneOf=[
+            "capability incl. rented (H100e)", "compute spend incl. rented"]), alt.value([5, 3]), alt.value([1, 0])),
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "measure:N",
                  alt.Tooltip("share:Q", format=".1%")],
     )
     return with_events(chart, events)
 
 
+#: supplier code (``supplier`` dim of a result) -> label
+SUPPLIER_LABELS = {
+    "nvidia": "Nvidia (owned)",
+    "amd": "AMD (owned)",
+    "mtia": "MTIA (owned)",
+    "cloud_nvidia": "Nvidia in clouds (rented: CoreWeave, Nebius, Oracle)",
+    "cloud_tpu": "Google TPU (rented)",
+}
+SUPPLIER_BASES = {
+    "h100e": ("supplier_h100e", "supplier_share_h100e", "h100e_million", 1e6, "Capability [million H100e]",
+              "capability"),
+    "spend": ("supplier_spend_usd", "supplier_share_spend", "spend_usd_bn", 1e9, "Compute spend [USD bn per quarter]",
+              "compute spend (systems capex paid, cloud opex)"),
+}
+
+
+def supplier_frame(result, draw=0, basis="h100e", start="2024-01-01"):
+    """Every supplier, owned and rented, by quarter (from the result's ``supplier`` dim).
+
+    ``basis``: ``"h100e"`` (capability, ``supplier_h100e`` and ``supplier_share_h100e``) or
+    ``"spend"`` (``supplier_spend_usd``, ``supplier_share_spend``). Columns ``quarter``,
+    ``supplier`` (label, :data:`SUPPLIER_LABELS`), ``chip_vendor`` (chip family), ``sourcing``
+    (owned/rented), the amount (``h100e_million`` [million H100e] or ``spend_usd_bn`` [USD bn per
+    quarter]) and ``share`` [1]; the shares of a quarter sum to 1.
+    """
+    if basis not in SUPPLIER_BASES:
+        raise ValueError(f"supplier_frame: basis must be one of {sorted(SUPPLIER_BASES)}, got {basis!r}")
+    amount, share, column, scale, _, _ = SUPPLIER_BASES[basis]
+    r = result.isel(draw=draw)
+    frames = []
+    for i, code in enumerate(r.supplier.values):
+        code = str(code)
+        frames.append(pd.DataFrame({
+            "quarter": _quarters(r), "supplier": SUPPLIER_LABELS.get(code, code),
+            "chip_vendor": VENDOR_LABELS.get(str(r.chip_vendor.values[i]), str(r.chip_vendor.values[i])),
+            "sourcing": str(r.sourcing.values[i]),
+            column: r[amount].isel(supplier=i).values / scale, "share": r[share].isel(supplier=i).values}))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[frame["quarter"] >= pd.Timestamp(start)].reset_index(drop=True)
+
+
+def supplier_chart(frame, case="base case", shares=False, events=None):
+    """Stacked area by supplier, owned and rented (one hue per chip family; rented lighter).
+
+    ``frame`` from :func:`supplier_frame`; ``shares=True`` stacks the shares (to 100 %), else the
+    amount (capability in million H100e or spend in USD bn per quarter).
+    """
+    column = "h100e_million" if "h100e_million" in frame.columns else "spend_usd_bn"
+    basis = "h100e" if column == "h100e_million" else "spend"
+    _, _, _, _, amount_title, what = SUPPLIER_BASES[basis]
+    order = list(dict.fromkeys(frame["supplier"]))
+    fam = dict(zip(frame["supplier"], frame["chip_vendor"]))
+    src = dict(zip(frame["supplier"], frame["sourcing"]))
+    colors = []
+    for sup in order:
+        shades = FAMILY_SHADES.get(fam[sup], ["#bbbbbb", "#888888"])
+        colors.append(shades[2] if src[sup] == "rented" else shades[-2])
+    if shares:
+        y = alt.Y("share:Q", stack="zero", title=f"Share of {what.split(' (')[0]} [%]", axis=alt.Axis(format="%"),
+                  scale=alt.Scale(domain=[0, 1]))
+        value_tip = alt.Tooltip("share:Q", title="share", format=".1%")
+    else:
+        y = alt.Y(f"{column}:Q", stack="zero", title=amount_title)
+        value_tip = alt.Tooltip(f"{column}:Q", title=amount_title, format=",.2f")
+    chart = alt.Chart(frame, title=_title(f"Meta's {what} by supplier, owned and rented", case),
+                      width=WIDTH, height=HEIGHT).mark_area().encode(
+        x=alt.X("quarter:T", title="Quarter"), y=y,
+        color=alt.Color("supplier:N", sort=order, title="Supplier", scale=alt.Scale(domain=order, range=colors)),
+        order=alt.Order("supplier_order:Q"),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "supplier:N",
+                 alt.Tooltip("sourcing:N", title="Owned or rented"), value_tip,
+                 alt.Tooltip("share:Q", title="share", format=".1%")],
+    ).transform_calculate(supplier_order=f"indexof({order!r}, datum.supplier)")
+    return with_events(chart, events)
+
+
 def hhi_frame(result, draw=0):
-    """Supplier concentration: ``quarter``, ``hhi`` [1, 0-1 scale]."""
+    """Supplier concentration over chip vendors (owned and rented): ``quarter``, ``hhi`` [1, 0-1 scale]."""
     r = result.isel(draw=draw)
     frame = pd.DataFrame({"quarter": _quarters(r), "hhi": r.hhi.values})
     return frame[frame["quarter"] >= pd.Timestamp("2024-01-01")].reset_index(drop=True)
 
 
 def hhi_chart(frame, case="base case"):
-    """Line of the Herfindahl-Hirschman index of installed capability (1 = one supplier)."""
+    """Line of the Herfindahl-Hirschman index over chip vendors of capability owned and rented (1 = one)."""
     line = alt.Chart(frame, width=WIDTH, height=180).mark_line(color="#333333").encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("hhi:Q", title="Concentration (HHI) [0-1]", scale=alt.Scale(domain=[0, 1])),
@@ -501,7 +649,8 @@ def hhi_chart(frame, case="base case"):
     label = alt.Chart(pd.DataFrame({"hhi": [0.25], "label": ["0.25: highly concentrated"]})).mark_text(
         align="left", dy=-6, color="#d62728", fontSize=10).encode(
         y=alt.Y("hhi:Q", title="Concentration (HHI) [0-1]"), x=alt.value(4), text="label:N")
-    return alt.layer(line, threshold, label, title=_title("Supplier concentration of installed capability", case))
+    return alt.layer(line, threshold, label, title=_title("Supplier concentration over chip vendors (HHI), owned and rented",
+                                                        case))
 
 
 def breakeven_chart(frame, case="base case", year=None):
@@ -529,24 +678,36 @@ def breakeven_chart(frame, case="base case", year=None):
                                         case))
 
 
-def min_volume_chart(frame, case="base case", savings_years=(2026, 2030)):
-    """Effect of the Nvidia deal's minimum volume on MTIA's share and on the savings.
+MIN_VOLUME_MEASURES = {
+    "mtia_share": ("MTIA share of installed H100e [%]", ".1%"),
+    "net_savings_usd_bn": ("Net savings vs all-Nvidia [USD bn]", ",.1f"),
+    "floor_units_thousand": ("Nvidia units bought for the floor [thousand]", ",.0f"),
+}
 
-    ``frame``: ``min_units_thousand`` [thousand units per quarter], ``measure``, ``value``
-    with measures ``MTIA share of installed H100e [%]`` and ``net savings [USD bn]``; one
-    panel per measure.
+
+def min_volume_chart(frame, case="base case", savings_years=(2026, 2030), quarter="2027Q4"):
+    """Effect of the Nvidia deal's committed minimum: MTIA share, net savings, floor units bought.
+
+    ``frame`` (see :func:`chipsuite.explorers.grids.min_volume_frame`): ``deal_scale`` [multiple of
+    the deal's committed minimum], ``measure`` (``mtia_share`` [1] in ``quarter``,
+    ``net_savings_usd_bn`` [USD bn over ``savings_years``], ``floor_units_thousand`` [thousand
+    units bought only because the minimum binds, whole horizon]) and ``value``; one panel each.
     """
-    base = alt.Chart(frame, width=WIDTH // 2 - 20, height=HEIGHT - 40).mark_line(point=True)
-    x = alt.X("min_units_thousand:Q", title="Nvidia minimum volume [thousand units per quarter]")
-    share = base.transform_filter(alt.datum.measure == "mtia_share").encode(
-        x=x, y=alt.Y("value:Q", title="MTIA share of installed H100e [%]", axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("min_units_thousand:Q", title="minimum [k units/quarter]"),
-                 alt.Tooltip("value:Q", format=".1%", title="MTIA share")])
-    savings = base.transform_filter(alt.datum.measure == "net_savings_usd_bn").encode(
-        x=x, y=alt.Y("value:Q", title=f"Net savings vs all-Nvidia, {savings_years[0]}-{savings_years[1]} [USD bn]"),
-        tooltip=[alt.Tooltip("min_units_thousand:Q", title="minimum [k units/quarter]"),
-                 alt.Tooltip("value:Q", format=",.1f", title="USD bn")])
-    return alt.hconcat(share, savings, title=_title("Effect of the Nvidia deal's minimum volume", case))
+    base = alt.Chart(frame, width=WIDTH // 3 - 10, height=HEIGHT - 60).mark_line(point=True)
+    x = alt.X("deal_scale:Q", title="Nvidia deal minimum [x committed]")
+    titles = {"mtia_share": f"MTIA share of installed H100e, {quarter} [%]",
+              "net_savings_usd_bn": f"Net savings vs all-Nvidia, {savings_years[0]}-{savings_years[1]} [USD bn]",
+              "floor_units_thousand": "Nvidia units bought for the floor [thousand]"}
+    panels = []
+    for measure, (_, fmt) in MIN_VOLUME_MEASURES.items():
+        if measure not in set(frame["measure"]):
+            continue
+        axis = alt.Axis(format="%") if measure == "mtia_share" else alt.Axis()
+        panels.append(base.transform_filter(alt.datum.measure == measure).encode(
+            x=x, y=alt.Y("value:Q", title=titles[measure], axis=axis),
+            tooltip=[alt.Tooltip("deal_scale:Q", title="deal minimum [x]"),
+                     alt.Tooltip("value:Q", format=fmt, title=titles[measure])]))
+    return alt.hconcat(*panels, title=_title("Effect of the Nvidia deal's committed minimum (the floor)", case))
 
 
 # --------------------------------------------------------------------------- energy and sites
@@ -876,7 +1037,8 @@ def scenario_comparison_chart(frame, title, y_title, case="two scenarios"):
 # --------------------------------------------------------------------------- data tables
 
 VALUE_TABLES = ("chips", "chip_specs", "chip_workloads", "sites", "site_params", "site_capacity",
-                "capex_quarterly", "capex_annual", "events", "fleet_milestones", "assumptions")
+                "capex_quarterly", "capex_annual", "events", "fleet_milestones", "assumptions", "deals", "financials",
+                "energy_contracts", "fleet_energy_reported", "grid_regions", "site_power_plans")
 
 
 def provenance_kinds_frame(tables=None):

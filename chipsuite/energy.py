@@ -3,7 +3,7 @@
 Thin, named entry points to the formulas of :data:`chipsuite.formulas.FORMULAS` (the single
 source of each equation). Each accepts scalars, numpy arrays or xarray DataArrays.
 
->>> round(it_power_mw(units_installed=1000, tdp_w=700, utilisation=0.8, server_power_overhead=1.5), 12)
+>>> round(it_power_mw(units_installed=1000, tdp_w=700, utilisation=0.8, system_power_overhead=1.5), 12)
 0.84
 >>> round(energy_mwh(site_it_power_mw=100, pue=1.1), 6)
 241065.0
@@ -18,21 +18,21 @@ __all__ = ["it_power_mw", "provisioned_it_power_mw", "facility_power_mw", "energ
            "supply_mix_carbon_intensity", "emissions_tco2"]
 
 
-def provisioned_it_power_mw(units_installed, tdp_w, server_power_overhead, engine="numpy"):
+def provisioned_it_power_mw(units_installed, tdp_w, system_power_overhead, engine="numpy"):
     """Nameplate IT power of accelerators and their servers. [MW]"""
     return FORMULAS["provisioned_it_power_mw"].evaluate(
-        dict(units_installed=units_installed, tdp_w=tdp_w, server_power_overhead=server_power_overhead), engine)
+        dict(units_installed=units_installed, tdp_w=tdp_w, system_power_overhead=system_power_overhead), engine)
 
 
-def it_power_mw(units_installed, tdp_w, utilisation, server_power_overhead, placed_fraction=1.0, engine="numpy"):
+def it_power_mw(units_installed, tdp_w, utilisation, system_power_overhead, placed_fraction=1.0, engine="numpy"):
     """Average IT power of powered accelerators. [MW]
 
     ``units_installed`` [units] x ``placed_fraction`` [1] x ``tdp_w`` [W] x ``utilisation`` [1]
-    x ``server_power_overhead`` [1] / 1e6.
+    x ``system_power_overhead`` [1] / 1e6.
     """
     return FORMULAS["it_power_mw"].evaluate(
         dict(units_installed=units_installed, placed_fraction=placed_fraction, tdp_w=tdp_w,
-             utilisation=utilisation, server_power_overhead=server_power_overhead), engine)
+             utilisation=utilisation, system_power_overhead=system_power_overhead), engine)
 
 
 def facility_power_mw(placed_it_power_mw, site_placement_share, pue, engine="numpy"):

@@ -141,7 +141,7 @@ _F = Formula
 
 def _share(part, total):
     """Text of ``part / total``, 0 where ``total`` is 0."""
-    return f"where({total} > 0, {part} / where({total} > 0, {total}, 1), 0)"
+    return f"where({total} > 0, ({part}) / where({total} > 0, {total}, 1), 0)"
 
 
 _PAID = ("payment_share_before", "payment_share_after")

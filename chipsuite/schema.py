@@ -824,6 +824,7 @@ def check_cross_references(raw):
                             f"site {row['site']!r} has no capacity milestone in site_capacity.csv")
     if "deals" in raw:
         _check_deals(raw["deals"], generations)
+        _check_rental_prices(raw["deals"], raw["chip_specs"])
     if "financials" in raw:
         _check_financials(raw["financials"])
     check_energy_cross_references(raw)
@@ -850,6 +851,16 @@ def _check_deals(table, generations):
                 raise DataError(file, line, column,
                                 f"deal {row['deal_id']!r} has {column} {expected!r} on line {seen[1]}, "
                                 f"{value!r} here (all tranches of a deal share counterparty, supplier, deal_type)")
+
+
+def _check_rental_prices(deals, specs):
+    """deals.csv: a rental tranche that names its generation needs that chip's rental_price in chip_specs.csv
+    (the model turns rental spend into accelerator-hours with it)."""
+    priced = {row["generation"] for row in specs.rows if row["parameter"] == "rental_price"}
+    for row, line in zip(deals.rows, deals.lines):
+        if row["deal_type"] == "rental" and row["generation"] and row["generation"] not in priced:
+            raise DataError(deals.schema.file, line, "generation",
+                            f"rental tranche of {row['generation']!r} needs a rental_price row for it in chip_specs.csv")
 
 
 def _check_financials(table):

@@ -32,8 +32,9 @@ def _all_charts(result, ensemble):
                          "mtia_share": np.linspace(0.0, 0.2, 8)})
     breakeven = pd.DataFrame({"mtia_efficiency": [0.5, 0.5, 1.0, 1.0], "nvidia_price_multiplier": [1.0, 1.2] * 2,
                               "cost_difference_usd_per_h100e_hour": [0.1, 0.05, -0.1, -0.2]})
-    volume = pd.DataFrame({"min_units_thousand": [0.0, 0.0, 100.0, 100.0],
-                           "measure": ["mtia_share", "net_savings_usd_bn"] * 2, "value": [0.2, 50.0, 0.1, 20.0]})
+    volume = pd.DataFrame({"deal_scale": [0.0] * 3 + [2.0] * 3,
+                           "measure": ["mtia_share", "net_savings_usd_bn", "floor_units_thousand"] * 2,
+                           "value": [0.2, 50.0, 0.0, 0.1, 20.0, 800.0]})
     values = pd.DataFrame({"item": ["h100", "b200"], "low": [25e3, 30e3], "base": [30e3, 35e3], "high": [40e3, 40e3],
                            "kind": ["estimate", "estimate"]})
     comparison = pd.DataFrame({"quarter": pd.to_datetime(["2026-01-01", "2026-04-01"] * 2),
@@ -49,6 +50,9 @@ def _all_charts(result, ensemble):
         "capex_quarterly": charts.capex_quarterly_chart(charts.capex_quarterly_frame(result), events=events),
         "capex_parts": charts.capex_parts_chart(charts.capex_parts_frame(result)),
         "dependence": charts.dependence_shares_chart(charts.dependence_shares_frame(result)),
+        "suppliers": charts.supplier_chart(charts.supplier_frame(result), events=charts.event_frame(["deal"])),
+        "supplier_shares": charts.supplier_chart(charts.supplier_frame(result), shares=True),
+        "supplier_spend": charts.supplier_chart(charts.supplier_frame(result, basis="spend")),
         "hhi": charts.hhi_chart(charts.hhi_frame(result)),
         "breakeven": charts.breakeven_chart(breakeven, year=2028),
         "min_volume": charts.min_volume_chart(volume),
@@ -146,18 +150,90 @@ def test_frames_are_small_and_reduced(result, ensemble):
     assert len(fan) == ensemble.sizes["quarter"]
     assert (fan["q05"] <= fan["q50"]).all() and (fan["q50"] <= fan["q95"]).all()
     frame = charts.fleet_by_generation_frame(result)
-    assert list(frame.columns) == ["quarter", "generation", "h100e_million", "vendor"]
-    assert len(frame) == result.sizes["generation"] * result.sizes["quarter"]
+    assert list(frame.columns) == ["quarter", "generation", "h100e_million", "vendor", "sourcing"]
+    assert len(frame) % result.sizes["quarter"] == 0
+    assert frame["generation"].nunique() <= 2 * result.sizes["generation"]
 
 
-def test_fleet_frame_sums_to_model_total(result):
+def test_fleet_frame_sums_to_model_total_owned_and_rented(result):
     frame = charts.fleet_by_generation_frame(result)
-    total = frame.groupby("quarter")["h100e_million"].sum().to_numpy()
-    np.testing.assert_allclose(total, result.h100e_total.isel(draw=0).values / 1e6, rtol=1e-12)
+    by = frame.groupby(["sourcing", "quarter"])["h100e_million"].sum()
+    np.testing.assert_allclose(by["owned"].to_numpy(), result.h100e_total.isel(draw=0).values / 1e6, rtol=1e-12)
+    np.testing.assert_allclose(by["rented"].to_numpy(), result.rented_h100e_total.isel(draw=0).values / 1e6,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_fleet_frame_has_every_vendor_family_and_rented_generations(result):
+    frame = charts.fleet_by_generation_frame(result)
+    assert {"MTIA", "Nvidia", "AMD"} <= set(frame.loc[frame["sourcing"] == "owned", "vendor"])
+    rented = frame[frame["sourcing"] == "rented"]
+    assert {"Nvidia", "Google TPU"} <= set(rented["vendor"])  # CoreWeave/Nebius GPUs and Google TPUs
+    assert rented["generation"].str.endswith(" (rented)").all()
+    assert "tpu7_ironwood (rented)" in set(rented["generation"])
+
+
+def test_generation_colours_are_grouped_by_vendor_family(result):
+    frame = charts.fleet_by_generation_frame(result)
+    spec = charts.fleet_by_generation_chart(frame).to_dict()
+    scale = spec["encoding"]["color"]["scale"]
+    colour = dict(zip(scale["domain"], scale["range"]))
+    vendor = dict(zip(frame["generation"], frame["vendor"]))
+    for gen, c in colour.items():
+        assert c in charts.FAMILY_SHADES[vendor[gen]], (gen, c)
+    families = [vendor[g] for g in scale["domain"]]
+    # a family's generations stack together: each family is one contiguous run of the order
+    runs = [f for i, f in enumerate(families) if i == 0 or families[i - 1] != f]
+    assert len(runs) == len(set(runs))
+
+
+def test_supplier_frame_shares_sum_to_one(result):
+    for basis, column in (("h100e", "h100e_million"), ("spend", "spend_usd_bn")):
+        frame = charts.supplier_frame(result, basis=basis)
+        assert set(frame["supplier"]) == set(charts.SUPPLIER_LABELS.values())
+        assert set(frame["sourcing"]) == {"owned", "rented"}
+        np.testing.assert_allclose(frame.groupby("quarter")["share"].sum().to_numpy(), 1.0, rtol=1e-9)
+        # amounts: the model's supplier variable, and shares = amount / total
+        total = frame.groupby("quarter")[column].transform("sum")
+        np.testing.assert_allclose(frame[column] / total, frame["share"], rtol=1e-9)
+    frame = charts.supplier_frame(result)
+    owned = frame[frame["sourcing"] == "owned"].groupby("quarter")["h100e_million"].sum().to_numpy()
+    r = result.isel(draw=0)
+    keep = pd.to_datetime(r.quarter.values) >= pd.Timestamp("2024-01-01")
+    np.testing.assert_allclose(owned, r.h100e_total.values[keep] / 1e6, rtol=1e-9)
+    with pytest.raises(ValueError, match="basis"):
+        charts.supplier_frame(result, basis="units")
+
+
+def test_nvidia_share_incl_rented_is_in_the_shares_frame(result):
+    frame = charts.dependence_shares_frame(result)
+    assert {"capability, owned (H100e)", "capability incl. rented (H100e)",
+            "compute spend incl. rented"} <= set(frame["measure"])
+    assert frame["share"].between(0, 1).all()
+
+
+def test_capex_quarterly_frame_models_headline_and_ppe(result):
+    frame = charts.capex_quarterly_frame(result)
+    assert set(frame["series"]) == set(charts.CAPEX_QUARTERLY_SERIES)
+    r = result.isel(draw=0)
+    head = frame[frame["series"] == "modelled (headline)"]["capex_usd_bn"].to_numpy()
+    ppe = frame[frame["series"] == "modelled (purchases of P&E)"]["capex_usd_bn"].to_numpy()
+    n = len(head)
+    np.testing.assert_allclose(head, r.capex_usd.values[:n] / 1e9, rtol=1e-12)
+    np.testing.assert_allclose(head - ppe, r.finance_lease_principal_usd.values[:n] / 1e9, rtol=1e-9, atol=1e-12)
+    reported = frame[frame["series"] == "reported (headline)"].set_index("quarter")["capex_usd_bn"]
+    assert reported[pd.Timestamp("2025-10-01")] == pytest.approx(22.14)  # capex_quarterly.csv, Q4 2025
+
+
+def test_perf_per_watt_has_amd(result):
+    frame = charts.perf_per_watt_frame(result)
+    assert {"MTIA", "Nvidia", "AMD", "fleet"} == set(frame["vendor"])
+    assert (frame["h100e_per_mw"] > 0).all()
 
 
 def test_capex_parts_sum_to_capex(result):
+    """Accelerators + servers/network + facilities + non-AI + finance-lease principal = headline capex."""
     frame = charts.capex_parts_frame(result)
+    assert "finance-lease principal" in set(frame["part"])
     by_year = frame.groupby("year")["capex_usd_bn"].sum()
     from chipsuite.model import annual
 

@@ -29,7 +29,8 @@ def _tiny(table, old, new):
 
 def test_new_tables_units_and_parameters_are_registered():
     assert {"deals", "financials"} <= set(TABLES)
-    assert list(TABLES)[-2:] == ["deals", "financials"]  # appended at the end
+    names = list(TABLES)
+    assert names.index("deals") > names.index("assumptions") and names.index("financials") > names.index("deals")
     assert UNITS["USD/hour"] == ("USD/hour", 1)
     for p, var in [("fp4_dense", "fp4_dense_tflops"), ("system_cost", "system_cost_usd"),
                    ("system_power_overhead", "system_power_overhead"),
@@ -193,7 +194,7 @@ def test_real_fleet_chips_have_v2_parameters(real):
 
 
 REF = {"bf16_dense": 989.0, "fp8_dense": 1979.0, "memory_bandwidth": 3.35}
-HAIRCUT = {"nvidia": 0.8}  # every other vendor 0.6
+HAIRCUT = {"nvidia": 1 / 1.2}  # log-symmetric with the high x 1.2; every other vendor 0.6
 
 
 def _sig2(x):

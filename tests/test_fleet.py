@@ -6,26 +6,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from chipsuite import fleet
+from chipsuite.model import demand, sites, stockflow, supply
 
 
 def test_release_quarter_cadence_and_accumulating_slip():
-    got = fleet.mtia_release_quarter(np.arange(4), first_release=15.0, cadence=2.0, slip=0.5)
+    got = supply.mtia_release_quarter(np.arange(4), first_release=15.0, cadence=2.0, slip=0.5)
     # 15 + k*2 + (k+1)*0.5
     assert_allclose(got, [15.5, 18.0, 20.5, 23.0])
 
 
 def test_production_ramp():
-    assert_allclose(fleet.production_ramp(np.arange(14, 20), volume_start=16.0, ramp=3.0),
+    assert_allclose(supply.production_ramp(np.arange(14, 20), volume_start=16.0, ramp=3.0),
                     [0, 0, 1 / 3, 2 / 3, 1, 1])
     # fractional start: 0.5 quarter into the ramp at t = 16
-    assert_allclose(fleet.production_ramp(16, volume_start=16.5, ramp=1.0), 0.5)
+    assert_allclose(supply.production_ramp(16, volume_start=16.5, ramp=1.0), 0.5)
 
 
 def test_newest_first_weights_by_hand():
     ramps = np.array([[0.5, 1.0], [0.0, 0.5]])  # K=2 generations, Q=2 quarters
     eligible = np.array([[True, True], [True, False]])  # K x W: generation 1 only serves workload 0
-    w = fleet.newest_first_weights(ramps, eligible)
+    w = supply.newest_first_weights(ramps, eligible)
     assert w.shape == (2, 2, 2)
     # workload 0: q0 -> gen0 0.5*(1-0)=0.5, gen1 0; q1 -> gen0 1*(1-0.5)=0.5, gen1 0.5
     assert_allclose(w[:, 0, :], [[0.5, 0.5], [0.0, 0.5]])
@@ -36,13 +36,13 @@ def test_newest_first_weights_by_hand():
 
 
 def test_spend_profile_sums_to_one():
-    p = fleet.spend_profile(np.arange(10), end=6.5, duration=4.0)
+    p = supply.spend_profile(np.arange(10), end=6.5, duration=4.0)
     assert_allclose(p, [0, 0, 0.125, 0.25, 0.25, 0.25, 0.125, 0, 0, 0])
     assert_allclose(p.sum(), 1.0)
 
 
 def test_newest_generation_mask():
-    m = fleet.newest_generation_mask([-7, 4, 9, 9], 12)
+    m = supply.newest_generation_mask([-7, 4, 9, 9], 12)
     assert m.sum(0).tolist() == [1] * 12
     assert np.argmax(m, axis=0).tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 1, 3, 3, 3]  # tie -> later
 
@@ -70,32 +70,32 @@ def test_lagged_level_matches_the_definition(rows, n, data):
     level = np.array(data.draw(st.lists(st.floats(-1e6, 1e6), min_size=rows * n, max_size=rows * n))).reshape(rows, n)
     lag = np.array(data.draw(st.lists(st.floats(-n - 3, n + 3), min_size=rows, max_size=rows)))
     before = data.draw(st.sampled_from([0.0, 2.5]))
-    got = fleet.lagged_level(level, lag, before)
+    got = stockflow.lagged_level(level, lag, before)
     assert_allclose(got, _lagged_level_by_definition(level, lag, before), rtol=1e-12, atol=1e-9)
-    assert_allclose(fleet.lagged_level(level, lag[0], before), _lagged_level_by_definition(level, lag[0], before),
+    assert_allclose(stockflow.lagged_level(level, lag[0], before), _lagged_level_by_definition(level, lag[0], before),
                     rtol=1e-12, atol=1e-9)
 
 
 def test_lagged_level_non_finite_lag_takes_the_gather_path():
     level = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
-    got = fleet.lagged_level(level, np.array([1.0, np.inf]))
+    got = stockflow.lagged_level(level, np.array([1.0, np.inf]))
     assert_allclose(got[0], [0, 1, 2])
     assert_allclose(got[1], [0, 0, 0])  # an infinite lag: everything lies before the first quarter
 
 
 def test_lagged_level():
-    assert_allclose(fleet.lagged_level(np.array([1.0, 2.0, 3.0]), 1.0), [0, 1, 2])
-    assert_allclose(fleet.lagged_level(np.array([1.0, 2.0, 3.0]), 0.5), [0.5, 1.5, 2.5])
-    assert_allclose(fleet.lagged_level(np.array([1.0, 2.0, 3.0]), -1.0), [2, 3, 3])  # lead, hold last
+    assert_allclose(stockflow.lagged_level(np.array([1.0, 2.0, 3.0]), 1.0), [0, 1, 2])
+    assert_allclose(stockflow.lagged_level(np.array([1.0, 2.0, 3.0]), 0.5), [0.5, 1.5, 2.5])
+    assert_allclose(stockflow.lagged_level(np.array([1.0, 2.0, 3.0]), -1.0), [2, 3, 3])  # lead, hold last
     # one lag per draw
-    got = fleet.lagged_level(np.array([[1.0, 2.0], [1.0, 2.0]]), np.array([0.0, 1.0]))
+    got = stockflow.lagged_level(np.array([[1.0, 2.0], [1.0, 2.0]]), np.array([0.0, 1.0]))
     assert_allclose(got, [[1, 2], [0, 1]])
 
 
 def test_stock_flow_by_hand():
     # 10 initial units bought over the 2 quarters before t=0 (5 at t=-2, 5 at t=-1); life 3 quarters
     delivered = np.array([4.0, 0.0, 0.0, 0.0, 0.0])
-    installed, retired = fleet.stock_flow(delivered, np.array(10.0), 2, 3.0)
+    installed, retired = stockflow.stock_flow(delivered, np.array(10.0), 2, 3.0)
     # retirements: t=1 (bought -2), t=2 (bought -1), t=3 (bought 0)
     assert_allclose(retired, [0, 5, 5, 4, 0])
     assert_allclose(installed, [14, 9, 4, 0, 0])
@@ -106,7 +106,7 @@ def test_stock_flow_by_hand():
        st.integers(1, 8), st.floats(0.5, 30))
 def test_stock_flow_conserves_units(flow, initial, k, life):
     delivered = np.array(flow)
-    installed, retired = fleet.stock_flow(delivered, np.array(initial), k, life)
+    installed, retired = stockflow.stock_flow(delivered, np.array(initial), k, life)
     start = installed[0] - delivered[0] + retired[0]
     assert_allclose(installed, start + np.cumsum(delivered) - np.cumsum(retired), rtol=1e-9, atol=1e-3)
     assert (installed >= -1e-6).all() and (retired >= -1e-6).all()
@@ -125,7 +125,7 @@ def _split(**kw):
         demand_share=np.array([[1.0]]),
     )
     d.update(kw)
-    return fleet.split_purchases(**d)
+    return supply.split_purchases(**d)
 
 
 def test_split_unconstrained():
@@ -157,14 +157,14 @@ def test_split_nvidia_minimum_displaces_mtia_then_adds_surplus():
 
 
 def test_safe_divide():
-    assert_allclose(fleet.safe_divide([1.0, 2.0], [0.0, 4.0]), [0.0, 0.5])
+    assert_allclose(stockflow.safe_divide([1.0, 2.0], [0.0, 4.0]), [0.0, 0.5])
 
 
 @pytest.mark.parametrize("slip", [0.0, 1.0])
 def test_more_slip_never_more_availability(slip):
     t = np.arange(40)
-    a = fleet.production_ramp(t, fleet.mtia_release_quarter(1, 15, 2, slip), 3)
-    b = fleet.production_ramp(t, fleet.mtia_release_quarter(1, 15, 2, slip + 0.5), 3)
+    a = supply.production_ramp(t, supply.mtia_release_quarter(1, 15, 2, slip), 3)
+    b = supply.production_ramp(t, supply.mtia_release_quarter(1, 15, 2, slip + 0.5), 3)
     assert (b <= a).all() and (b < a).any()
 
 
@@ -174,11 +174,11 @@ def test_more_slip_never_more_availability(slip):
 def test_owned_capacity_by_hand():
     capacity = np.array([[100.0, 150.0, 350.0, 500.0],   # leasing site
                          [50.0, 50.0, 90.0, 90.0]])      # owned site
-    got = fleet.owned_capacity_mw(capacity, np.array([True, False]), 0.6, base_quarter_index=1)
+    got = sites.owned_capacity_mw(capacity, np.array([True, False]), 0.6, base_quarter_index=1)
     # leasing site: 150 + 0.4 x (350 - 150) = 230; 150 + 0.4 x 350 = 290; the owned site is unchanged
     assert_allclose(got, [[100, 150, 230, 290], [50, 50, 90, 90]])
     # per-draw shares: (D, S) broadcasting
-    got = fleet.owned_capacity_mw(capacity[None].repeat(2, 0), np.array([True, False]),
+    got = sites.owned_capacity_mw(capacity[None].repeat(2, 0), np.array([True, False]),
                                   np.array([[0.0], [1.0]]), 1)
     assert_allclose(got[0], capacity)
     assert_allclose(got[1, 0], [100, 150, 150, 150])
@@ -187,12 +187,12 @@ def test_owned_capacity_by_hand():
 def test_construction_spend_by_hand():
     capacity = np.array([10.0, 10.0, 10.0, 10.0, 10.0, 70.0, 70.0, 70.0])
     # +60 MW online in quarter 5, paid over the 3 quarters before it: 2, 3, 4
-    assert_allclose(fleet.construction_spend_mw(capacity, 3.0), [0, 0, 20, 20, 20, 0, 0, 0])
+    assert_allclose(sites.construction_spend_mw(capacity, 3.0), [0, 0, 20, 20, 20, 0, 0, 0])
     # a lead of 0 pays in the quarter it comes online; 0.5 pays half a quarter earlier (interpolated)
-    assert_allclose(fleet.construction_spend_mw(capacity, 0.0), [0, 0, 0, 0, 0, 60, 0, 0])
-    assert_allclose(fleet.construction_spend_mw(capacity, 0.5), [0, 0, 0, 0, 30, 30, 0, 0])
+    assert_allclose(sites.construction_spend_mw(capacity, 0.0), [0, 0, 0, 0, 0, 60, 0, 0])
+    assert_allclose(sites.construction_spend_mw(capacity, 0.5), [0, 0, 0, 0, 30, 30, 0, 0])
     # a fractional lead of 1.5: 60/1.5 = 40 per quarter over the 1.5 quarters before quarter 5
-    assert_allclose(fleet.construction_spend_mw(capacity, 1.5), [0, 0, 0, 20, 40, 0, 0, 0])
+    assert_allclose(sites.construction_spend_mw(capacity, 1.5), [0, 0, 0, 20, 40, 0, 0, 0])
 
 
 @settings(max_examples=60, deadline=None)
@@ -202,7 +202,7 @@ def test_construction_spend_conserves_the_additions(steps, lead):
     k = int(np.ceil(lead)) + 1
     capacity = np.concatenate([np.full(k, 100.0), 100.0 + np.cumsum(steps), np.full(int(np.ceil(lead)) + 1, 0.0)])
     capacity[-(int(np.ceil(lead)) + 1):] = capacity[-(int(np.ceil(lead)) + 2)]  # held after the last addition
-    spend = fleet.construction_spend_mw(capacity, lead)
+    spend = sites.construction_spend_mw(capacity, lead)
     assert (spend >= 0).all()
     assert_allclose(spend.sum(), capacity[-1] - capacity[0], rtol=1e-9, atol=1e-6)
 
@@ -214,36 +214,36 @@ def _geometric(total, r):
 
 def test_within_year_profile_by_hand():
     # 15 then 240 (x16): each year has one neighbour, r = 16 ** (1/4) = 2; 15 / (1 + 2 + 4 + 8) = 1
-    assert_allclose(fleet.within_year_profile(np.array([15.0, 240.0])), [[1, 2, 4, 8], [16, 32, 64, 128]])
+    assert_allclose(demand.within_year_profile(np.array([15.0, 240.0])), [[1, 2, 4, 8], [16, 32, 64, 128]])
     # 4, 64, 128 (x16 then x2): the middle year takes the smaller slope, r = 2 ** (1/4)
-    got = fleet.within_year_profile(np.array([4.0, 64.0, 128.0]))
+    got = demand.within_year_profile(np.array([4.0, 64.0, 128.0]))
     assert_allclose(got[0], [4 / 15, 8 / 15, 16 / 15, 32 / 15])  # first year: x16 -> r = 2
     assert_allclose(got[1], _geometric(64.0, 2 ** 0.25))
     assert_allclose(got[2], _geometric(128.0, 2 ** 0.25))  # last year: its one neighbour (x2)
     # peak year flat; falling year falls
-    got = fleet.within_year_profile(np.array([10.0, 20.0, 10.0]))
+    got = demand.within_year_profile(np.array([10.0, 20.0, 10.0]))
     assert_allclose(got[1], [5, 5, 5, 5])
     assert_allclose(got[0], _geometric(10.0, 2 ** 0.25))
     assert_allclose(got[2], _geometric(10.0, 0.5 ** 0.25))
     # zero years and a single year are flat
-    assert_allclose(fleet.within_year_profile(np.array([0.0, 8.0])), [[0, 0, 0, 0], [2, 2, 2, 2]])
-    assert_allclose(fleet.within_year_profile(np.array([8.0])), [[2, 2, 2, 2]])
+    assert_allclose(demand.within_year_profile(np.array([0.0, 8.0])), [[0, 0, 0, 0], [2, 2, 2, 2]])
+    assert_allclose(demand.within_year_profile(np.array([8.0])), [[2, 2, 2, 2]])
     # leading (draw) axes are carried through
-    two = fleet.within_year_profile(np.array([[15.0, 240.0], [10.0, 20.0]]))
+    two = demand.within_year_profile(np.array([[15.0, 240.0], [10.0, 20.0]]))
     assert_allclose(two[0], [[1, 2, 4, 8], [16, 32, 64, 128]])
     assert_allclose(two[1], [_geometric(10.0, 2 ** 0.25), _geometric(20.0, 2 ** 0.25)])
 
 
 def test_within_year_profile_constant_growth_is_exactly_geometric():
     # 10 %/yr: every quarter-on-quarter ratio, across year ends too, is 1.1 ** (1/4)
-    q = fleet.within_year_profile(100.0 * 1.1 ** np.arange(5)).reshape(-1)
+    q = demand.within_year_profile(100.0 * 1.1 ** np.arange(5)).reshape(-1)
     assert_allclose(q[1:] / q[:-1], np.full(19, 1.1 ** 0.25), rtol=1e-12)
 
 
 def test_within_year_profile_extreme_ratios_stay_finite():
     # growth of ~1e308 within a year: computed in logs, no overflow warning (warnings are errors)
     a = np.array([0.0, 2.2250738585072014e-308, 4.0, 1e300])
-    q = fleet.within_year_profile(a)
+    q = demand.within_year_profile(a)
     assert np.isfinite(q).all() and (q >= 0).all()
     assert_allclose(q[2:].sum(axis=-1), a[2:], rtol=1e-12)
 
@@ -251,7 +251,7 @@ def test_within_year_profile_extreme_ratios_stay_finite():
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.just(0.0), st.floats(1e-3, 1e6)), min_size=1, max_size=10))
 def test_within_year_profile_preserves_annual_sums(annual):
-    q = fleet.within_year_profile(np.array(annual))
+    q = demand.within_year_profile(np.array(annual))
     assert (q >= 0).all()
     assert_allclose(q.sum(axis=-1), annual, rtol=1e-12, atol=0)
 
@@ -259,9 +259,9 @@ def test_within_year_profile_preserves_annual_sums(annual):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(1e-3, 1e6), min_size=1, max_size=10))
 def test_within_year_profile_is_monotone_when_annual_demand_is(annual):
-    grow = fleet.within_year_profile(np.sort(annual)).reshape(-1)
+    grow = demand.within_year_profile(np.sort(annual)).reshape(-1)
     assert (np.diff(grow) >= -1e-12 * grow[1:]).all()
-    fall = fleet.within_year_profile(np.sort(annual)[::-1]).reshape(-1)
+    fall = demand.within_year_profile(np.sort(annual)[::-1]).reshape(-1)
     assert (np.diff(fall) <= 1e-12 * fall[:-1]).all()
 
 
@@ -270,12 +270,12 @@ def test_within_year_profile_is_monotone_when_annual_demand_is(annual):
 def test_within_year_profile_year_end_step_between_quarterly_and_annual_growth(annual):
     """Q4 -> Q1 step lies between G ** (1/4) (a geometric path) and G (the old annual / 4 step)."""
     a = np.array(annual)
-    q = fleet.within_year_profile(a)
+    q = demand.within_year_profile(a)
     step = q[1:, 0] / q[:-1, 3]
     growth = a[1:] / a[:-1]
     low, high = np.minimum(growth ** 0.25, growth), np.maximum(growth ** 0.25, growth)
     assert (step >= low * (1 - 1e-9)).all() and (step <= high * (1 + 1e-9)).all()
-    r = fleet.within_year_growth_factor(a)  # within-year growth never exceeds either neighbour's
+    r = demand.within_year_growth_factor(a)  # within-year growth never exceeds either neighbour's
     assert (np.abs(np.log(r[1:])) <= np.abs(np.log(growth)) / 4 + 1e-12).all()
     assert (np.abs(np.log(r[:-1])) <= np.abs(np.log(growth)) / 4 + 1e-12).all()
 
@@ -283,4 +283,5 @@ def test_within_year_profile_year_end_step_between_quarterly_and_annual_growth(a
 def test_doctests():
     import doctest
 
-    assert doctest.testmod(fleet).failed == 0
+    for module in (demand, sites, stockflow, supply):
+        assert doctest.testmod(module).failed == 0

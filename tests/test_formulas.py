@@ -11,7 +11,7 @@ from chipsuite.quarters import HOURS_PER_QUARTER
 
 # (formula, inputs, expected) -- every expected value worked out by hand in the comment
 GOLDEN = [
-    ("provisioned_it_power_mw", dict(units_installed=1000, tdp_w=700, server_power_overhead=1.5), 1.05),
+    ("provisioned_it_power_mw", dict(units_installed=1000, tdp_w=700, system_power_overhead=1.5), 1.05),
     ("site_it_capacity_mw", dict(site_capacity_mw=110, pue=1.1), 100.0),
     ("placed_it_power_mw", dict(fleet_provisioned_it_power_mw=120, fleet_it_capacity_mw=100), 100.0),
     ("placed_it_power_mw", dict(fleet_provisioned_it_power_mw=80, fleet_it_capacity_mw=100), 80.0),
@@ -23,9 +23,11 @@ GOLDEN = [
     ("site_placement_share", dict(site_it_capacity_mw=0, fleet_it_capacity_mw=0), 0.0),
     # 1000 units x 0.5 placed x 700 W x 0.8 x 1.5 = 420,000 W
     ("it_power_mw", dict(units_installed=1000, placed_fraction=0.5, tdp_w=700, utilisation=0.8,
-                         server_power_overhead=1.5), 0.42),
+                         system_power_overhead=1.5), 0.42),
     ("site_it_power_mw", dict(fleet_it_power_mw=40, site_placement_share=0.25), 10.0),
     ("facility_power_mw", dict(placed_it_power_mw=100, site_placement_share=0.25, pue=1.2), 30.0),
+    # 2000 rented x 1000 W x 0.5 x 1.2 = 1.2 MW
+    ("rented_it_power_mw", dict(rented_units=2000, tdp_w=1000, utilisation=0.5, system_power_overhead=1.2), 1.2),
     # 100 MW x 1.1 x 2191.5 h
     ("energy_mwh", dict(site_it_power_mw=100, pue=1.1, hours_per_quarter=HOURS_PER_QUARTER), 241065.0),
     ("electricity_cost_usd", dict(energy_mwh=1000, electricity_price_usd_per_mwh=60), 60000.0),
@@ -39,13 +41,15 @@ GOLDEN = [
                                            bargaining_cap=0.15), 0.9),
     ("nvidia_effective_price_factor", dict(bargaining_elasticity=0.2, mtia_share_purchases_h100e=1.0,
                                            bargaining_cap=0.15), 0.85),
-    # Nvidia: 10 x 30,000 x 1.2 x 0.9
-    ("accelerator_capex_usd", dict(units_delivered=10, unit_price_usd=30000, is_mtia=0, is_nvidia=1,
-                                   nvidia_price_multiplier=1.2, nvidia_effective_price_factor=0.9), 324000.0),
-    # MTIA: list price, no Nvidia multiplier
-    ("accelerator_capex_usd", dict(units_delivered=10, unit_price_usd=15000, is_mtia=1, is_nvidia=0,
-                                   nvidia_price_multiplier=1.2, nvidia_effective_price_factor=0.9), 150000.0),
-    ("server_network_capex_usd", dict(fleet_accelerator_capex_usd=1e9, server_network_capex_ratio=0.35), 3.5e8),
+    # Nvidia: 30,000 x 1.2 x 0.9 = 32,400; MTIA or AMD: the price as it is
+    ("chip_price_usd", dict(unit_price_usd=30000, is_nvidia=1, nvidia_price_multiplier=1.2,
+                            nvidia_effective_price_factor=0.9), 32400.0),
+    ("chip_price_usd", dict(unit_price_usd=15000, is_nvidia=0, nvidia_price_multiplier=1.2,
+                            nvidia_effective_price_factor=0.9), 15000.0),
+    # (60,000 - 35,000) x 1.1 = 27,500: the system share carries the component price index, the chip does not
+    ("system_share_price_usd", dict(system_cost_usd=60000, unit_price_usd=35000, component_price_index=1.1), 27500.0),
+    ("accelerator_value_usd", dict(units_delivered=10, chip_price_usd=32400), 324000.0),
+    ("system_value_usd", dict(units_delivered=10, system_share_price_usd=27500), 275000.0),
     ("facility_capex_usd", dict(facility_capex_per_mw=12e6, facility_capacity_additions_mw=100), 1.2e9),
     # geometric midpoint of 22 and 10 bn per year, per quarter: sqrt(220) / 4 bn
     ("non_ai_capex_usd", dict(non_ai_capex_2022=22e9, non_ai_capex_2026=10e9, non_ai_year_weight=0.5,
@@ -53,29 +57,59 @@ GOLDEN = [
     ("non_ai_capex_usd", dict(non_ai_capex_2022=22e9, non_ai_capex_2026=10e9, non_ai_year_weight=0.0,
                               quarters_per_year=4), 5.5e9),
     ("it_capex_usd", dict(fleet_accelerator_capex_usd=3.0, server_network_capex_usd=1.0), 4.0),
-    ("capex_usd", dict(it_capex_usd=4.0, facility_capex_usd=2.0, non_ai_capex_usd=1.0), 7.0),
-    ("depreciation_usd", dict(it_depreciation_usd=3.0, facility_depreciation_usd=1.0), 4.0),
+    ("ppe_capex_usd", dict(it_capex_usd=4.0, facility_capex_usd=2.0, non_ai_capex_usd=1.0), 7.0),
+    ("finance_lease_principal_usd", dict(ppe_capex_usd=20e9, finance_lease_principal_ratio=0.04), 0.8e9),
+    ("capex_usd", dict(ppe_capex_usd=20e9, finance_lease_principal_usd=0.8e9), 20.8e9),
+    ("ai_depreciation_usd", dict(it_depreciation_usd=3.0, facility_depreciation_usd=1.0), 4.0),
+    ("depreciation_usd", dict(ai_depreciation_usd=4.0, non_ai_depreciation_usd=2.0, pre2022_depreciation_usd=1.5),
+     7.5),
+    # 1,000 MW x 1.5 USD m per MW-year / 4
+    ("lease_cost_usd", dict(leased_capacity_mw=1000, lease_cost_per_mw_year=1.5e6, quarters_per_year=4), 3.75e8),
+    ("h100e_all", dict(h100e_total=900, rented_h100e_total=100), 1000.0),
     ("nvidia_share_units", dict(nvidia_units_installed=3, units_installed_total=4), 0.75),
     ("nvidia_share_units", dict(nvidia_units_installed=0, units_installed_total=0), 0.0),
     ("nvidia_share_h100e", dict(nvidia_h100e=3, h100e_total=4), 0.75),
     ("mtia_share_h100e", dict(mtia_h100e=1, h100e_total=4), 0.25),
+    ("amd_share_h100e", dict(amd_h100e=1, h100e_total=8), 0.125),
+    # (600 + 100) / 1000: a sum in the numerator, divided as a whole
+    ("nvidia_share_h100e_incl_rented", dict(nvidia_h100e=600, cloud_nvidia_h100e=100, h100e_all=1000), 0.7),
+    ("nvidia_share_h100e_incl_rented", dict(nvidia_h100e=0, cloud_nvidia_h100e=0, h100e_all=0), 0.0),
+    ("mtia_share_h100e_all", dict(mtia_h100e=200, h100e_all=1000), 0.2),
+    ("rented_share_h100e", dict(rented_h100e_total=100, h100e_all=1000), 0.1),
     ("nvidia_share_capex", dict(nvidia_accelerator_capex_usd=1, fleet_accelerator_capex_usd=5), 0.2),
+    ("compute_spend_usd", dict(it_capex_usd=9.0, cloud_cost_usd=1.0), 10.0),
+    ("nvidia_share_spend_incl_rented", dict(nvidia_spend_usd=6, cloud_nvidia_spend_usd=1, compute_spend_usd=10), 0.7),
     ("nvidia_share_power", dict(nvidia_it_power_mw=9, fleet_it_power_mw=10), 0.9),
-    ("hhi", dict(nvidia_share_h100e=0.7, mtia_share_h100e=0.3), 0.58),
-    ("hhi", dict(nvidia_share_h100e=1.0, mtia_share_h100e=0.0), 1.0),
-    # 100 units x 50,000 x 1.1 x 1.4
-    ("all_nvidia_capex_usd", dict(all_nvidia_units=100, nvidia_newest_price_usd=50000, nvidia_price_multiplier=1.1,
-                                  server_network_capex_ratio=0.4), 7.7e6),
-    ("savings_vs_all_nvidia_usd", dict(all_nvidia_capex_usd=7.7e6, it_capex_usd=5e6, nre_usd=1e6), 1.7e6),
+    # shares 0.6 (Nvidia incl. rented), 0.1, 0.2, 0.1: 0.36 + 0.01 + 0.04 + 0.01
+    ("hhi", dict(nvidia_h100e=500, cloud_nvidia_h100e=100, amd_h100e=100, mtia_h100e=200, cloud_tpu_h100e=100,
+                 h100e_all=1000), 0.42),
+    ("hhi", dict(nvidia_h100e=1, cloud_nvidia_h100e=0, amd_h100e=0, mtia_h100e=0, cloud_tpu_h100e=0,
+                 h100e_all=1), 1.0),
+    # 100 units x (50,000 x 1.1 + (80,000 - 50,000) x 1.2) = 100 x 91,000
+    ("all_nvidia_capex_usd", dict(all_nvidia_units=100, nvidia_blend_unit_price_usd=50000, nvidia_price_multiplier=1.1,
+                                  nvidia_blend_system_cost_usd=80000, component_price_index=1.2), 9.1e6),
+    ("savings_vs_all_nvidia_usd", dict(all_nvidia_capex_usd=9.1e6, it_value_usd=5e6, nre_usd=1e6), 3.1e6),
+    # 1 - 0.25 / 0.5 = 0.5 of the price is above a 50 % margin; never negative
+    ("nvidia_premium_share", dict(nvidia_gross_margin=0.75, competitive_gross_margin=0.5), 0.5),
+    ("nvidia_premium_share", dict(nvidia_gross_margin=0.4, competitive_gross_margin=0.5), 0.0),
+    ("scarcity_tax_usd", dict(nvidia_accelerator_value_usd=2e9, nvidia_premium_share=0.5), 1e9),
+    # 100 x 50,000 x 1.1 x 0.5 - 1e6
+    ("scarcity_tax_avoided_usd", dict(all_nvidia_units=100, nvidia_blend_unit_price_usd=50000,
+                                      nvidia_price_multiplier=1.1, nvidia_premium_share=0.5,
+                                      scarcity_tax_usd=1e6), 1.75e6),
     ("h100e_powered", dict(h100e_total=1000, placed_fraction=0.8), 800.0),
-    # (1e6 + 2e5) / (800 x 2191.5 h)
-    ("cost_per_h100e_hour_usd", dict(depreciation_usd=1e6, electricity_cost_total_usd=2e5, h100e_powered=800,
-                                     hours_per_quarter=HOURS_PER_QUARTER), 1.2e6 / (800 * 2191.5)),
-    ("cost_per_h100e_hour_usd", dict(depreciation_usd=1e6, electricity_cost_total_usd=2e5, h100e_powered=0,
+    ("capital_charge_usd", dict(it_depreciation_usd=1e6, it_annuity_factor=1.3, facility_depreciation_usd=2e5,
+                                facility_annuity_factor=2.0), 1.7e6),
+    # (1e6 + 2e5 + 1e5 + 2e5) / ((800 + 200) x 2191.5 h)
+    ("cost_per_h100e_hour_usd", dict(capital_charge_usd=1e6, electricity_cost_total_usd=2e5, lease_cost_usd=1e5,
+                                     cloud_cost_usd=2e5, h100e_powered=800, rented_h100e_total=200,
+                                     hours_per_quarter=HOURS_PER_QUARTER), 1.5e6 / (1000 * 2191.5)),
+    ("cost_per_h100e_hour_usd", dict(capital_charge_usd=1e6, electricity_cost_total_usd=2e5, lease_cost_usd=0,
+                                     cloud_cost_usd=0, h100e_powered=0, rented_h100e_total=0,
                                      hours_per_quarter=HOURS_PER_QUARTER), 0.0),
 ]
 
-REDUCING = {n for n, f in FORMULAS.items() if f.sum_over or f.depreciation_life}
+REDUCING = {n for n, f in FORMULAS.items() if f.sum_over or f.depreciation_life or f.paid_over}
 
 
 @pytest.mark.parametrize("engine", ["numexpr", "numpy"])
@@ -95,7 +129,7 @@ def test_golden_labelled_arrays_keep_labels():
     units = xr.DataArray([[1000.0, 2000.0]], dims=("draw", "generation"), coords={"generation": ["h100", "b200"]})
     tdp = xr.DataArray([700.0, 1000.0], dims="generation", coords={"generation": ["h100", "b200"]})
     out = FORMULAS["provisioned_it_power_mw"].evaluate(
-        {"units_installed": units, "tdp_w": tdp, "server_power_overhead": 1.5})
+        {"units_installed": units, "tdp_w": tdp, "system_power_overhead": 1.5})
     assert out.dims == ("draw", "generation")
     assert list(out.generation.values) == ["h100", "b200"]
     assert_allclose(out.values, [[1.05, 3.0]])
@@ -105,7 +139,7 @@ def test_mismatched_labels_are_an_error():
     a = xr.DataArray([1.0, 2.0], dims="generation", coords={"generation": ["h100", "b200"]})
     b = xr.DataArray([1.0, 2.0], dims="generation", coords={"generation": ["h100", "rubin"]})
     with pytest.raises(ValueError, match="do not match"):
-        FORMULAS["provisioned_it_power_mw"].evaluate({"units_installed": a, "tdp_w": b, "server_power_overhead": 1.0})
+        FORMULAS["provisioned_it_power_mw"].evaluate({"units_installed": a, "tdp_w": b, "system_power_overhead": 1.0})
 
 
 def test_sum_over():
@@ -151,12 +185,14 @@ def _synthetic_inputs(seed=0, draws=3):
     s = ["a", "b"]
     q = np.arange(6)
     dims = {
-        ("draw", "generation", "quarter"): ["units_installed", "units_delivered", "h100e"],
-        ("draw", "generation"): ["tdp_w", "unit_price_usd"],
+        ("draw", "generation", "quarter"): ["units_installed", "units_delivered", "h100e", "rented_units",
+                                            "rented_h100e", "rented_spend_usd"],
+        ("draw", "generation"): ["tdp_w", "unit_price_usd", "system_power_overhead"],
         ("draw", "site", "quarter"): ["site_capacity_mw"],
         ("draw", "site"): ["pue", "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"],
-        ("draw", "quarter"): ["mtia_share_purchases_h100e", "all_nvidia_units", "nvidia_newest_price_usd",
-                              "facility_capacity_additions_mw", "nre_usd"],
+        ("draw", "quarter"): ["mtia_share_purchases_h100e", "all_nvidia_units", "nvidia_blend_unit_price_usd",
+                              "nvidia_blend_system_cost_usd", "facility_capacity_additions_mw", "leased_capacity_mw",
+                              "nre_usd", "component_price_index", "pre2022_depreciation_usd"],
         ("quarter",): ["non_ai_year_weight"],
     }
     coords = {"draw": np.arange(draws), "generation": g, "site": s, "quarter": q}
@@ -167,8 +203,11 @@ def _synthetic_inputs(seed=0, draws=3):
             out[n] = xr.DataArray(rng.uniform(0.1, 2.0, shape), dims=d, coords={x: coords[x] for x in d})
     out["site_capacity_mw"] = out["site_capacity_mw"] * 1e3
     out["units_installed"] = out["units_installed"] * 1e6
+    out["system_cost_usd"] = out["unit_price_usd"] * 1.5  # a system costs more than its chip
     out["is_mtia"] = xr.DataArray([0.0, 0.0, 1.0], dims="generation", coords={"generation": g})
     out["is_nvidia"] = 1 - out["is_mtia"]
+    out["is_amd"] = xr.zeros_like(out["is_mtia"])
+    out["is_google"] = xr.zeros_like(out["is_mtia"])
     for n in formula_inputs():
         if n not in out:
             out[n] = xr.DataArray(rng.uniform(0.05, 0.3, draws), dims="draw", coords={"draw": coords["draw"]})
@@ -196,7 +235,7 @@ def test_evaluate_formulas_rejects_missing_inputs_and_bad_engine():
         evaluate_formulas(_synthetic_inputs(), engine="numba")
 
 
-@pytest.mark.parametrize("module", ["chipsuite.formulas", "chipsuite.fleet", "chipsuite.scenario",
+@pytest.mark.parametrize("module", ["chipsuite.formulas", "chipsuite.model.supply", "chipsuite.scenario",
                                     "chipsuite.energy", "chipsuite.costs", "chipsuite.dependence"])
 def test_doctests(module):
     import doctest
@@ -267,11 +306,11 @@ def test_fast_path_plan_hoists_smaller_subexpressions_and_squares():
 
     d, g, q = 5, 3, 4
     shapes = {"units_installed": (d, g, q), "placed_fraction": (d, 1, q), "tdp_w": (d, g, 1),
-              "utilisation": (d, 1, 1), "server_power_overhead": (d, 1, 1)}
+              "utilisation": (d, 1, 1), "system_power_overhead": (d, g, 1)}
     text, hoisted = _numexpr_plan(FORMULAS["it_power_mw"], shapes)
     assert text == "units_installed * placed_fraction * hoisted0"
     # (d, g, 1) sub-expression, itself holding a (d, 1, 1) product evaluated first at its own shape
-    assert hoisted == [("hoisted0", "tdp_w * utilisation * server_power_overhead / 1000000.0")]
+    assert hoisted == [("hoisted0", "tdp_w * utilisation * system_power_overhead / 1000000.0")]
     text, hoisted = _numexpr_plan(FORMULAS["site_placement_share"],
                                   {"site_it_capacity_mw": (d, 2, q), "fleet_it_capacity_mw": (d, 1, q)})
     assert text == "where(hoisted0, site_it_capacity_mw / hoisted1, 0.0)"
@@ -280,8 +319,12 @@ def test_fast_path_plan_hoists_smaller_subexpressions_and_squares():
     text, hoisted = _numexpr_plan(FORMULAS["unplaced_units"], {"units_installed": (d, g, q),
                                                               "placed_fraction": (d, 1, q)})
     assert (text, hoisted) == ("units_installed * hoisted0", [("hoisted0", "1.0 - placed_fraction")])
-    text, hoisted = _numexpr_plan(FORMULAS["hhi"], {"nvidia_share_h100e": (d, q), "mtia_share_h100e": (d, q)})
-    assert text == "nvidia_share_h100e * nvidia_share_h100e + mtia_share_h100e * mtia_share_h100e"
+    text, hoisted = _numexpr_plan(FORMULAS["nvidia_premium_share"], {"nvidia_gross_margin": (d, 1),
+                                                                     "competitive_gross_margin": (d, 1)})
+    assert hoisted == []
+    shapes = {n: (d, q) for n in FORMULAS["hhi"].inputs}
+    text, hoisted = _numexpr_plan(FORMULAS["hhi"], shapes)
+    assert "amd_h100e * amd_h100e" in text and "amd_h100e **" not in text  # a name squared: x * x
     assert hoisted == []
 
 

@@ -12,7 +12,8 @@ __all__ = ["CadenceExplorer"]
 
 
 class CadenceExplorer(Explorer):
-    """MTIA cadence and slips: MTIA share, fleet by generation, performance per watt, NRE vs savings."""
+    """MTIA cadence and slips: MTIA share, fleet by generation (owned and rented), performance per watt,
+    NRE vs savings (on the system-cost basis)."""
 
     title = "MTIA cadence explorer"
     VIEWS = ("MTIA share by workload", "fleet by generation", "cadence comparison", "performance per watt",
@@ -67,13 +68,13 @@ class CadenceExplorer(Explorer):
         purchases = _quarter_value(r.mtia_share_purchases_h100e, "2027Q4").item()
         starts = r.mtia_volume_start_index.values
         labels = list(r.quarter_label.values)
-        start_labels = {str(g): (labels[int(np.floor(s))] if 0 <= s < len(labels) else "after 2030")
+        start_labels = {str(g): (labels[int(np.floor(s))] if 0 <= s < len(labels) else f"after {labels[-1][:4]}")
                         for g, s in zip(r.mtia_generation.values, starts)}
         return {"mtia_share_h100e_2027q4": share, "mtia_share_purchases_2027q4": purchases,
                 "volume_start": start_labels,
                 "nre_usd_bn_total": float(r.nre_usd.sum()) / 1e9,
                 "net_savings_usd_bn_2026_2030": float(r.savings_vs_all_nvidia_usd.sel(
-                    quarter=r.quarter.dt.year >= 2026).sum()) / 1e9}
+                    quarter=(r.quarter.dt.year >= 2026) & (r.quarter.dt.year <= 2030)).sum()) / 1e9}
 
     def static_view(self):
         f = cadence_grid_frame(self.scenario)

@@ -46,8 +46,9 @@ class DataExplorer(Explorer):
     def chart(self, view=None):
         f = self.chart_data()
         if {"low", "base", "high"} <= set(f.columns) and len(f) and "unit" in f.columns and f["unit"].nunique() == 1:
-            keys = [c for c in f.columns if c in ("generation", "site", "parameter", "workload", "quarter", "year",
-                                                    "measure", "date_given", "date", "quantity")]
+            keys = [c for c in f.columns if c in ("deal_id", "tranche", "contract_id", "region", "generation", "site",
+                                                    "parameter", "workload", "quarter", "period", "year", "measure",
+                                                    "date_given", "date", "quantity")]
             item = f[keys].astype(str).agg(" / ".join, axis=1)
             frame = pd.DataFrame({"item": item, "low": f["low"].astype(float), "base": f["base"].astype(float),
                                   "high": f["high"].astype(float), "kind": f["kind"].astype(str)}).head(self.max_rows)

@@ -130,13 +130,14 @@ def cadence_grid_frame(scenario, cadences_months=(6, 12, 18), slips_quarters=(0.
 
 def breakeven_frame(scenario, year=2028, efficiencies=(0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
                     price_multipliers=(0.6, 0.8, 1.0, 1.2, 1.4, 1.6)):
-    """Break-even map: fleet cost per powered H100e-hour with MTIA minus all-Nvidia.
+    """Break-even map: total cost of ownership per H100e-hour with MTIA minus all-Nvidia.
 
     For each MTIA efficiency (multiplier on MTIA H100e factors [1]) and Nvidia price multiplier
     [1], the scenario is run as is and as an all-Nvidia fleet (every MTIA share target 0); the
-    difference of ``cost_per_h100e_hour_usd`` averaged over ``year`` is returned (negative =
-    building MTIA is cheaper). MTIA design cost (NRE) is not in this cost (it is not
-    depreciated in the model); the savings view counts it. One vectorised model call. Columns ``mtia_efficiency``,
+    difference of ``cost_per_h100e_hour_usd`` (TCO: capital charge on system costs, electricity,
+    leases and rented cloud capacity) averaged over ``year`` is returned (negative = building
+    MTIA is cheaper). MTIA design cost (NRE) is not in this cost (it is expensed, not
+    depreciated, in the model); the savings view counts it. One vectorised model call. Columns ``mtia_efficiency``,
     ``nvidia_price_multiplier``, ``cost_difference_usd_per_h100e_hour`` [USD/h],
     ``cost_mtia_usd_per_h100e_hour``, ``cost_all_nvidia_usd_per_h100e_hour`` [USD/h].
     """
@@ -157,23 +158,28 @@ def breakeven_frame(scenario, year=2028, efficiencies=(0.5, 0.75, 1.0, 1.25, 1.5
     return pd.DataFrame(rows)
 
 
-def min_volume_frame(scenario, min_units=(0, 50e3, 100e3, 150e3, 200e3, 300e3), quarter="2027Q4",
+def min_volume_frame(scenario, deal_scales=(0.0, 0.5, 1.0, 2.0, 3.0, 4.0), quarter="2027Q4",
                      savings_years=(2026, 2030)):
-    """Effect of the Nvidia deal's minimum volume (one vectorised model call).
+    """Effect of the Nvidia deal's committed minimum (one vectorised model call over ``nvidia_deal_scale``).
 
-    Columns ``min_units_thousand`` [thousand units per quarter], ``measure`` (``mtia_share``:
-    MTIA share of installed H100e in ``quarter`` [1]; ``net_savings_usd_bn``: savings against an
-    all-Nvidia fleet summed over ``savings_years`` [USD bn]) and ``value``.
+    ``deal_scales`` [1]: multiples of the deal's committed minimum units (``data/deals.csv``; 0 =
+    no floor). Columns ``deal_scale`` [1], ``measure`` and ``value``, with measures
+    ``mtia_share`` (MTIA share of installed H100e in ``quarter`` [1]), ``net_savings_usd_bn``
+    (savings against an all-Nvidia fleet summed over ``savings_years`` [USD bn]) and
+    ``floor_units_thousand`` (Nvidia units bought only because the minimum binds,
+    ``nvidia_floor_units`` summed over the horizon [thousand units]; 0 while the floor does not bind).
     """
-    result = run_points(scenario, [{"nvidia_min_units_per_quarter": float(m)} for m in min_units])
+    result = run_points(scenario, [{"nvidia_deal_scale": float(m)} for m in deal_scales])
     share = _quarter_value(result.mtia_share_h100e, quarter).values
     years = result.quarter.dt.year
     savings = result.savings_vs_all_nvidia_usd.sel(
         quarter=(years >= savings_years[0]) & (years <= savings_years[1])).sum("quarter").values / 1e9
+    floor = result.nvidia_floor_units.sum("quarter").values / 1e3
     rows = []
-    for i, m in enumerate(min_units):
-        rows.append({"min_units_thousand": m / 1e3, "measure": "mtia_share", "value": float(share[i])})
-        rows.append({"min_units_thousand": m / 1e3, "measure": "net_savings_usd_bn", "value": float(savings[i])})
+    for i, m in enumerate(deal_scales):
+        rows.append({"deal_scale": float(m), "measure": "mtia_share", "value": float(share[i])})
+        rows.append({"deal_scale": float(m), "measure": "net_savings_usd_bn", "value": float(savings[i])})
+        rows.append({"deal_scale": float(m), "measure": "floor_units_thousand", "value": float(floor[i])})
     return pd.DataFrame(rows)
 
 
@@ -286,11 +292,14 @@ def gpu_money_frame(scenario=None, year=2025):
     """Is "over 1.3 million GPUs by end-2025" consistent with the money? A low/base/high check.
 
     GPUs added in ``year`` = the ``gpus_total`` milestone at the end of ``year`` minus the one a
-    year before (``fleet_milestones.csv``); price per GPU = low: cheapest low price, high: dearest
-    high price of the Nvidia generations with first volume in ``year``; base: the model's
-    average accelerator price paid in ``year`` (accelerator capex / units delivered). Server and
-    network spend adds ``server_network_capex_ratio``. Columns ``quantity``, ``unit``, ``low``,
-    ``base``, ``high``.
+    year before (``fleet_milestones.csv``). Cost per GPU on the model's one cost basis, the system
+    cost per accelerator (chip, host, rack, fabric and network share; ``system_cost_usd`` of
+    ``chip_specs.csv``): low = cheapest low, high = dearest high system cost of the GPU
+    generations (Nvidia, AMD) of the fleet with first volume in ``year``; base = the model's
+    average system value per GPU delivered in ``year`` (chip and system value of Nvidia and AMD
+    deliveries / their units). Columns ``quantity``, ``unit``, ``low``, ``base``, ``high``; rows:
+    GPUs added, system cost per GPU, GPU system spend, its share of reported capex, and the
+    model's GPUs delivered in the year and installed at its end.
     """
     from ..data import load_tables
     from ..model import run
@@ -302,28 +311,26 @@ def gpu_money_frame(scenario=None, year=2025):
     end = gpus.loc[pd.Timestamp(f"{year}-12-31")]
     start = gpus.loc[pd.Timestamp(f"{year - 1}-12-31")]
     added = (end["low"] - start["high"], end["base"] - start["base"], end["high"] - start["low"])
-    first = pd.to_datetime(ds.first_volume_quarter.values)
-    gens = [str(g) for g, v, f in zip(ds.generation.values, ds.vendor.values, first)
-            if v == "nvidia" and f.year == year]
-    prices = ds.unit_price_usd.sel(generation=gens)
     r = run(scenario).isel(draw=0)
+    gpu_gens = [str(g) for g, v in zip(r.generation.values, r.vendor.values) if v in ("nvidia", "amd")]
+    first = pd.to_datetime(ds.first_volume_quarter.sel(generation=gpu_gens).values)
+    gens = [g for g, f in zip(gpu_gens, first) if f.year == year]
+    cost = ds.system_cost_usd.sel(generation=gens)
     in_year = r.quarter.dt.year == year
-    model_price = float(r.fleet_accelerator_capex_usd.sel(quarter=in_year).sum()
-                        / r.units_delivered.sum("generation").sel(quarter=in_year).sum())
-    price = (float(prices.sel(bound="low").min()), model_price, float(prices.sel(bound="high").max()))
-    chips = tuple(a * p / 1e9 for a, p in zip(added, price))
-    ratio = scenario.server_network_capex_ratio
-    it = tuple(c * (1 + ratio) for c in chips)
+    delivered = r.units_delivered.sel(generation=gpu_gens, quarter=in_year).sum()
+    value = (r.accelerator_value_usd + r.system_value_usd).sel(generation=gpu_gens, quarter=in_year).sum()
+    model_cost = float(value / delivered)
+    price = (float(cost.sel(bound="low").min()), model_cost, float(cost.sel(bound="high").max()))
+    spend = tuple(a * p / 1e9 for a, p in zip(added, price))
     reported = float(ds.capex_annual_usd.sel(year=year, series="reported", bound="base")) / 1e9
+    owned = r.nvidia_units_installed + r.amd_units_installed
     rows = [
         ("GPUs added in the year (milestones)", "units", *added),
-        (f"price per GPU ({', '.join(gens)}; base = model average)", "USD", *price),
-        ("GPU spend", "USD bn", *chips),
-        (f"GPU + server and network spend (x{1 + ratio:.2f})", "USD bn", *it),
-        (f"share of reported {year} capex ({reported:.1f} USD bn)", "%", *(100 * x / reported for x in it)),
-        ("model: accelerators delivered in the year", "units",
-         *(float(r.units_delivered.sum("generation").sel(quarter=in_year).sum()),) * 3),
-        ("model: accelerators installed at year end", "units",
-         *(float(r.units_installed_total.sel(quarter=in_year).values[-1]),) * 3),
+        (f"system cost per GPU ({', '.join(gens)}; base = model average)", "USD", *price),
+        ("GPU system spend (chip, server, rack, network)", "USD bn", *spend),
+        (f"share of reported {year} capex ({reported:.1f} USD bn)", "%", *(100 * x / reported for x in spend)),
+        ("model: GPUs delivered in the year (Nvidia and AMD)", "units", *(float(delivered),) * 3),
+        ("model: GPUs installed at year end (Nvidia and AMD, owned)", "units",
+         *(float(owned.sel(quarter=in_year).values[-1]),) * 3),
     ]
     return pd.DataFrame(rows, columns=["quantity", "unit", "low", "base", "high"])

@@ -12,8 +12,12 @@ The stages, in the order the chain (:mod:`.core`) calls them:
 :mod:`.scoreboard` the result against every public figure in ``data/``
 =================  ====================================================================
 
-Data flows one way: each stage imports only the stages before it (and the package's
-``sampling``, ``scenario``, ``formulas`` and ``quarters`` modules).
+Data flows one way: the stage modules (demand, supply, stockflow, sites) are small numpy
+functions that import no other stage except the shared array helpers of :mod:`.stockflow`;
+:mod:`.inputs` and :mod:`.core` compose them, :mod:`.api` and :mod:`.scoreboard` sit on top, and
+nothing in the package imports :mod:`chipsuite.ensemble` or :mod:`chipsuite.uncertainty` at module
+level except :mod:`.api` (for chunked runs). No module imports one that imports it
+(``python3 ../shared/tools/import_cycles.py chipsuite``).
 """
 
 from .api import run

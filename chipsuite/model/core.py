@@ -257,6 +257,9 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
                     v, measure, nv_unit_power, nv_system)
             elif kind == "rental":
                 i = g_index[gen]
+                if np.isnan(values["rental_price_usd_per_hour"].sel(generation=gen).values).any():
+                    raise ValueError(f"deals.csv: rental tranche {ds.tranche.values[k]!r} rents {gen!r}, which has no "
+                                     "rental_price in chip_specs.csv")
                 spend = v if measure == "value" else supply_stage.deal_units(v, measure, unit_power_w[:, i, None], 1.0)
                 spend = spend * p["rental_scale"][:, None]
                 if measure == "value":
