@@ -254,12 +254,7 @@ def plain_xarray_formulas(x):
     o["nvidia_share_h100e"] = _share(o["nvidia_h100e"], o["h100e_total"], 0)
     o["mtia_share_h100e"] = _share(o["mtia_h100e"], o["h100e_total"], 0)
     o["amd_share_h100e"] = _share(o["amd_h100e"], o["h100e_total"], 0)
-    # The registry's text of the two "incl. rented" shares, as formulas._share builds it, is
-    # ``where(t > 0, a + b / where(t > 0, t, 1), 0)``: only ``b`` is divided (no parentheses around
-    # the numerator). The baseline mirrors what the registry computes; see
-    # tests/test_bench.py::test_registry_shares_are_fractions.
-    o["nvidia_share_h100e_incl_rented"] = _share_unparenthesised(o["nvidia_h100e"], o["cloud_nvidia_h100e"],
-                                                                 o["h100e_all"])
+    o["nvidia_share_h100e_incl_rented"] = _share(o["nvidia_h100e"] + o["cloud_nvidia_h100e"], o["h100e_all"], 0)
     o["mtia_share_h100e_all"] = _share(o["mtia_h100e"], o["h100e_all"], 0)
     o["rented_share_h100e"] = _share(o["rented_h100e_total"], o["h100e_all"], 0)
     o["nvidia_share_capex"] = _share(o["nvidia_accelerator_capex_usd"], o["fleet_accelerator_capex_usd"], 0)
@@ -271,8 +266,8 @@ def plain_xarray_formulas(x):
     o["cloud_tpu_spend_usd"] = (x["rented_spend_usd"] * x["is_google"]).sum("generation")
     o["cloud_nvidia_units"] = (x["rented_units"] * x["is_nvidia"]).sum("generation")
     o["cloud_tpu_units"] = (x["rented_units"] * x["is_google"]).sum("generation")
-    o["nvidia_share_spend_incl_rented"] = _share_unparenthesised(o["nvidia_spend_usd"], o["cloud_nvidia_spend_usd"],
-                                                                 o["compute_spend_usd"])
+    o["nvidia_share_spend_incl_rented"] = _share(o["nvidia_spend_usd"] + o["cloud_nvidia_spend_usd"],
+                                                 o["compute_spend_usd"], 0)
     o["nvidia_share_power"] = _share(o["nvidia_it_power_mw"], o["fleet_it_power_mw"], 0)
     all_ = o["h100e_all"]
     o["hhi"] = (((o["nvidia_h100e"] + o["cloud_nvidia_h100e"]) ** 2 + o["amd_h100e"] ** 2 + o["mtia_h100e"] ** 2
@@ -299,14 +294,6 @@ def plain_xarray_formulas(x):
         positive, (o["capital_charge_usd"] + o["electricity_cost_total_usd"] + o["lease_cost_usd"]
                    + o["cloud_cost_usd"]) / (xr.where(positive, capability, 1) * x["hours_per_quarter"]), 0)
     return o
-
-
-def _share_unparenthesised(a, b, total):
-    """``where(total > 0, a + b / total, 0)``: what the registry computes for a two-term share."""
-    import xarray as xr
-
-    positive = total > 0
-    return xr.where(positive, a + b / xr.where(positive, total, 1), 0)
 
 
 def relative_difference(a, b):

@@ -295,17 +295,23 @@ _FORMULA_LIST = [
        "supplier concentration of capability owned and rented (Herfindahl-Hirschman index over chip vendors,"
        " 0-1)"),
     # --- what in-house and second-source silicon buys: one cost basis (system cost per accelerator)
-    _F("all_nvidia_capex_usd", "all_nvidia_units * (nvidia_blend_unit_price_usd * nvidia_price_multiplier"
-       " + (nvidia_blend_system_cost_usd - nvidia_blend_unit_price_usd) * component_price_index)", "USD",
-       "value of an all-Nvidia fleet of equal capability (systems at list chip prices, delivered)"),
+    _F("nvidia_list_chip_value_usd", "units_delivered * is_nvidia * unit_price_usd * nvidia_price_multiplier", "USD",
+       "value of Nvidia chips delivered at list price (no bargaining discount)", sum_over="generation"),
+    _F("nvidia_list_value_usd", "units_delivered * is_nvidia * system_share_price_usd", "USD",
+       "value of the system share of Nvidia systems delivered", sum_over="generation"),
+    _F("all_nvidia_capex_usd", "nvidia_list_chip_value_usd + nvidia_list_value_usd + replaced_nvidia_units"
+       " * (nvidia_blend_unit_price_usd * nvidia_price_multiplier + (nvidia_blend_system_cost_usd"
+       " - nvidia_blend_unit_price_usd) * component_price_index)", "USD",
+       "value of an all-Nvidia fleet of equal capability: Nvidia's systems at list, plus Nvidia systems instead of"
+       " MTIA and AMD (delivered)"),
     _F("savings_vs_all_nvidia_usd", "all_nvidia_capex_usd - it_value_usd - nre_usd", "USD",
        "savings against an all-Nvidia counterfactual of equal H100e (systems, incl. MTIA NRE)"),
     _F("nvidia_premium_share", "maximum(1 - (1 - nvidia_gross_margin) / (1 - competitive_gross_margin), 0)", "1",
        "share of Nvidia's chip price above a competitive hardware margin (the scarcity tax)"),
     _F("scarcity_tax_usd", "nvidia_accelerator_value_usd * nvidia_premium_share", "USD",
        "Nvidia pricing premium paid on chips delivered"),
-    _F("scarcity_tax_avoided_usd", "all_nvidia_units * nvidia_blend_unit_price_usd * nvidia_price_multiplier"
-       " * nvidia_premium_share - scarcity_tax_usd", "USD",
+    _F("scarcity_tax_avoided_usd", "(nvidia_list_chip_value_usd + replaced_nvidia_units * nvidia_blend_unit_price_usd"
+       " * nvidia_price_multiplier) * nvidia_premium_share - scarcity_tax_usd", "USD",
        "Nvidia pricing premium an all-Nvidia fleet would pay and MTIA, AMD and bargaining avoid"),
     # --- cost of compute (TCO)
     _F("h100e_powered", "h100e_total * placed_fraction", "H100e", "installed capability with site power"),

@@ -35,7 +35,7 @@ def test_dataset_layout(tiny_data_dir):
     assert ds.sizes["quarter"] == 44  # 2022Q1-2032Q4
     assert ds.quarter.dtype == "datetime64[ns]"
     assert ds.quarter.values[0] == np.datetime64("2022-01-01", "ns")
-    assert ds.quarter_label.values[0] == "2022Q1" and ds.quarter_label.values[-1] == "2030Q4"
+    assert ds.quarter_label.values[0] == "2022Q1" and ds.quarter_label.values[-1] == "2032Q4"
     assert ds.bound.values.tolist() == ["low", "base", "high"]
     assert ds.workload.values.tolist() == ["rec_training", "genai_inference", "large_genai_inference",
                                            "frontier_training"]

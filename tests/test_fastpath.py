@@ -137,9 +137,9 @@ def test_fast_path_reuses_unchanged_samples_and_formulas():
     assert not np.array_equal(second["energy_mwh"].values, first["energy_mwh"].values)
     assert_same_result(second, run(Scenario.default().replace(utilisation=0.5), draws=6, seed=2))
     # draws > 1: a formula-only parameter's mode change keeps the fleet stage (per-input random streams)
-    third = cache.run(Scenario.default().replace(utilisation=0.5, server_power_overhead=1.3), draws=6, seed=2)
+    third = cache.run(Scenario.default().replace(utilisation=0.5, payment_share_after=0.4), draws=6, seed=2)
     assert cache.last_path == "fast"
-    assert_same_result(third, run(Scenario.default().replace(utilisation=0.5, server_power_overhead=1.3), draws=6, seed=2))
+    assert_same_result(third, run(Scenario.default().replace(utilisation=0.5, payment_share_after=0.4), draws=6, seed=2))
 
 
 def test_scenario_state_takes_the_fast_path():

@@ -85,18 +85,19 @@ GOLDEN = [
                  h100e_all=1000), 0.42),
     ("hhi", dict(nvidia_h100e=1, cloud_nvidia_h100e=0, amd_h100e=0, mtia_h100e=0, cloud_tpu_h100e=0,
                  h100e_all=1), 1.0),
-    # 100 units x (50,000 x 1.1 + (80,000 - 50,000) x 1.2) = 100 x 91,000
-    ("all_nvidia_capex_usd", dict(all_nvidia_units=100, nvidia_blend_unit_price_usd=50000, nvidia_price_multiplier=1.1,
-                                  nvidia_blend_system_cost_usd=80000, component_price_index=1.2), 9.1e6),
+    # own Nvidia systems at list 5e6 + 1e6, plus 100 replaced units x (50,000 x 1.1 + (80,000 - 50,000) x 1.2)
+    ("all_nvidia_capex_usd", dict(nvidia_list_chip_value_usd=5e6, nvidia_list_value_usd=1e6, replaced_nvidia_units=100,
+                                  nvidia_blend_unit_price_usd=50000, nvidia_price_multiplier=1.1,
+                                  nvidia_blend_system_cost_usd=80000, component_price_index=1.2), 15.1e6),
     ("savings_vs_all_nvidia_usd", dict(all_nvidia_capex_usd=9.1e6, it_value_usd=5e6, nre_usd=1e6), 3.1e6),
     # 1 - 0.25 / 0.5 = 0.5 of the price is above a 50 % margin; never negative
     ("nvidia_premium_share", dict(nvidia_gross_margin=0.75, competitive_gross_margin=0.5), 0.5),
     ("nvidia_premium_share", dict(nvidia_gross_margin=0.4, competitive_gross_margin=0.5), 0.0),
     ("scarcity_tax_usd", dict(nvidia_accelerator_value_usd=2e9, nvidia_premium_share=0.5), 1e9),
-    # 100 x 50,000 x 1.1 x 0.5 - 1e6
-    ("scarcity_tax_avoided_usd", dict(all_nvidia_units=100, nvidia_blend_unit_price_usd=50000,
-                                      nvidia_price_multiplier=1.1, nvidia_premium_share=0.5,
-                                      scarcity_tax_usd=1e6), 1.75e6),
+    # (2e6 + 100 x 50,000 x 1.1) x 0.5 - 1e6
+    ("scarcity_tax_avoided_usd", dict(nvidia_list_chip_value_usd=2e6, replaced_nvidia_units=100,
+                                      nvidia_blend_unit_price_usd=50000, nvidia_price_multiplier=1.1,
+                                      nvidia_premium_share=0.5, scarcity_tax_usd=1e6), 2.75e6),
     ("h100e_powered", dict(h100e_total=1000, placed_fraction=0.8), 800.0),
     ("capital_charge_usd", dict(it_depreciation_usd=1e6, it_annuity_factor=1.3, facility_depreciation_usd=2e5,
                                 facility_annuity_factor=2.0), 1.7e6),
@@ -190,7 +191,7 @@ def _synthetic_inputs(seed=0, draws=3):
         ("draw", "generation"): ["tdp_w", "unit_price_usd", "system_power_overhead"],
         ("draw", "site", "quarter"): ["site_capacity_mw"],
         ("draw", "site"): ["pue", "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"],
-        ("draw", "quarter"): ["mtia_share_purchases_h100e", "all_nvidia_units", "nvidia_blend_unit_price_usd",
+        ("draw", "quarter"): ["mtia_share_purchases_h100e", "replaced_nvidia_units", "nvidia_blend_unit_price_usd",
                               "nvidia_blend_system_cost_usd", "facility_capacity_additions_mw", "leased_capacity_mw",
                               "nre_usd", "component_price_index", "pre2022_depreciation_usd"],
         ("quarter",): ["non_ai_year_weight"],

@@ -10,6 +10,8 @@ from chipsuite.scenario import PARAMETERS, Scenario
 
 MAY_BE_NEGATIVE = {"savings_vs_all_nvidia_usd"}
 SHARES = ["nvidia_share_units", "nvidia_share_h100e", "nvidia_share_capex", "nvidia_share_power", "hhi",
+          "nvidia_share_h100e_incl_rented", "nvidia_share_spend_incl_rented", "supplier_share_h100e",
+          "supplier_share_spend", "amd_share_h100e", "rented_share_h100e", "purchase_mix", "nvidia_premium_share",
           "mtia_share_h100e", "mtia_share_purchases_h100e", "placed_fraction", "site_placement_share",
           "mtia_availability"]
 
@@ -27,6 +29,7 @@ def scenarios(draw):
             values[name] = draw(st.floats(p.lower, p.upper, allow_nan=False, allow_subnormal=False))
     gas = values["supply_share_gas"]
     values["supply_share_nuclear"] = min(values["supply_share_nuclear"], 1.0 - gas)
+    values["payment_share_after"] = min(values["payment_share_after"], 1.0 - values["payment_share_before"])
     if sum(v for k, v in values.items() if k.startswith("demand_weight_")) <= 0:
         values["demand_weight_frontier_training"] = 1.0
     return Scenario(**values)

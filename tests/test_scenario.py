@@ -193,11 +193,11 @@ def test_corrupted_assumptions_raise_data_error_with_line_and_column(tmp_path, p
 
 
 def test_negative_growth_is_a_valid_assumption(tmp_path):
-    """demand_growth_after_2026 is the one parameter whose meaning allows a negative value."""
+    """demand_growth_2027 is the one parameter whose meaning allows a negative value."""
     from chipsuite.scenario import read_assumptions
 
-    folder, _ = _corrupt(tmp_path, "demand_growth_after_2026", "low", "-0.1")
-    assert read_assumptions(folder / "assumptions.csv")["demand_growth_after_2026"]["low"] == -0.1
+    folder, _ = _corrupt(tmp_path, "demand_growth_2027", "low", "-0.1")
+    assert read_assumptions(folder / "assumptions.csv")["demand_growth_2027"]["low"] == -0.1
 
 
 def test_missing_and_unknown_rows(tmp_path):

@@ -344,7 +344,7 @@ def test_stream_rng_is_the_keyed_grandchild_and_stable_across_processes():
     import subprocess
     import sys
 
-    from chipsuite.uncertainty import _stream_key, stream_rng
+    from chipsuite.sampling import _stream_key, stream_rng
 
     key = int.from_bytes(hashlib.blake2b(b"input:pue", digest_size=8).digest(), "little")
     assert _stream_key("input:pue") == key

@@ -63,19 +63,35 @@ def test_breakeven_frame_signs():
 
 
 def test_min_volume_frame_monotone():
-    f = W.min_volume_frame(chipsuite.Scenario.default(), min_units=(0.0, 150e3, 300e3))
+    f = W.min_volume_frame(chipsuite.Scenario.default(), deal_scales=(0.0, 2.0, 4.0))
     share = f[f["measure"] == "mtia_share"]["value"].to_numpy()
     assert share[0] >= share[1] >= share[2]
     assert share[0] > share[2]
+    floor = f[f["measure"] == "floor_units_thousand"]["value"].to_numpy()
+    assert floor[0] == 0.0 and floor[0] <= floor[1] <= floor[2]
+
+
+def test_min_volume_frame_shows_a_binding_floor():
+    """No floor, no floor units; a large multiple of the deal's minimum binds and buys Nvidia units."""
+    s = chipsuite.Scenario.default()
+    f = W.min_volume_frame(s, deal_scales=(0.0, 4.0))
+    floor = f[f["measure"] == "floor_units_thousand"].set_index("deal_scale")["value"]
+    assert floor[0.0] == 0.0
+    assert floor[4.0] > 0.0
+    single = chipsuite.run(s.replace(nvidia_deal_scale=4.0)).isel(draw=0)  # the grid equals a single run
+    assert floor[4.0] == pytest.approx(float(single.nvidia_floor_units.sum()) / 1e3, rel=1e-10)
+    savings = f[f["measure"] == "net_savings_usd_bn"].set_index("deal_scale")["value"]
+    assert savings[4.0] < savings[0.0]  # units bought only for the floor cost money
 
 
 def test_tornado_frame_base_and_swing():
     s = chipsuite.Scenario.default()
     f = W.tornado_frame(s, "capex_usd_bn", quarter="2027Q4", top=None)
     price = f[f["parameter"] == "nvidia_price_multiplier"].set_index("bound")
-    assert price.loc["low", "delta"] < 0 < price.loc["high", "delta"]  # Nvidia price 0.9 / 1.3 x list
-    # value = the model's 2027Q4 capex at the high price, from a single run
-    single = chipsuite.run(s.replace(nvidia_price_multiplier=1.3)).isel(draw=0)
+    assert price.loc["low", "delta"] < 0 < price.loc["high", "delta"]  # Nvidia price low / high x list
+    # value = the model's 2027Q4 capex at the high price (assumptions.csv), from a single run
+    high = chipsuite.scenario.read_assumptions()["nvidia_price_multiplier"]["high"]
+    single = chipsuite.run(s.replace(nvidia_price_multiplier=high)).isel(draw=0)
     expected = float(single.capex_usd.sel(quarter="2027-10-01")) / 1e9
     assert price.loc["high", "value"] == pytest.approx(expected, rel=1e-9)
     top = W.tornado_frame(s, "capex_usd_bn", top=3)
@@ -97,9 +113,14 @@ def test_gpu_money_frame_by_hand():
     f = W.gpu_money_frame().set_index("quantity")
     added = f.iloc[0]
     assert added["base"] == pytest.approx(1_300_000 - 662_000)  # fleet_milestones.csv gpus_total
-    price = f.iloc[1]
-    assert (price["low"], price["high"]) == (30_000, 80_000)  # B200 low, GB300 high (chip_specs.csv)
-    assert f.iloc[2]["low"] == pytest.approx(added["low"] * 30_000 / 1e9)
+    cost = f.iloc[1]
+    assert "b200, gb200, gb300" in f.index[1]  # the GPU generations with first volume in 2025
+    # system cost per accelerator (chip_specs.csv system_cost): B200 low 45,000, GB300 high 78,000 USD
+    assert (cost["low"], cost["high"]) == (45_000, 78_000)
+    assert cost["low"] <= cost["base"] <= cost["high"]
+    assert f.iloc[2]["low"] == pytest.approx(added["low"] * 45_000 / 1e9)
+    assert f.iloc[3]["base"] == pytest.approx(100 * f.iloc[2]["base"] / 72.22)  # reported 2025 capex
+    assert "server_network_capex_ratio" not in " ".join(f.index)
 
 
 def test_scenario_state_save_load(tmp_path):
@@ -140,6 +161,40 @@ def test_capex_explorer_higher_nvidia_price_raises_capex():
     assert app.summary()["capex_usd_bn"][2026] == pytest.approx(modelled(app.chart_data()))
 
 
+def test_capex_explorer_demand_growth_2027_moves_2027_not_2024():
+    app = W.CapexExplorer()
+    assert app.values["demand_growth_2027_pct"] == pytest.approx(100 * chipsuite.Scenario.default().demand_growth_2027)
+    before = app.summary()["capex_usd_bn"]
+    app.set(demand_growth_2027_pct=120)
+    assert app.scenario.demand_growth_2027 == pytest.approx(1.2)
+    after = app.summary()["capex_usd_bn"]
+    assert after[2027] > before[2027] + 10
+    assert after[2024] == pytest.approx(before[2024], rel=1e-9)  # the 2027 driver leaves the past alone
+
+
+def test_capex_explorer_names_the_2027_driver():
+    app = W.CapexExplorer()
+    drivers = app.drivers_2027()
+    assert drivers["swing_usd_bn"].abs().is_monotonic_decreasing
+    s = app.summary()
+    assert s["driver_2027"] == drivers["parameter"].iloc[0] == "demand_growth_2027"
+    lo, hi = s["capex_2027_at_growth_range_usd_bn"]
+    assert lo < s["capex_usd_bn"][2027] < hi
+    ranges = chipsuite.scenario.read_assumptions()["demand_growth_2027"]
+    assert s["demand_growth_2027_range"] == (ranges["low"], ranges["high"])
+    assert set(s["capex_usd_bn"]) == {2024, 2025, 2026, 2027, 2028}
+
+
+def test_capex_explorer_quarterly_view_compares_headline_and_ppe():
+    app = W.CapexExplorer(view="quarterly")
+    f = app.chart_data()
+    assert {"modelled (headline)", "modelled (purchases of P&E)", "reported (headline)",
+            "reported (purchases of P&E)"} == set(f["series"])
+    fit = app.quarterly_fit().set_index(["quarter", "measure"])
+    assert fit.loc[("2025Q4", "headline"), "reported"] == pytest.approx(22.14)
+    np.testing.assert_allclose(fit["ratio"], fit["modelled"] / fit["reported"])
+
+
 def test_capex_explorer_facility_cost_raises_facility_part():
     app = W.CapexExplorer(view="by part")
     fac = lambda f: f[f["part"] == "facilities"]["capex_usd_bn"].sum()  # noqa: E731
@@ -149,12 +204,55 @@ def test_capex_explorer_facility_cost_raises_facility_part():
     assert fac(app.chart_data()) == pytest.approx(before * 24 / 12)  # linear in USD/MW (base 12 M)
 
 
-def test_dependence_explorer_minimum_volume_raises_nvidia_share():
+def test_dependence_explorer_deal_minimum_raises_nvidia_share():
     app = W.DependenceExplorer()
-    share = lambda f: _at(f[f["measure"] == "installed capability (H100e)"], "2027-10-01")["share"].item()  # noqa
+    share = lambda f: _at(f[f["measure"] == "capability, owned (H100e)"], "2027-10-01")["share"].item()  # noqa
     before = share(app.chart_data())
-    app.set(min_units_thousand=300)
+    app.set(nvidia_deal_scale=3)
+    assert app.scenario.nvidia_deal_scale == 3.0
     assert share(app.chart_data()) > before
+    assert app.summary()["nvidia_floor_units_thousand"] > 0
+
+
+def test_dependence_explorer_amd_and_rental_switches_move_nvidia_share_incl_rented():
+    base = W.DependenceExplorer().summary()
+    no_amd = W.DependenceExplorer(amd_deal_scale=0).summary()
+    assert no_amd["amd_share_h100e_2027q4"] == 0.0
+    assert base["amd_share_h100e_2027q4"] > 0
+    # without AMD, Nvidia fills the demand AMD served: its share incl. rented rises
+    assert no_amd["nvidia_share_h100e_incl_rented_2027q4"] > base["nvidia_share_h100e_incl_rented_2027q4"] + 0.05
+    app = W.DependenceExplorer(rental_scale=0)
+    no_rent = app.summary()
+    assert no_rent["rented_share_h100e_2027q4"] == 0.0 and base["rented_share_h100e_2027q4"] > 0
+    assert no_rent["nvidia_share_h100e_incl_rented_2027q4"] == pytest.approx(no_rent["nvidia_share_h100e_2027q4"])
+    # rented capacity is mostly Nvidia GPUs (CoreWeave, Nebius): more Nvidia-heavy than the owned fleet, so
+    # switching rentals off lowers the share incl. rented (the direction follows from the base case's mix)
+    rented = base["supplier_share_h100e_2027q4"]
+    nvidia_in_rented = rented["cloud_nvidia"] / (rented["cloud_nvidia"] + rented["cloud_tpu"])
+    moved = no_rent["nvidia_share_h100e_incl_rented_2027q4"] - base["nvidia_share_h100e_incl_rented_2027q4"]
+    assert moved != 0.0
+    assert np.sign(moved) == np.sign(base["nvidia_share_h100e_2027q4"] - nvidia_in_rented)
+    more = W.DependenceExplorer(rental_scale=2).summary()
+    assert more["rented_share_h100e_2027q4"] > base["rented_share_h100e_2027q4"]
+    assert np.sign(more["nvidia_share_h100e_incl_rented_2027q4"] - base["nvidia_share_h100e_incl_rented_2027q4"]) \
+        == -np.sign(moved)
+
+
+def test_dependence_explorer_views_and_summary():
+    app = W.DependenceExplorer()
+    suppliers = app.chart_data("suppliers (owned and rented)")
+    np.testing.assert_allclose(suppliers.groupby("quarter")["share"].sum(), 1.0, rtol=1e-9)
+    assert set(suppliers["sourcing"]) == {"owned", "rented"}
+    for view in app.VIEWS:
+        json.dumps(app.chart(view).to_dict())
+    s = app.summary()
+    assert 0 <= s["hhi_2027q4"] <= 1
+    assert sum(s["supplier_share_h100e_2027q4"].values()) == pytest.approx(1.0)
+    assert s["scarcity_tax_paid_2026_2030_usd_bn"] > 0 and s["scarcity_tax_avoided_2026_2030_usd_bn"] >= 0
+    r = app.result.isel(draw=0)
+    years = r.quarter.dt.year
+    expected = float(r.savings_vs_all_nvidia_usd.sel(quarter=(years >= 2026) & (years <= 2030)).sum()) / 1e9
+    assert s["net_savings_2026_2030_usd_bn"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_energy_explorer_more_nuclear_lowers_emissions():

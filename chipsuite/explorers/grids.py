@@ -229,7 +229,10 @@ OUTPUTS = {
     "energy_twh": ("Electricity use [TWh per quarter]", "energy_mwh", 1e6),
     "emissions_mtco2": ("Emissions [MtCO2 per quarter]", "emissions_tco2", 1e6),
     "savings_usd_bn": ("Savings vs all-Nvidia [USD bn per quarter]", "savings_vs_all_nvidia_usd", 1e9),
-    "cost_per_h100e_hour_usd": ("Cost per powered H100e-hour [USD/h]", "cost_per_h100e_hour_usd", 1.0),
+    "cost_per_h100e_hour_usd": ("Cost of ownership per H100e-hour [USD/h]", "cost_per_h100e_hour_usd", 1.0),
+    "nvidia_share_h100e_incl_rented": ("Nvidia share of capability incl. rented [1]",
+                                       "nvidia_share_h100e_incl_rented", 1.0),
+    "scarcity_tax_usd_bn": ("Nvidia pricing premium paid [USD bn per quarter]", "scarcity_tax_usd", 1e9),
 }
 
 

@@ -77,6 +77,7 @@ OUTPUT_ATTRS = {
     "amd_surplus_h100e": ("H100e", "AMD deal capability beyond the demand left after MTIA (extra capability)"),
     "purchase_mix": ("1", "share of a vendor's units bought of each generation (ramp-in / ramp-out)"),
     "all_nvidia_units": ("units", "Nvidia units an all-Nvidia fleet of equal capability would buy"),
+    "replaced_nvidia_units": ("units", "Nvidia units an all-Nvidia fleet would buy instead of MTIA and AMD"),
     "nvidia_blend_unit_price_usd": ("USD", "list chip price of the Nvidia generations bought (mix-weighted)"),
     "nvidia_blend_system_cost_usd": ("USD", "system cost per GPU of the Nvidia generations bought (mix-weighted)"),
     "rented_units": ("units", "accelerators rented (average over the quarter)"),
@@ -305,8 +306,9 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     mtia_share_purchases = stockflow.safe_divide(mtia_w.sum(axis=1), total_h100e)
     legacy_h100e = delivered_h100e[:, legacy_pos, :].sum(axis=1)
     nv_factor_mean = stockflow.safe_divide(1.0, (demand_share[:, :, None] / nv_factor).sum(axis=1))
-    all_nvidia_units = (stockflow.safe_divide(mtia_w + amd_w, nv_factor).sum(axis=1)
-                        + stockflow.safe_divide(legacy_h100e, nv_factor_mean) + split["nvidia_units"])
+    replaced_units = (stockflow.safe_divide(mtia_w + amd_w, nv_factor).sum(axis=1)
+                      + stockflow.safe_divide(legacy_h100e, nv_factor_mean))
+    all_nvidia_units = replaced_units + split["nvidia_units"]
 
     # --- 4. stock-flow: initial A100-class base bought evenly since the A100's volume start
     a100 = gens.index("a100") if "a100" in gens else int(np.argmin(first_volume))
@@ -369,6 +371,7 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
         "amd_surplus_h100e": xr.DataArray(split["committed_surplus_h100e"].sum(axis=1), cq, dq),
         "purchase_mix": xr.DataArray(purchase_mix, cg, dgq),
         "all_nvidia_units": xr.DataArray(all_nvidia_units, cq, dq),
+        "replaced_nvidia_units": xr.DataArray(replaced_units, cq, dq),
         "nvidia_blend_unit_price_usd": xr.DataArray(nv_price, cq, dq),
         "nvidia_blend_system_cost_usd": xr.DataArray(nv_system, cq, dq),
         "rented_units": xr.DataArray(rented, cg, dgq),
@@ -392,13 +395,19 @@ _MASKS = ("is_mtia", "is_nvidia", "is_amd", "is_google")
 def _annuity_factor(rate, life_years):
     """Annuity payment per year over straight-line depreciation per year (CRF x life). [1]
 
-    ``rate / (1 - (1 + rate) ** -life) * life``; 1 at a zero rate.
+    ``rate / (1 - (1 + rate) ** -life) * life``, computed as ``rate * life / -expm1(-life * log1p(rate))`` so
+    that it tends to 1 smoothly as the rate goes to 0 (no 0 / 0 for tiny rates).
+
+    >>> float(_annuity_factor(0.0, 5.0)), round(float(_annuity_factor(0.1, 5.0)), 6)
+    (1.0, 1.318987)
     """
     rate = np.asarray(rate, float)
     life = np.asarray(life_years, float)
+    x = life * np.log1p(rate)
+    small = np.abs(x) < 1e-8
     with np.errstate(divide="ignore", invalid="ignore"):
-        crf = np.where(rate > 0, rate / (1.0 - (1.0 + rate) ** -life), 1.0 / life)
-    return crf * life
+        exact = rate * life / -np.expm1(-np.where(small, 1.0, x))
+    return np.where(small, 1.0 + x / 2, exact)  # series: x / (1 - e^-x) = 1 + x/2 + O(x^2)
 
 
 def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
@@ -419,7 +428,7 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
     cq = {"draw": draws, "quarter": ds.quarter}
     d = {"draw": draws}
     inputs = {name: fleet_out[name] for name in (
-        "units_installed", "units_delivered", "h100e", "mtia_share_purchases_h100e", "all_nvidia_units",
+        "units_installed", "units_delivered", "h100e", "mtia_share_purchases_h100e", "replaced_nvidia_units",
         "nvidia_blend_unit_price_usd", "nvidia_blend_system_cost_usd", "facility_capacity_additions_mw",
         "leased_capacity_mw", "nre_usd", "rented_units", "rented_h100e", "rented_spend_usd") + _MASKS}
     inputs.update({
