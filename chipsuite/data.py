@@ -7,8 +7,9 @@
 
 The data folder is, in order of precedence: the ``data_dir`` argument, the
 environment variable ``CHIPSUITE_DATA_DIR``, the repository's ``data/`` folder.
-Loads are cached per folder (and per file modification time); every call returns
-a fresh copy, so callers may mutate what they get.
+Loads are cached per folder and file content (a SHA-256 of every table's bytes, so
+an edit is noticed even when it keeps the file's size and modification time); every
+call returns a fresh copy, so callers may mutate what they get.
 
 Readings of ``data/README.md`` where it leaves room (the data follows them):
 
@@ -20,13 +21,16 @@ Readings of ``data/README.md`` where it leaves room (the data follows them):
   ``guidance_latest`` / ``consensus_latest`` the latest-dated guidance / consensus row of
   each year. ``year`` holds the years present in ``capex_annual.csv``.
 - A variable's ``source_ids`` attr is the union over the rows whose values it shows.
-- ``assumptions.csv`` numbers may be zero or negative (bounds are the scenario's job);
-  ``site_capacity.csv`` may be zero; every other value table must be > 0.
+- ``assumptions.csv`` numbers may be zero or negative; each row is checked against its
+  parameter's validity bounds (:func:`chipsuite.scenario.check_assumption_rows`) by
+  ``load_tables`` too. ``site_capacity.csv`` may be zero; every other value table must be > 0
+  and inside the plausibility bounds of ``chipsuite.schema`` (``TableSchema.bounds``).
 """
 
 from __future__ import annotations
 
-import functools
+import collections
+import hashlib
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -37,9 +41,11 @@ import xarray as xr
 
 from chipsuite import __version__
 from chipsuite.quarters import parse_quarter, quarter_label, quarter_range, quarters_between
+from chipsuite.scenario import check_assumption_rows
 from chipsuite.schema import (
     BOOL, BOUNDS, CAPEX_QUARTERLY_MEASURES, CHIP_PARAMETERS, DATE, NUMBER, OPTIONAL_NUMBER, QUARTER,
-    SITE_PARAMETERS, TABLES, UNITS, WORKLOADS, YEAR, check_cross_references, read_table,
+    SITE_PARAMETERS, TABLES, UNITS, WORKLOADS, YEAR, DataError, check_cell, check_cross_references, parse_table,
+    read_file_bytes,
 )
 
 #: The repository's data folder, used when neither argument nor environment variable is given.
@@ -53,19 +59,55 @@ def resolve_data_dir(data_dir=None):
     """The data folder to read: ``data_dir``, else ``$CHIPSUITE_DATA_DIR``, else the repository's ``data/``."""
     if data_dir is None:
         data_dir = os.environ.get("CHIPSUITE_DATA_DIR") or DEFAULT_DATA_DIR
-    return Path(data_dir).expanduser().resolve()
+    try:
+        return Path(data_dir).expanduser().resolve()
+    except (OSError, RuntimeError) as err:  # a symlink loop: RuntimeError before Python 3.13
+        raise DataError(str(data_dir), None, None, f"data folder cannot be resolved: {err}") from None
 
 
-def _fingerprint(folder):
-    """(name, mtime, size) of every table file, so the cache notices edited files."""
-    out = []
-    for name in TABLES:
-        try:
-            st = (folder / f"{name}.csv").stat()
-            out.append((name, st.st_mtime_ns, st.st_size))
-        except FileNotFoundError:
-            out.append((name, None, None))
-    return tuple(out)
+def _check_folder(folder):
+    """Raise :class:`DataError` naming ``folder`` unless it is an existing directory."""
+    try:
+        is_dir = folder.is_dir()
+        exists = is_dir or folder.exists()
+    except OSError as err:  # e.g. a symlink loop on Python versions where is_dir() raises
+        raise DataError(str(folder), None, None, f"data folder cannot be read: {err.strerror or err}") from None
+    if not exists:
+        raise DataError(str(folder), None, None, "data folder does not exist")
+    if not is_dir:
+        raise DataError(str(folder), None, None, "data folder is not a directory")
+
+
+def _read_folder(folder):
+    """``{table name: bytes}`` of every table file and their content key (SHA-256 per file)."""
+    _check_folder(folder)
+    contents = {name: read_file_bytes(folder / schema.file, schema.file) for name, schema in TABLES.items()}
+    key = (str(folder),) + tuple(hashlib.sha256(data).hexdigest() for data in contents.values())
+    return contents, key
+
+
+class _ContentCache:
+    """A small LRU map ``content key -> value`` (the last ``size`` folders or file versions)."""
+
+    def __init__(self, size=8):
+        self.size, self._items = size, collections.OrderedDict()
+
+    def get(self, key, make):
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        value = make()
+        self._items[key] = value
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+    def clear(self):
+        self._items.clear()
+
+
+_TABLES_CACHE = _ContentCache()
+_DATASET_CACHE = _ContentCache()
 
 
 # --------------------------------------------------------------------------- tables
@@ -81,15 +123,18 @@ def load_tables(data_dir=None):
     ``source_ids`` (``"S1;S2"``) and source dates stay strings.
     Raises :class:`chipsuite.DataError` naming file, line, column and rule.
     """
-    folder = resolve_data_dir(data_dir)
-    tables = _load_tables_cached(folder, _fingerprint(folder))
+    tables = _load_tables_cached(*_read_folder(resolve_data_dir(data_dir)))
     return {name: df.copy() for name, df in tables.items()}
 
 
-@functools.lru_cache(maxsize=8)
-def _load_tables_cached(folder, fingerprint):
-    raw = {name: read_table(folder / schema.file, schema) for name, schema in TABLES.items()}
+def _load_tables_cached(contents, key):
+    return _TABLES_CACHE.get(key, lambda: _typed_tables(contents))
+
+
+def _typed_tables(contents):
+    raw = {name: parse_table(contents[name], schema) for name, schema in TABLES.items()}
     check_cross_references(raw)
+    check_assumption_rows(raw["assumptions"])
     return {name: _typed_frame(table) for name, table in raw.items()}
 
 
@@ -140,10 +185,11 @@ def provenance(table, data_dir=None, **keys):
         if column not in df.columns:
             raise KeyError(f"table {table!r} has no column {column!r}; columns: {', '.join(df.columns)}")
         rule = TABLES[table].columns[column]
-        if rule == QUARTER and isinstance(value, str):
-            value = parse_quarter(value)
-        elif rule == DATE and isinstance(value, str):
-            value = np.datetime64(value, "ns")
+        if rule in (QUARTER, DATE) and isinstance(value, str):
+            problem = check_cell(rule, value)  # ASCII digits, supported years (no datetime64 wrap-around)
+            if problem:
+                raise ValueError(f"provenance({table!r}, {column}=...): {problem}")
+            value = parse_quarter(value) if rule == QUARTER else np.datetime64(value, "ns")
         mask &= (df[column] == value).to_numpy()
     rows = df[mask].reset_index(drop=True)
     if "source_ids" not in rows.columns:
@@ -180,12 +226,9 @@ def load_dataset(data_dir=None):
     cached dataset.
     """
     folder = resolve_data_dir(data_dir)
-    return _load_dataset_cached(folder, _fingerprint(folder)).copy(deep=True)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_dataset_cached(folder, fingerprint):
-    return build_dataset(_load_tables_cached(folder, fingerprint), folder)
+    contents, key = _read_folder(folder)
+    ds = _DATASET_CACHE.get(key, lambda: build_dataset(_load_tables_cached(contents, key), folder))
+    return ds.copy(deep=True)
 
 
 def _source_ids(frame):

@@ -23,8 +23,6 @@ import ast
 import math
 from fractions import Fraction
 
-import numpy as np
-
 from chipsuite.expr import (
     DEFAULT_FUNCTIONS,
     FormulaError,
@@ -262,14 +260,22 @@ def derive_units(expr, units):
     -------
     str
         e.g. ``"USD / H100e"``, ``"1e9 USD"`` for ``capex_usd / 1e9``, ``"1"`` for comparisons,
-        or ``"derived"`` when the units are missing, unparseable or inconsistent (``a_usd + b_w``).
+        or ``"derived"`` when the units are missing, unparseable or inconsistent (``a_usd + b_w``),
+        or their scale leaves the float range (``(capex_usd / 2) ** 1e20``). Never raises.
 
     >>> from chipsuite.expr import compile_expression
     >>> e = compile_expression("energy_mwh * price_usd_per_mwh", {"energy_mwh", "price_usd_per_mwh"})
     >>> derive_units(e, {"energy_mwh": "MWh", "price_usd_per_mwh": "USD/MWh"})
     'USD'
     """
-    got = _units_of(expr.tree.body, dict(units))
-    if got is None or not np.isfinite(got.scale) or got.scale <= 0:
+    try:
+        got = _units_of(expr.tree.body, dict(units))
+        if got is not None:
+            text = _format_units(got.units, got.scale) if math.isfinite(got.scale) and got.scale > 0 else None
+    except (ArithmeticError, ValueError, TypeError):
+        # OverflowError of a unit scale such as (capex_usd / 2) ** 1e20, a huge Fraction exponent, ...:
+        # the formula itself is valid, only its units are not simple
         return DERIVED
-    return _format_units(got.units, got.scale)
+    if got is None or text is None:
+        return DERIVED
+    return text

@@ -22,13 +22,20 @@ HTML file, plus an ``index.html`` linking them:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as _dt
 import glob as _glob
 import html
+import inspect
 import json
+import math
 import os
 import re
+import shutil
+import signal
+import sys
+import tempfile
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -339,27 +346,125 @@ def execute_notebook(path, timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: st
     cell. Raises :class:`ReportError` naming the notebook when a cell fails or times out.
     """
     import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    timeout_s = check_timeout(timeout_s)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError) as err:  # missing, unreadable, not JSON, not a notebook
+        raise ReportError(f"{path}: cannot read the notebook: {err}") from None
+    running = {"index": None}
+    interrupted = []
+
+    def on_cell_start(cell, cell_index):
+        running["index"] = cell_index
+        if interrupted:
+            raise KeyboardInterrupt
+
+    client = _InterruptibleClient(
         nb,
+        interrupted,
         timeout=timeout_s,
         kernel_name=kernel_name,
         allow_errors=False,
         store_widget_state=False,
         resources={"metadata": {"path": str(path.parent.resolve())}},
         kernel_manager_class=_ipc_kernel_manager_class(),
+        on_cell_start=on_cell_start,
     )
-    try:
-        client.execute(env=_kernel_env(extra_env))
-    except CellTimeoutError as err:
-        raise ReportError(f"{path}: a cell exceeded the timeout of {timeout_s} s: {err}") from err
-    except CellExecutionError as err:
-        raise ReportError(f"{path}: a cell raised an error while building the report:\n{err}") from err
+    # the kernel's own log (not the notebook's output) goes to a file, not to our terminal: it is
+    # shown only when the kernel dies
+    with tempfile.TemporaryFile(mode="w+b") as kernel_log:
+        try:
+            client.execute(env=_kernel_env(extra_env), stderr=kernel_log)
+        except BaseException as err:  # an interrupt may surface as any error of nbclient
+            if interrupted:
+                raise KeyboardInterrupt from None
+            where = _running_cell(nb, path.name, running["index"])
+            if isinstance(err, CellTimeoutError):
+                raise ReportError(f"{path}: {where} exceeded the timeout of {timeout_s:g} s: {err}") from err
+            if isinstance(err, CellExecutionError):
+                raise ReportError(f"{path}: a cell raised an error while building the report: "
+                                  f"{where}:\n{err}") from err
+            if isinstance(err, DeadKernelError):
+                raise ReportError(f"{path}: the kernel died while running {where}: {err}"
+                                  f"{_log_tail(kernel_log)}") from err
+            raise
+    if interrupted:
+        raise KeyboardInterrupt
     return nb
+
+
+def _interruptible_client_class():
+    """A NotebookClient whose SIGINT handler records the interrupt and shuts the kernel down.
+
+    nbclient installs its own SIGINT handler on the event loop, which shuts the kernel down and
+    lets the build fail with an unrelated error (DeadKernelError, then an AssertionError of its
+    cleanup); this one records the interrupt first, so :func:`execute_notebook` raises
+    ``KeyboardInterrupt`` and the CLI exits with one line.
+    """
+    from nbclient import NotebookClient
+
+    class InterruptibleClient(NotebookClient):
+        def __init__(self, nb, interrupted, **kwargs):
+            super().__init__(nb, **kwargs)
+            self._interrupted = interrupted
+
+        def _on_sigint(self):
+            self._interrupted.append(signal.SIGINT)
+            km = self.km
+            if km is not None and km.has_kernel:
+                result = km.shutdown_kernel(now=True)
+                if inspect.isawaitable(result):
+                    asyncio.ensure_future(result)
+
+        async def async_start_new_kernel(self, **kwargs):
+            try:  # replaces the handler nbclient has just installed on this loop
+                asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_sigint)
+            except (RuntimeError, NotImplementedError, ValueError):
+                pass  # not the main thread, or no signals (Windows): nbclient's own handling stays
+            await super().async_start_new_kernel(**kwargs)
+            if self._interrupted:
+                raise KeyboardInterrupt
+
+    return InterruptibleClient
+
+
+def _InterruptibleClient(nb, interrupted, **kwargs):
+    return _interruptible_client_class()(nb, interrupted, **kwargs)
+
+
+def _log_tail(fh, lines=15) -> str:
+    """The last ``lines`` lines of the binary file ``fh``, as ``"\nkernel log:\n..."`` (or ``""``)."""
+    try:
+        fh.seek(0)
+        text = fh.read().decode("utf-8", "replace").strip()
+    except (OSError, ValueError):
+        return ""
+    return "\nkernel log (last lines):\n" + "\n".join(text.splitlines()[-lines:]) if text else ""
+
+
+def _running_cell(nb, notebook_name, index):
+    """``"<notebook> cell <index> (execution count n), first line '...'"`` of the cell at ``index``."""
+    if index is None or not 0 <= index < len(nb.cells):
+        return "a cell"
+    cell = nb.cells[index]
+    lines = [line for line in cell.get("source", "").splitlines() if line.strip()]
+    first = lines[0].strip() if lines else ""
+    first = first if len(first) <= 80 else first[:77] + "..."
+    return f"{_cell_label(notebook_name, index, cell)}, first line {first!r}"
+
+
+def check_timeout(timeout_s):
+    """``timeout_s`` [s] as a float if it is a positive finite number, else :class:`ReportError`."""
+    try:
+        value = float(timeout_s)
+    except (TypeError, ValueError, OverflowError):
+        raise ReportError(f"timeout must be a positive number of seconds, got {timeout_s!r}") from None
+    if isinstance(timeout_s, bool) or not math.isfinite(value) or value <= 0:
+        raise ReportError(f"timeout must be a positive, finite number of seconds, got {timeout_s!r}")
+    return value
 
 
 _REPORT_CSS = """
@@ -387,6 +492,75 @@ _TEMPLATE = r"""
 </body>
 {% endblock body_footer %}
 """
+
+
+# --- machine paths ------------------------------------------------------------------------
+
+
+def machine_roots(notebook=None) -> dict:
+    """``{absolute folder: placeholder}`` of this machine's folders that no page may show.
+
+    The chipsuite checkout, the notebook's folder, the current folder, the home folder, the
+    Python prefixes and the temporary folder; ``/`` itself is never one.
+    """
+    import chipsuite
+
+    roots = {  # later entries win where two are the same folder
+        str(Path.cwd().resolve()): "[cwd]",
+        str(Path(chipsuite.__file__).resolve().parent.parent): "[chipsuite]",
+        str(Path.home()): "~",
+        sys.prefix: "[python]",
+        sys.base_prefix: "[python]",
+        str(Path(tempfile.gettempdir()).resolve()): "[tmp]",
+        tempfile.gettempdir(): "[tmp]",
+    }
+    if notebook is not None:
+        roots[str(Path(notebook).resolve().parent)] = "[notebooks]"
+    return {root: name for root, name in roots.items() if len(root.strip("/\\")) > 1}
+
+
+def _root_pattern(roots):
+    """One regex matching any of ``roots`` as a whole path prefix (longest first)."""
+    ordered = sorted(roots, key=len, reverse=True)
+    return re.compile("|".join(re.escape(r) + r"(?![A-Za-z0-9_.\-])" for r in ordered))
+
+
+def redact_machine_paths(obj, roots):
+    """A copy of ``obj`` (str, or lists/dicts of them) with every root of ``roots`` replaced by its
+    placeholder (``/home/ana/chipsuite/data`` -> ``[chipsuite]/data``)."""
+    if not roots:
+        return obj
+    pattern = _root_pattern(roots)
+
+    def walk(x):
+        if isinstance(x, str):
+            return pattern.sub(lambda m: roots[m.group(0)], x)
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        if isinstance(x, dict):  # dict or nbformat's NotebookNode
+            out = type(x)()
+            for k, v in x.items():
+                out[k] = walk(v)
+            return out
+        return x
+
+    return walk(obj)
+
+
+def redact_notebook(nb, notebook=None) -> None:
+    """Replace this machine's folders (:func:`machine_roots`) in every cell source and output, in place."""
+    roots = machine_roots(notebook)
+    for cell in nb.cells:
+        cell["source"] = redact_machine_paths(cell.get("source", ""), roots)
+        if "outputs" in cell:
+            cell["outputs"] = redact_machine_paths(cell["outputs"], roots)
+
+
+def find_machine_paths(text: str, roots) -> list[str]:
+    """The roots of ``roots`` that occur in ``text`` as path prefixes."""
+    if not roots:
+        return []
+    return sorted({m.group(0) for m in _root_pattern(roots).finditer(text)})
 
 
 def export_html(nb, title: str, footer: str = "") -> str:
@@ -428,6 +602,7 @@ def build_report(notebook, out_dir, timeout_s: float = DEFAULT_TIMEOUT_S,
     nb = execute_notebook(notebook, timeout_s=timeout_s, kernel_name=kernel_name, extra_env=extra_env)
     check_no_widget_views(nb, name)
     check_outputs_offline(nb, name)
+    redact_notebook(nb, notebook)
     n_charts = embed_vega_outputs(nb, name)
     title, summary = notebook_title_summary(nb)
     title = title or notebook.stem
@@ -436,10 +611,17 @@ def build_report(notebook, out_dir, timeout_s: float = DEFAULT_TIMEOUT_S,
     found = network_references(body)
     if found:
         raise ReportError(f"{name}: the exported HTML would load from the network: {found[:3]}")
+    from chipsuite.vega import bundle_js
+
+    leaks = find_machine_paths(body.replace(bundle_js("script"), ""), machine_roots(notebook))
+    if leaks:
+        raise ReportError(f"{name}: the exported HTML shows machine paths {leaks}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / (notebook.stem + ".html")
-    html_path.write_text(body, encoding="utf-8")
+    partial = html_path.with_name(f".{html_path.name}.partial")
+    partial.write_text(body, encoding="utf-8")
+    os.replace(partial, html_path)  # a page is written whole or not at all
     return ReportPage(
         notebook=notebook,
         html_path=html_path,
@@ -510,61 +692,193 @@ def find_notebooks(pattern: str = DEFAULT_NOTEBOOKS) -> list[Path]:
             and not p.name.endswith(".nbconvert.ipynb")]
 
 
+def check_out_dir(out_dir) -> Path:
+    """``out_dir`` as a Path if a report may be built there, else :class:`ReportError`.
+
+    It must be a folder (or not exist yet). As a build replaces the whole folder, an existing
+    folder must be empty or hold a previous report (an ``index.html``), and it must not be the
+    current folder or one of its parents.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out {out} is not a folder (it is a file); give a folder for the report")
+    if out.is_symlink() and not out.exists():
+        raise ReportError(f"--out {out} is a broken symbolic link; give a folder for the report")
+    resolved = out.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise ReportError(f"--out {out} is the current folder or one of its parents; a build replaces "
+                          "the whole --out folder: give a folder of its own (e.g. reports)")
+    if out.is_dir():
+        try:
+            entries = [e.name for e in out.iterdir()]
+        except OSError as err:
+            raise ReportError(f"--out {out} cannot be read: {err.strerror or err}") from None
+        if entries and "index.html" not in entries:
+            raise ReportError(f"--out {out} holds other files and no index.html of a previous report; a "
+                              "build replaces the whole folder: give a new or empty folder")
+    return out
+
+
 def build_reports(pattern: str = DEFAULT_NOTEBOOKS, out_dir="reports",
                   timeout_s: float = DEFAULT_TIMEOUT_S, kernel_name: str = "python3",
                   extra_env: dict | None = None, log=None) -> list[ReportPage]:
     """Build one offline HTML report per notebook matching ``pattern`` and ``index.html``.
 
-    Raises :class:`ReportError` when no notebook matches or a notebook fails.
+    All or nothing: the pages are built in a temporary folder beside ``out_dir`` and swapped in
+    (two renames) only when every page built; a failed or interrupted build (``KeyboardInterrupt``)
+    removes the temporary folder and leaves a previous report in ``out_dir`` as it was.
+    Raises :class:`ReportError` when no notebook matches, ``out_dir`` is not a usable folder
+    (:func:`check_out_dir`), the timeout is not a positive number, or a notebook fails.
     """
+    timeout_s = check_timeout(timeout_s)
+    out = check_out_dir(out_dir)
     notebooks = find_notebooks(pattern)
     if not notebooks:
         raise ReportError(f"--notebooks {pattern!r}: no notebook matches (cwd {Path.cwd()})")
-    pages = []
-    for notebook in notebooks:
-        if log:
-            log(f"executing {notebook} ...")
-        page = build_report(notebook, out_dir, timeout_s=timeout_s, kernel_name=kernel_name,
-                            extra_env=extra_env)
-        if log:
-            log(f"  wrote {page.html_path}: {page.size_bytes / 1e6:.2f} MB, {page.n_charts} charts, "
-                f"{page.seconds:.0f} s")
-        pages.append(page)
-    index = write_index(pages, out_dir)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    except OSError as err:
+        raise ReportError(f"--out {out}: cannot create a folder beside it: {err.strerror or err}") from None
+    try:
+        pages = []
+        for notebook in notebooks:
+            if log:
+                log(f"executing {notebook} ...")
+            page = build_report(notebook, staging, timeout_s=timeout_s, kernel_name=kernel_name,
+                                extra_env=extra_env)
+            if log:
+                log(f"  built {page.html_path.name}: {page.size_bytes / 1e6:.2f} MB, {page.n_charts} charts, "
+                    f"{page.seconds:.0f} s")
+            pages.append(page)
+        write_index(pages, staging)
+        _swap_in(staging, out)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ReportError(f"--out {out}: writing the report failed: {err}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    pages = [dataclasses.replace(page, html_path=out / page.html_path.name) for page in pages]
     if log:
-        log(f"wrote {index}")
+        log(f"wrote {out / 'index.html'} and {len(pages)} page(s)")
     return pages
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace folder ``out`` by folder ``staging`` (SIGINT deferred during the two renames)."""
+    mode = out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~_umask()
+    os.chmod(staging, mode)  # mkdtemp made it private (0700)
+    with _sigint_deferred():
+        if out.exists() or out.is_symlink():
+            previous = out.parent / f".{out.name}.previous-{os.getpid()}-{time.time_ns()}"
+            os.replace(out, previous)
+            try:
+                os.replace(staging, out)
+            except OSError:
+                os.replace(previous, out)
+                raise
+        else:
+            os.replace(staging, out)
+            previous = None
+    if previous is not None:
+        if previous.is_dir() and not previous.is_symlink():
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            previous.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class _sigint_deferred:
+    """Context manager: a SIGINT inside is raised as KeyboardInterrupt only on leaving it."""
+
+    def __enter__(self):
+        self._caught, self._old = False, None
+        try:
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread: signals cannot be handled here anyway
+            self._old = None
+        return self
+
+    def _handler(self, signum, frame):
+        self._caught = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        if self._caught and exc[0] is None:
+            raise KeyboardInterrupt
+        return False
+
+
+def _parse_timeout(text: str) -> float | None:
+    """``--timeout`` text as positive finite seconds, or ``None`` if it is not one."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def main(argv=None) -> int:
     """``python -m chipsuite report [--out DIR] [--notebooks GLOB] [--timeout S]``."""
     import argparse
-    import sys
 
     parser = argparse.ArgumentParser(
         prog="python -m chipsuite report",
         description="Execute the notebooks in report mode (CHIPSUITE_REPORT=1) and write "
-        "offline HTML reports (one per notebook plus index.html).",
+        "offline HTML reports (one per notebook plus index.html). The report is built beside "
+        "--out and replaces it only when every page built.",
     )
     parser.add_argument("--out", default="reports", help="output folder (default: reports)")
     parser.add_argument("--notebooks", default=DEFAULT_NOTEBOOKS,
                         help=f"glob of notebooks to execute (default: {DEFAULT_NOTEBOOKS})")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                        help=f"per-cell timeout [s] (default: {DEFAULT_TIMEOUT_S})")
+    parser.add_argument("--timeout", default=str(DEFAULT_TIMEOUT_S),
+                        help=f"per-cell timeout [s], any positive number (default: {DEFAULT_TIMEOUT_S})")
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
     args = parser.parse_args(argv)
-    if args.timeout <= 0:
-        parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
+    timeout = _parse_timeout(args.timeout)
+    if timeout is None:
+        try:
+            shown = float(args.timeout)
+        except ValueError:
+            shown = repr(args.timeout)
+        parser.error(f"--timeout must be > 0 seconds, got {shown} (any positive, finite number)")
 
     def log(message):
         print(message, flush=True)
 
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
     try:
-        pages = build_reports(args.notebooks, args.out, timeout_s=args.timeout,
-                              kernel_name=args.kernel, log=log)
-    except ReportError as err:
-        print(f"chipsuite report: error: {err}", file=sys.stderr)
-        return 1
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        pages = build_reports(args.notebooks, args.out, timeout_s=timeout, kernel_name=args.kernel, log=log)
+    except BaseException as err:  # sorted below; anything else is re-raised
+        # an interrupt may surface as another error of the kernel machinery (e.g. DeadKernelError):
+        # the flag, not the type, says it was an interrupt
+        if interrupted or isinstance(err, KeyboardInterrupt):
+            print(f"chipsuite report: interrupted; {args.out} is unchanged", file=sys.stderr)
+            return 130
+        if isinstance(err, ReportError):
+            print(f"chipsuite report: error: {err}", file=sys.stderr)
+            return 1
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     total = sum(p.size_bytes for p in pages)
     print(f"{len(pages)} report(s), {total / 1e6:.2f} MB in total:")
     width = max(len(str(page.html_path)) for page in pages)

@@ -26,7 +26,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
@@ -34,7 +36,7 @@ from typing import NamedTuple
 from .schema import BOUNDS, TABLES, UNITS, DataError, read_table
 
 __all__ = ["PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff", "assumptions_path",
-           "read_assumptions"]
+           "check_assumption_rows", "check_seed", "read_assumptions"]
 
 #: the repository's data folder (``$CHIPSUITE_DATA_DIR`` or an argument may name another)
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -42,7 +44,80 @@ ASSUMPTIONS_FILE = DEFAULT_DATA_DIR / "assumptions.csv"
 
 
 class ScenarioError(ValueError):
-    """A scenario parameter is unknown, of the wrong type, or outside its bounds."""
+    """A scenario parameter is unknown, of the wrong type, or outside its bounds; or scenario JSON
+    (or a seed) is malformed."""
+
+
+#: ``"chipsuite_scenario"`` format version written by :meth:`Scenario.to_json` (the only one read)
+FORMAT_VERSION = 1
+#: longest scenario JSON text read [characters] (a scenario is ~2 kB)
+MAX_JSON_CHARS = 1_000_000
+
+
+def as_number(name, value, unit="1"):
+    """``value`` as a float if it is a real number (int, float, numpy scalar, 0-d numeric array).
+
+    Booleans, strings, None, complex numbers, arrays with more than one element and integers beyond
+    the float range raise :class:`ScenarioError` naming parameter ``name`` [``unit``].
+    """
+    value = _unwrap(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ScenarioError(f"parameter {name!r} = {_short(value)} [{unit}] must be a number, "
+                            f"not {type(value).__name__}")
+    try:
+        return float(value)
+    except (OverflowError, ValueError, TypeError):
+        raise ScenarioError(f"parameter {name!r} = {_short(value)} [{unit}] is beyond the float range") from None
+
+
+def _unwrap(value):
+    """A numpy scalar or 0-d array -> its Python scalar (so numpy need not be imported here)."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _short(value, limit=60):
+    """``repr(value)`` cut to about ``limit`` characters (a 400-digit integer is no readable message)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond sys.get_int_max_str_digits()
+        return f"<integer of about {value.bit_length() * 0.30103:.0f} digits>"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def check_seed(seed):
+    """``seed`` as an int if it is a non-negative integer (int, numpy integer); else :class:`ScenarioError`.
+
+    ``1.9``, ``True``, ``"1"`` and ``-1`` are refused (a float seed would be recorded truncated).
+    """
+    seed = _unwrap(seed)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ScenarioError(f"seed = {_short(seed)} must be a non-negative integer, not {type(seed).__name__}")
+    seed = int(seed)
+    if seed < 0:
+        raise ScenarioError(f"seed = {seed} must be a non-negative integer (>= 0)")
+    return seed
+
+
+def _no_duplicates(pairs):
+    """``object_pairs_hook`` of :func:`json.loads`: a dict, refusing duplicate keys."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ScenarioError(f"scenario JSON has the key {key!r} twice")
+        out[key] = value
+    return out
+
+
+def _parse_int(text):
+    """``parse_int`` of :func:`json.loads`: an integer of more than 300 digits (beyond the float
+    range) becomes +-inf, which every parameter refuses by name, instead of a ValueError."""
+    return int(text) if len(text) <= 300 else float(text)
+
+
+def _refuse_constant(name):
+    raise ScenarioError(f"scenario JSON contains {name}, which is not a number (JSON has no NaN/Infinity)")
 
 
 class Parameter(NamedTuple):
@@ -167,6 +242,19 @@ def read_assumptions(path=None):
     """
     path = assumptions_path(path)
     table = read_table(path, TABLES["assumptions"])
+    rows = check_assumption_rows(table)
+    missing = [n for n in PARAMETERS if n not in rows]
+    if missing:
+        raise DataError(table.schema.file, None, "parameter",
+                        f"no row for scenario parameter(s) {', '.join(missing)}")
+    return rows
+
+
+def check_assumption_rows(table):
+    """Check each row of a raw ``assumptions`` table (:class:`chipsuite.schema.RawTable`) against
+    :data:`PARAMETERS`: a known parameter, its unit, ``low``/``base``/``high`` inside its validity
+    bounds. Returns the rows as :func:`read_assumptions` does (rows need not cover every parameter:
+    that is checked by :func:`read_assumptions`). Raises :class:`chipsuite.DataError`."""
     file = table.schema.file
     rows = {}
     for row, line in zip(table.rows, table.lines):
@@ -186,13 +274,21 @@ def read_assumptions(path=None):
                                 f"validity bounds [{p.lower:g}, {p.upper:g}] {p.unit}")
         rows[name] = {"unit": canonical, **values, "kind": row["kind"], "source_ids": row["source_ids"],
                       "note": row["note"], "line": line}
-    missing = [n for n in PARAMETERS if n not in rows]
-    if missing:
-        raise DataError(file, None, "parameter", f"no row for scenario parameter(s) {', '.join(missing)}")
     return rows
 
 
 _ASSUMPTIONS = read_assumptions()
+
+
+def _check_names(values):
+    """Raise :class:`ScenarioError` for names in ``values`` that are not scenario parameters."""
+    bad = [k for k in values if not isinstance(k, str)]
+    if bad:
+        raise ScenarioError(f"scenario parameter names must be strings, got {_short(bad[0])} "
+                            f"({type(bad[0]).__name__})")
+    unknown = sorted(set(values) - set(PARAMETERS))
+    if unknown:
+        raise ScenarioError(f"unknown scenario parameter(s) {unknown}; known: {sorted(PARAMETERS)}")
 
 
 def _default(name):
@@ -265,11 +361,7 @@ class Scenario:
     def __post_init__(self):
         for f in dataclasses.fields(self):
             p = PARAMETERS[f.name]
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ScenarioError(f"parameter {f.name!r} = {value!r} [{p.unit}] must be a number, "
-                                    f"not {type(value).__name__}")
-            value = float(value)
+            value = as_number(f.name, getattr(self, f.name), p.unit)
             if not math.isfinite(value) or not p.lower <= value <= p.upper:
                 raise ScenarioError(f"parameter {f.name!r} = {value!r} [{p.unit}] is outside its bounds "
                                     f"[{p.lower:g}, {p.upper:g}]")
@@ -294,17 +386,15 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, values):
-        """Build from a mapping; unknown names raise :class:`ScenarioError`."""
-        unknown = sorted(set(values) - set(PARAMETERS))
-        if unknown:
-            raise ScenarioError(f"unknown scenario parameter(s) {unknown}; known: {sorted(PARAMETERS)}")
+        """Build from a mapping; unknown or non-string names raise :class:`ScenarioError`."""
+        if not isinstance(values, Mapping):
+            raise ScenarioError(f"scenario parameters must be a mapping name -> number, not {type(values).__name__}")
+        _check_names(values)
         return cls(**values)
 
     def replace(self, **changes):
         """A copy with ``changes`` applied (validated)."""
-        unknown = sorted(set(changes) - set(PARAMETERS))
-        if unknown:
-            raise ScenarioError(f"unknown scenario parameter(s) {unknown}; known: {sorted(PARAMETERS)}")
+        _check_names(changes)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self):
@@ -313,16 +403,44 @@ class Scenario:
 
     def to_json(self):
         """JSON text; floats are written by ``repr`` so :meth:`from_json` restores them exactly."""
-        return json.dumps({"chipsuite_scenario": 1, "parameters": self.to_dict()}, indent=1)
+        return json.dumps({"chipsuite_scenario": FORMAT_VERSION, "parameters": self.to_dict()}, indent=1)
 
     @classmethod
     def from_json(cls, text):
-        """Inverse of :meth:`to_json`."""
+        """Inverse of :meth:`to_json`.
+
+        ``text`` must be a str (or UTF-8 bytes) holding one object with exactly the keys
+        ``"chipsuite_scenario"`` (= :data:`FORMAT_VERSION`) and ``"parameters"``; duplicate keys,
+        NaN/Infinity, other keys and anything malformed raise :class:`ScenarioError`.
+        """
+        if isinstance(text, (bytes, bytearray)):
+            try:
+                text = bytes(text).decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ScenarioError(f"scenario JSON is not valid UTF-8 (byte {err.start})") from None
+        if not isinstance(text, str):
+            raise ScenarioError(f"scenario JSON must be text (str), not {type(text).__name__}")
+        if len(text) > MAX_JSON_CHARS:
+            raise ScenarioError(f"scenario JSON is {len(text)} characters long (limit {MAX_JSON_CHARS})")
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant,
+                              parse_int=_parse_int)
         except json.JSONDecodeError as err:
             raise ScenarioError(f"scenario JSON is malformed: {err}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
+        except RecursionError:
+            raise ScenarioError("scenario JSON is malformed: nested too deeply") from None
+        if not isinstance(data, dict):
+            raise ScenarioError(f"scenario JSON must be an object, not {type(data).__name__}")
+        extra = sorted(set(data) - {"chipsuite_scenario", "parameters"})
+        if extra:
+            raise ScenarioError(f"scenario JSON has unknown key(s) {extra} (expected 'chipsuite_scenario', "
+                                "'parameters')")
+        version = data.get("chipsuite_scenario")
+        if isinstance(version, bool) or version != FORMAT_VERSION:
+            what = ("has no format version 'chipsuite_scenario'" if "chipsuite_scenario" not in data
+                    else f"has format version 'chipsuite_scenario' = {_short(version)}")
+            raise ScenarioError(f"scenario JSON {what} (this chipsuite reads version {FORMAT_VERSION})")
+        if not isinstance(data.get("parameters"), dict):
             raise ScenarioError("scenario JSON must be an object with a 'parameters' object")
         return cls.from_dict(data["parameters"])
 

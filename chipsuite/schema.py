@@ -15,7 +15,10 @@ import csv
 import datetime as _dt
 import io
 import math
+import os
 import re
+import stat
+import sys
 from dataclasses import dataclass, field
 
 
@@ -161,6 +164,30 @@ def enum(*values):
     return ("enum", tuple(values))
 
 
+#: Years that dates, quarters and years in the tables may fall in (inclusive; ``data/README.md``).
+#: Outside it a typo (``2926Q3``) would silently become another date (``datetime64[ns]`` wraps
+#: around beyond 1677-2262), so it is refused.
+SUPPORTED_YEARS = (1990, 2100)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Plausibility bounds of a number, in the canonical unit of its column or parameter.
+
+    ``lower <= value <= upper`` (both inclusive); ``reason`` says why (shown in the error).
+    """
+
+    lower: float
+    upper: float
+    reason: str
+
+    def problem(self, value):
+        """``None`` if ``value`` [canonical unit] is inside, else the broken rule as text."""
+        if self.lower <= value <= self.upper:
+            return None
+        return f"outside its plausible range [{self.lower:g}, {self.upper:g}] ({self.reason})"
+
+
 @dataclass(frozen=True)
 class TableSchema:
     """Schema of one CSV table.
@@ -169,6 +196,12 @@ class TableSchema:
     ``">=0"`` (zero is meaningful, e.g. no capacity yet) or ``None`` (any finite number). ``units`` is the set
     of units allowed in the ``unit`` column, or a mapping ``parameter -> units``
     keyed by the value of ``unit_by`` (the parameter column).
+
+    ``bounds`` holds plausibility bounds (:class:`Bound`, canonical units) of the numbers: keyed by
+    the value of the ``unit_by`` column in long tables (``"tdp"``: applies to low/base/high of the
+    tdp rows), else by the number column's name (``"value"``, or ``"low"``/``"base"``/``"high"``;
+    the key ``"*"`` applies to every number column). A table without entries has no bounds beyond
+    ``value_floor`` (``assumptions.csv`` is bounded by ``chipsuite.scenario.PARAMETERS``).
     """
 
     name: str
@@ -177,6 +210,7 @@ class TableSchema:
     value_floor: str = ">0"
     units: object = None
     unit_by: str | None = None
+    bounds: dict = field(default_factory=dict)
     bounded: bool = field(init=False, default=False)
 
     def __post_init__(self):
@@ -192,11 +226,53 @@ class TableSchema:
             return self.units[row[self.unit_by]]
         return tuple(self.units) if self.units is not None else tuple(UNITS)
 
+    def bound_for(self, row, column):
+        """The :class:`Bound` of number ``column`` in ``row`` (a dict of raw cells), or ``None``."""
+        if self.unit_by is not None and row.get(self.unit_by) in self.bounds:
+            return self.bounds[row[self.unit_by]]
+        return self.bounds.get(column, self.bounds.get("*"))
+
 
 def _units_by(parameters):
     """``{parameter: allowed units}`` from ``{parameter: (allowed units, dataset variable)}``."""
     return {p: units for p, (units, _) in parameters.items()}
 
+
+#: plausibility bounds [canonical units] per chip_specs parameter (see TableSchema.bounds)
+CHIP_BOUNDS = {
+    "tdp": Bound(1, 10_000, "package power in W; the largest planned packages (Rubin Ultra, Feynman) are ~4.5 kW"),
+    "bf16_dense": Bound(1, 200_000, "dense TFLOPS; the fastest planned parts are ~40,000"),
+    "fp8_dense": Bound(1, 400_000, "dense TFLOPS; the fastest planned parts are ~90,000"),
+    "fp4_dense": Bound(1, 1_000_000, "dense TFLOPS; the fastest planned parts are ~250,000"),
+    "memory": Bound(1, 10_000, "GB per package; the largest planned parts hold ~2,000 GB"),
+    "memory_bandwidth": Bound(0.01, 500, "TB/s per package; the fastest planned parts reach ~64 TB/s"),
+    "unit_price": Bound(100, 2_000_000, "USD per accelerator; the priciest parts cost up to ~250 thousand"),
+    "system_cost": Bound(100, 5_000_000, "USD per accelerator of a whole system; rack-scale is ~400 thousand"),
+    "system_power_overhead": Bound(1, 5, "system power per W of accelerator TDP is >= 1; racks are 1.1-3.5"),
+    "rental_price": Bound(0.01, 1_000, "USD per accelerator-hour; cloud GPUs rent at 1.5-10"),
+}
+#: plausibility bounds [canonical units] per site_params parameter
+SITE_BOUNDS = {
+    "pue": Bound(1, 3, "PUE = facility power / IT power is >= 1 by definition; old halls reach ~2.5"),
+    "electricity_price": Bound(1, 1_000, "USD/MWh; US industrial prices are 40-200"),
+    "carbon_intensity": Bound(0, 2_000, "gCO2/kWh; coal emits ~1,000, nothing emits twice that"),
+    "long_run_capacity": Bound(0, 100_000, "MW; the largest announced campus is ~7 GW"),
+}
+#: facility power [MW] of one site at a milestone
+SITE_CAPACITY_BOUND = Bound(0, 100_000, "MW; the largest announced campus is ~7 GW, the whole fleet ~15 GW")
+#: plausibility bounds [canonical units] per fleet_milestones quantity
+FLEET_BOUNDS = {q: Bound(1, 100_000_000, "units or H100e; Meta's fleet is ~1.3 million GPUs (2025)")
+                for q in FLEET_QUANTITIES}
+
+#: plausibility bounds [canonical units] per financials measure
+FINANCIAL_BOUNDS = {
+    **{m: Bound(1e6, 2e12, "USD; Meta's statement lines are 0.3-240 bn") for m, u in FINANCIAL_MEASURES.items()
+       if u == ("USD bn", "USD")},
+    "nvidia_gross_margin": Bound(0, 1, "a gross margin is a share of revenue"),
+    "amd_gross_margin": Bound(0, 1, "a gross margin is a share of revenue"),
+    "cost_of_capital": Bound(0, 1, "a rate per year; Meta's is ~7-10 %"),
+    "server_useful_life": Bound(1, 15, "years; Meta depreciates servers over 4-5.5"),
+}
 
 _VALUE_COLUMNS = {"unit": UNIT, "low": NUMBER, "base": NUMBER, "high": NUMBER}
 _TAIL = {"kind": enum(*KINDS), "source_ids": SOURCE_IDS, "note": TEXT}
@@ -221,12 +297,14 @@ TABLES = {
             "chip_specs",
             {"generation": IDENTIFIER, "parameter": enum(*CHIP_PARAMETERS), **_VALUE_COLUMNS, **_TAIL},
             key=("generation", "parameter"), units=_units_by(CHIP_PARAMETERS), unit_by="parameter",
+            bounds=CHIP_BOUNDS,
         ),
         TableSchema(
             "chip_workloads",
             {"generation": IDENTIFIER, "workload": enum(*WORKLOADS), **_VALUE_COLUMNS,
              "method": IDENTIFIER, **_TAIL},
             key=("generation", "workload"), units=("H100e",),
+            bounds={"*": Bound(0.001, 100, "H100s one unit replaces; the fastest chips replace ~11")},
         ),
         TableSchema(
             "sites",
@@ -238,24 +316,27 @@ TABLES = {
             "site_params",
             {"site": enum(*SITES), "parameter": enum(*SITE_PARAMETERS), **_VALUE_COLUMNS, **_TAIL},
             key=("site", "parameter"), units=_units_by(SITE_PARAMETERS), unit_by="parameter",
+            bounds=SITE_BOUNDS,
         ),
         TableSchema(
             # zero is meaningful here: a site may have no capacity yet at a milestone
             "site_capacity",
             {"site": enum(*SITES), "quarter": QUARTER, **_VALUE_COLUMNS, **_TAIL},
-            key=("site", "quarter"), value_floor=">=0", units=("MW",),
+            key=("site", "quarter"), value_floor=">=0", units=("MW",), bounds={"*": SITE_CAPACITY_BOUND},
         ),
         TableSchema(
             "capex_quarterly",
             {"quarter": QUARTER, "measure": enum(*CAPEX_QUARTERLY_MEASURES), "unit": UNIT,
              "value": NUMBER, **_TAIL},
             key=("quarter", "measure"), units=("USD bn", "USD"),
+            bounds={"value": Bound(1e8, 5e11, "USD per quarter; Meta's quarterly capex is 5-40 bn")},
         ),
         TableSchema(
             "capex_annual",
             {"year": YEAR, "measure": enum(*CAPEX_ANNUAL_MEASURES), "date_given": DATE,
              **_VALUE_COLUMNS, **_TAIL},
             key=("year", "measure", "date_given"), units=("USD bn", "USD"),
+            bounds={"*": Bound(1e9, 2e12, "USD per year; Meta's annual capex is 27-145 bn")},
         ),
         TableSchema(
             "events",
@@ -266,7 +347,7 @@ TABLES = {
         TableSchema(
             "fleet_milestones",
             {"date": DATE, "quantity": enum(*FLEET_QUANTITIES), **_VALUE_COLUMNS, **_TAIL},
-            key=("date", "quantity"), units=FLEET_QUANTITIES, unit_by="quantity",
+            key=("date", "quantity"), units=FLEET_QUANTITIES, unit_by="quantity", bounds=FLEET_BOUNDS,
         ),
         TableSchema(
             # scenario parameters may be 0 or negative (shares, lags, growth rates): any finite number;
@@ -283,12 +364,16 @@ TABLES = {
              "start_quarter": QUARTER, "end_quarter": QUARTER, "measure": enum(*DEAL_MEASURES),
              **_VALUE_COLUMNS, **_TAIL},
             key=("deal_id", "tranche"), units=DEAL_MEASURES, unit_by="measure",
+            bounds={"units": Bound(1, 100_000_000, "units of one tranche; the largest deals are ~1.5 million"),
+                    "power": Bound(1, 100_000, "MW of one tranche; the largest deals are ~1 GW per tranche"),
+                    "value": Bound(1e6, 2e12, "USD of one tranche; the largest deals are ~100-150 bn")},
         ),
         TableSchema(
             # Meta financial-statement lines and vendor margins; period is a year YYYY or a quarter YYYYQn
             "financials",
             {"period": REQUIRED_TEXT, "measure": enum(*FINANCIAL_MEASURES), **_VALUE_COLUMNS, **_TAIL},
             key=("period", "measure"), units=FINANCIAL_MEASURES, unit_by="measure",
+            bounds=FINANCIAL_BOUNDS,
         ),
     ]
 }
@@ -341,6 +426,9 @@ for _t in [
          "start_quarter": QUARTER, "end_quarter": QUARTER, "carbon_intensity_gco2_per_kwh": NUMBER,
          **{c: OPTIONAL_NUMBER for c in PRICE_COLUMNS}, "price_kind": enum(*PRICE_KINDS), **_TAIL},
         key=("contract_id",), units=("MW",),
+        bounds={"*": Bound(0.1, 100_000, "MW of one contract; the largest are ~2.2 GW"),
+                "carbon_intensity_gco2_per_kwh": Bound(0, 2_000, "gCO2/kWh; coal emits ~1,000"),
+                **{c: Bound(1, 1_000, "USD/MWh; contract prices are 40-200") for c in PRICE_COLUMNS}},
     ),
     TableSchema(
         "fleet_energy_reported",
@@ -356,7 +444,7 @@ for _t in [
     TableSchema(
         "site_power_plans",
         {"site": enum(*SITES), "quarter": QUARTER, **_VALUE_COLUMNS, **_TAIL},
-        key=("site", "quarter"), units=("MW",),
+        key=("site", "quarter"), units=("MW",), bounds={"*": SITE_CAPACITY_BOUND},
     ),
 ]:
     TABLES[_t.name] = _t
@@ -366,11 +454,13 @@ del _t
 # --------------------------------------------------------------------------- cell rules
 
 _IDENTIFIER_RE = re.compile(r"[a-z0-9_]+")
-_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_SOURCE_DATE_RE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?|n\.d\.")
-_YEAR_RE = re.compile(r"\d{4}")
-_SOURCE_ID_RE = re.compile(r"S[1-9]\d*")
+# digits are ASCII [0-9] only: ``\d`` would accept "７００" or Bengali "৭৪০" (which float() reads)
+_NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SOURCE_DATE_RE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?|n\.d\.")
+_QUARTER_RE = re.compile(r"[0-9]{4}Q[1-4]")
+_YEAR_RE = re.compile(r"[0-9]{4}")
+_SOURCE_ID_RE = re.compile(r"S[1-9][0-9]*")
 _URL_RE = re.compile(r"https?://\S+")
 
 
@@ -392,30 +482,34 @@ def check_cell(rule, value):
             return "value is empty but a number is required"
         if not _NUMBER_RE.fullmatch(value):
             return f"value {value!r} is not a number"
-        return None if math.isfinite(float(value)) else f"value {value!r} is not a finite number"
+        return _finite_problem(value)
     if rule == OPTIONAL_NUMBER:
         if value == "":
             return None
         if not _NUMBER_RE.fullmatch(value):
             return f"value {value!r} is not a number (or empty)"
-        return None if math.isfinite(float(value)) else f"value {value!r} is not a finite number"
+        return _finite_problem(value)
     if rule == BOOL:
         return None if value in ("true", "false") else f"value {value!r} is not true/false"
     if rule == DATE:
-        return None if _is_date(value) else f"value {value!r} is not a date YYYY-MM-DD"
+        if not _is_date(value):
+            return f"value {value!r} is not a date YYYY-MM-DD"
+        return _year_problem(value, int(value[:4]))
     if rule == SOURCE_DATE:
         ok = _SOURCE_DATE_RE.fullmatch(value) and (len(value) != 10 or _is_date(value))
-        return None if ok else f"value {value!r} is not a date YYYY-MM-DD, YYYY-MM, YYYY or n.d."
+        if not ok:
+            return f"value {value!r} is not a date YYYY-MM-DD, YYYY-MM, YYYY or n.d."
+        if value != "n.d." and len(value) == 7 and not 1 <= int(value[5:]) <= 12:
+            return f"value {value!r} is not a date YYYY-MM (month 01-12)"
+        return None if value == "n.d." else _year_problem(value, int(value[:4]))
     if rule == QUARTER:
-        from chipsuite.quarters import parse_quarter  # numpy/pandas only when a quarter is checked
-
-        try:
-            parse_quarter(value)
-        except ValueError:
+        if not _QUARTER_RE.fullmatch(value):
             return f"value {value!r} is not a quarter YYYYQn (e.g. 2026Q1)"
-        return None if value == value.strip() else f"value {value!r} is not a quarter YYYYQn"
+        return _year_problem(value, int(value[:4]))
     if rule == YEAR:
-        return None if _YEAR_RE.fullmatch(value) else f"value {value!r} is not a year YYYY"
+        if not _YEAR_RE.fullmatch(value):
+            return f"value {value!r} is not a year YYYY"
+        return _year_problem(value, int(value))
     if rule == SOURCE_ID:
         return None if _SOURCE_ID_RE.fullmatch(value) else f"value {value!r} is not a source id S<n>"
     if rule == SOURCE_IDS:
@@ -433,6 +527,24 @@ def check_cell(rule, value):
     if rule == UNIT:
         return None if value in UNITS else f"unit {value!r} is not in the units vocabulary"
     raise AssertionError(f"unknown cell rule {rule!r}")  # pragma: no cover
+
+
+def _finite_problem(value):
+    """``None`` if the number text ``value`` is a finite, normal float (or zero), else the broken rule."""
+    x = float(value)
+    if not math.isfinite(x):
+        return f"value {value!r} is not a finite number"
+    if x != 0 and abs(x) < sys.float_info.min:  # subnormal: below 2.2e-308, precision is lost
+        return f"value {value!r} is below the smallest normal number ({sys.float_info.min:.3g}); a typo?"
+    return None
+
+
+def _year_problem(value, year):
+    """``None`` if ``year`` is inside :data:`SUPPORTED_YEARS`, else the broken rule as text."""
+    first, last = SUPPORTED_YEARS
+    if first <= year <= last:
+        return None
+    return f"value {value!r} is outside the supported years {first}-{last} (data/README.md)"
 
 
 def _is_date(value):
@@ -460,23 +572,93 @@ class RawTable:
 def read_table(path, schema):
     """Read and validate one CSV file against ``schema``; return a :class:`RawTable`.
 
-    Raises :class:`DataError` for a missing file, a bad header, a blank, short or
-    long row, a cell breaking its rule, a row rule (bounds order, positivity,
-    unit for the parameter, source ids / note by kind) or a duplicate key.
+    Raises :class:`DataError` for a file that cannot be read (:func:`read_file_bytes`), a bad
+    encoding, a bad header, a blank, short or long row, a cell breaking its rule, a row rule
+    (bounds order, positivity, plausibility bounds, unit for the parameter, source ids / note by
+    kind) or a duplicate key.
     """
-    file = schema.file
+    return parse_table(read_file_bytes(path, schema.file), schema)
+
+
+def read_file_bytes(path, file=None):
+    """The bytes of the regular file at ``path``; any file-system fault raises :class:`DataError`.
+
+    Missing file, directory, FIFO / socket / device (refused without blocking: the file is opened
+    non-blocking and checked with ``fstat`` before it is read), symlink loop, no permission, or any
+    other ``OSError``: the message names ``path``. ``file`` is the name used in the message
+    (default: the file name of ``path``).
+    """
+    path = os.fspath(path)
+    file = file or os.path.basename(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise DataError(file, None, None, f"file is missing (expected at {path})") from None
+    except IsADirectoryError:
+        raise DataError(file, None, None, f"{path} is a directory, not a CSV file") from None
+    except PermissionError:
+        raise DataError(file, None, None, f"file {path} cannot be read: permission denied") from None
+    except OSError as err:  # ELOOP (symlink loop), ENXIO (a socket), ENAMETOOLONG, EIO, ...
+        mode = _mode_or_none(path)
+        if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise DataError(file, None, None, f"{path} is not a regular file ({_file_type(mode)}); "
+                            "a CSV table must be a regular file") from None
+        raise DataError(file, None, None, f"file {path} cannot be opened: {err.strerror or err}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise DataError(file, None, None, f"{path} is a directory, not a CSV file")
+        if not stat.S_ISREG(mode):
+            raise DataError(file, None, None, f"{path} is not a regular file ({_file_type(mode)}); "
+                            "a CSV table must be a regular file")
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = None
+            return fh.read()
+    except OSError as err:
+        raise DataError(file, None, None, f"file {path} cannot be read: {err.strerror or err}") from None
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _mode_or_none(path):
+    try:
+        return os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+
+
+def _file_type(mode):
+    for test, name in ((stat.S_ISFIFO, "a FIFO / named pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"  # pragma: no cover
+
+
+#: byte-order marks of encodings other than UTF-8, refused with their name
+_OTHER_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+               (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
+def decode_utf8(data, file):
+    """Text of ``data`` (UTF-8, an optional UTF-8 byte-order mark dropped); else :class:`DataError`."""
+    for bom, name in _OTHER_BOMS:
+        if data.startswith(bom):
+            raise DataError(file, 1, None, f"file is {name} (byte-order mark); save it as UTF-8")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise DataError(file, line, None, "file is not valid UTF-8") from None
-    if text.startswith("\ufeff"):
-        raise DataError(file, 1, None, "file starts with a byte-order mark: save as UTF-8 without BOM")
+        raise DataError(file, line, None, "file is not valid UTF-8 (save it as UTF-8 / 'CSV UTF-8')") from None
+    return text[1:] if text.startswith("\ufeff") else text  # spreadsheets write a BOM for "CSV UTF-8"
+
+
+def parse_table(data, schema):
+    """Validate the bytes ``data`` of one CSV file against ``schema``; return a :class:`RawTable`."""
+    file = schema.file
+    text = decode_utf8(data, file)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows, lines, seen = [], [], {}
     header = None
@@ -559,12 +741,9 @@ def _check_row_rules(row, line, schema):
                 raise DataError(file, line, name, f"value {row[name]!r} must be > 0")
             if schema.value_floor == ">=0" and not x >= 0:
                 raise DataError(file, line, name, f"value {row[name]!r} must be >= 0")
-    if schema.bounded:
-        low, base, high = (float(row[b]) for b in BOUNDS)
-        if low > base:
-            raise DataError(file, line, "low", f"low {row['low']} > base {row['base']} (need low <= base <= high)")
-        if base > high:
-            raise DataError(file, line, "high", f"base {row['base']} > high {row['high']} (need low <= base <= high)")
+            _check_bound(row, line, schema, name, x * factor)
+        elif rule == OPTIONAL_NUMBER and row[name] != "":
+            _check_bound(row, line, schema, name, float(row[name]))  # these columns carry their own unit
     if "kind" in row and "source_ids" in row:
         if row["kind"] == "assumption":
             if not row["note"].strip():
@@ -575,6 +754,23 @@ def _check_row_rules(row, line, schema):
     extra = ROW_RULES.get(schema.name)
     if extra is not None:
         extra(row, line, schema)
+    # the order comes last, so that an absurd value is named by its own column's rule first
+    if schema.bounded:
+        low, base, high = (float(row[b]) for b in BOUNDS)
+        if low > base:
+            raise DataError(file, line, "low", f"low {row['low']} > base {row['base']} (need low <= base <= high)")
+        if base > high:
+            raise DataError(file, line, "high", f"base {row['base']} > high {row['high']} (need low <= base <= high)")
+
+
+def _check_bound(row, line, schema, column, value):
+    """Raise :class:`DataError` if ``value`` [canonical unit] breaks the bound of ``column`` in ``row``."""
+    bound = schema.bound_for(row, column)
+    problem = bound.problem(value) if bound is not None else None
+    if problem:
+        whom = f"{schema.unit_by} {row[schema.unit_by]!r}: " if schema.unit_by else ""
+        unit = f" {row['unit']}" if "unit" in row and schema.columns[column] == NUMBER else ""
+        raise DataError(schema.file, line, column, f"{whom}value {row[column]}{unit} is {problem}")
 
 
 # --------------------------------------------------------------------------- rules across tables
@@ -634,7 +830,7 @@ def check_cross_references(raw):
     check_energy_cross_references(raw)
 
 
-_PERIOD_RE = re.compile(r"\d{4}(Q[1-4])?")
+_PERIOD_RE = re.compile(r"[0-9]{4}(Q[1-4])?")
 
 
 def _check_deals(table, generations):
@@ -673,6 +869,9 @@ def _check_financials(table):
         if not _PERIOD_RE.fullmatch(row["period"]):
             raise DataError(table.schema.file, line, "period",
                             f"value {row['period']!r} is not a year YYYY or a quarter YYYYQn")
+        problem = _year_problem(row["period"], int(row["period"][:4]))
+        if problem:
+            raise DataError(table.schema.file, line, "period", problem)
 
 
 def _quarter_index(value):

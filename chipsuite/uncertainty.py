@@ -10,6 +10,7 @@ scenario parameters in one vectorised pass (:func:`sweep`). Chunked (dask) ensem
 
 from __future__ import annotations
 
+import math
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -28,7 +29,11 @@ from .sampling import (  # noqa: F401  (re-exported: the public sampling API)
 )
 
 __all__ = [
+    "GRID_BYTES_PER_POINT",
+    "GRID_MAX_BYTES",
+    "GridTooLargeError",
     "SAMPLING_BLOCK_DRAWS",
+    "check_grid_memory",
     "block_rng",
     "one_at_a_time",
     "quantiles",
@@ -268,7 +273,40 @@ def tornado(scenario=None, output: str = "capex_usd", quarter: str | None = "202
 # ---------------------------------------------------------------- parameter sweeps
 
 
-def sweep(scenario=None, grid: Mapping[str, Sequence[float]] | None = None, *, engine: str = "numexpr"):
+#: Peak memory of one grid point of :func:`sweep` / :func:`chipsuite.explorers.grids.run_points`
+#: (every model output of 44 quarters, ~175 kB, plus the evaluation's temporaries): measured
+#: 198-208 kB with ``tracemalloc`` on model v2 (Dec 2026; 69-81 kB on model v1);
+#: ``tests/test_fuzz_guards.py`` fails when the model outgrows it. [bytes]
+GRID_BYTES_PER_POINT = 300_000
+#: Largest estimated memory of a grid evaluation allowed by default (about 6,600 points). [bytes]
+GRID_MAX_BYTES = 2_000_000_000
+
+
+class GridTooLargeError(ValueError):
+    """A scenario grid would need more memory than its limit (the message gives the estimate)."""
+
+
+def check_grid_memory(n_points, max_bytes=GRID_MAX_BYTES, who="grid"):
+    """Estimated peak memory [bytes] of evaluating ``n_points`` grid points; raises
+    :class:`GridTooLargeError` with the estimate when it exceeds ``max_bytes`` [bytes].
+
+    >>> check_grid_memory(10) == 10 * GRID_BYTES_PER_POINT
+    True
+    """
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float, np.integer, np.floating)) \
+            or not max_bytes > 0:
+        raise ValueError(f"{who}: max_bytes must be a positive number of bytes, got {max_bytes!r}")
+    estimate = int(n_points) * GRID_BYTES_PER_POINT
+    if estimate > max_bytes:
+        raise GridTooLargeError(
+            f"{who}: {int(n_points):,} points need about {estimate / 1e9:,.3g} GB "
+            f"({GRID_BYTES_PER_POINT / 1e3:g} kB per point), above the limit of {max_bytes / 1e9:,.3g} GB "
+            "(max_bytes); use fewer points or raise max_bytes")
+    return estimate
+
+
+def sweep(scenario=None, grid: Mapping[str, Sequence[float]] | None = None, *, engine: str = "numexpr",
+          max_bytes: float = GRID_MAX_BYTES):
     """Evaluate the model on a grid of scenario parameters in ONE vectorised pass.
 
     The grid's points (Cartesian product, in ``grid`` order) are mapped onto the model's
@@ -277,13 +315,17 @@ def sweep(scenario=None, grid: Mapping[str, Sequence[float]] | None = None, *, e
     stock-flow ones (``useful_life`` enters the stock-flow as one service life per draw,
     ``mtia_cadence`` etc. the cadence as one array per draw); only the dataset (chip specs, site
     paths) is shared by all points, at its base values. Each point is validated as a Scenario
-    (bounds, supply shares) first. Memory: about 53 kB per grid point.
+    (bounds, supply shares) first. Memory: about 175 kB of output per grid point (model v2) and up to
+    :data:`GRID_BYTES_PER_POINT` at the peak; the estimate is checked before anything is built.
 
     Parameters
     ----------
     scenario : Scenario, optional
         Values of the parameters not in ``grid``.
     grid : dict parameter -> sequence of values [parameter units]
+    max_bytes : float
+        Limit of the estimated peak memory [bytes]; a larger grid raises
+        :class:`GridTooLargeError` with the estimate (default :data:`GRID_MAX_BYTES`).
 
     Returns
     -------
@@ -315,6 +357,7 @@ def sweep(scenario=None, grid: Mapping[str, Sequence[float]] | None = None, *, e
         if np.unique(arr).size != arr.size:
             raise ValueError(f"grid[{name!r}] has repeated values {arr.tolist()}")
         axes[name] = arr
+    check_grid_memory(math.prod(a.size for a in axes.values()), max_bytes, "sweep")
     points = list(itertools.product(*axes.values()))
     for point in points:
         scenario.replace(**{n: float(v) for n, v in zip(axes, point)})  # validates (raises ScenarioError)

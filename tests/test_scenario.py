@@ -69,7 +69,7 @@ def test_unknown_parameter():
     with pytest.raises(ScenarioError, match="unknown scenario parameter.*'utilization'"):
         Scenario.default().replace(utilization=0.5)
     with pytest.raises(ScenarioError, match="unknown"):
-        Scenario.from_json(json.dumps({"parameters": {"no_such_thing": 1.0}}))
+        Scenario.from_json(json.dumps({"chipsuite_scenario": 1, "parameters": {"no_such_thing": 1.0}}))
 
 
 def test_supply_shares_must_not_exceed_one():

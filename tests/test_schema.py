@@ -42,7 +42,8 @@ CASES = [
     ("infinite number", edit("chip_specs", "W,90,90,90", "W,90,90,1e999"), "chip_specs.csv", 5, "high", "finite"),
     ("overflow after unit conversion", edit("capex_quarterly", "USD bn,22.14", "USD bn,1e308"),
      "capex_quarterly.csv", 2, "value", "overflows"),
-    ("byte-order mark", {"events": "\ufeff" + TINY_TABLES["events"]}, "events.csv", 1, None, "byte-order mark"),
+    ("full-width digits", edit("chip_specs", "h100,tdp,W,700,", "h100,tdp,W,\uff17\uff10\uff10,"), "chip_specs.csv", 2,
+     "low", "is not a number"),
     ("unknown unit", edit("chip_specs", "h100,tdp,W,", "h100,tdp,kW,"), "chip_specs.csv", 2, "unit",
      "not in the units vocabulary"),
     ("unit not allowed for parameter", edit("chip_specs", "h100,tdp,W,", "h100,tdp,MW,"),
@@ -178,6 +179,6 @@ def test_value_floors_site_capacity_zero_assumptions_any_sign(tmp_path):
     assert TABLES["site_capacity"].value_floor == ">=0"
     assert TABLES["assumptions"].value_floor is None
     assert {t.name for t in TABLES.values() if t.value_floor != ">0"} == {"site_capacity", "assumptions"}
-    growth = "non_ai_capex_growth,1/year,-0.1,0,0.2,assumption,,may shrink\n"
+    growth = "demand_growth_long_run,1/year,-0.1,0,0.2,assumption,,may shrink\n"
     tables = load_tables(write_tables(tmp_path, assumptions=TINY_TABLES["assumptions"] + growth))
     assert tables["assumptions"]["low"].tolist() == [0.5, -0.1]

@@ -14,7 +14,7 @@ import html
 from pathlib import Path
 
 from ..report import is_report_mode
-from ..scenario import Scenario, ScenarioError
+from ..scenario import PARAMETERS, Scenario, ScenarioError, as_number, check_seed
 
 __all__ = ["ScenarioState", "Control", "Explorer", "display_chart", "FALLBACK_CLASS"]
 
@@ -39,9 +39,11 @@ class ScenarioState:
     """
 
     def __init__(self, scenario=None, draws=1, seed=0):
+        if scenario is not None and not isinstance(scenario, Scenario):
+            raise TypeError(f"scenario must be a chipsuite.Scenario, not {type(scenario).__name__}")
         self._scenario = Scenario.default() if scenario is None else scenario
-        self.draws = int(draws)
-        self.seed = int(seed)
+        self.draws = _check_draws(draws)
+        self.seed = check_seed(seed)
         self._result = None
         self._cache = None  # chipsuite.model.ModelCache: reuses the fleet stage across changes
 
@@ -84,9 +86,29 @@ class ScenarioState:
         return path
 
     def load_scenario(self, path):
-        """Read a scenario saved by :meth:`save_scenario` and make it current."""
-        self.scenario = Scenario.from_json(Path(path).read_text(encoding="utf-8"))
+        """Read a scenario saved by :meth:`save_scenario` and make it current.
+
+        A file that is not UTF-8 JSON of a valid scenario raises :class:`ScenarioError` naming
+        ``path``; a file that cannot be read raises ``OSError``.
+        """
+        data = Path(path).read_bytes()
+        try:
+            scenario = Scenario.from_json(data)
+        except ScenarioError as err:
+            raise ScenarioError(f"{path}: {err}") from None
+        self.scenario = scenario
         return self._scenario
+
+
+def _check_draws(draws):
+    """``draws`` as an int >= 1 (numpy integers accepted); else :class:`ScenarioError`."""
+    try:
+        n = check_seed(draws)
+    except ScenarioError:
+        n = -1
+    if n < 1:
+        raise ScenarioError(f"draws = {draws!r} must be an integer >= 1")
+    return n
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,8 +166,9 @@ class Explorer:
     def set(self, **controls):
         """Set control values (what moving a control does) and update the chart if shown.
 
-        Unknown controls raise ``KeyError``; values that make an invalid scenario raise
-        :class:`ScenarioError` and leave the explorer unchanged.
+        Unknown controls raise ``KeyError``; values that are not numbers or make an invalid
+        scenario raise :class:`ScenarioError`; a chart that cannot be drawn re-raises its error.
+        Every failure leaves the explorer unchanged.
         """
         unknown = sorted(set(controls) - set(self.CONTROLS))
         if unknown:
@@ -154,13 +177,29 @@ class Explorer:
             c = self.CONTROLS[name]
             if c.kind == "select" and c.options and value not in c.options:
                 raise ValueError(f"{type(self).__name__}: control {name!r} = {value!r} is not one of {list(c.options)}")
-        params = {self.CONTROLS[n].param: float(v) * self.CONTROLS[n].scale
-                  for n, v in controls.items() if self.CONTROLS[n].param is not None}
+        params = {}
+        for n, v in controls.items():
+            c = self.CONTROLS[n]
+            if c.param is not None:
+                try:
+                    params[c.param] = as_number(c.param, v, PARAMETERS[c.param].unit) * c.scale
+                except ScenarioError as err:
+                    raise ScenarioError(f"{type(self).__name__}: control {n!r}: {err}") from None
+        before = (self.state.scenario, dict(self.values))
         if params:
-            self.state.update(**params)  # raises ScenarioError before anything changes
+            try:
+                self.state.update(**params)  # raises ScenarioError before anything changes
+            except ScenarioError as err:
+                names = ", ".join(repr(n) for n in controls if self.CONTROLS[n].param is not None)
+                raise ScenarioError(f"{type(self).__name__}: control {names}: {err}") from None
         self.values.update(controls)
+        try:
+            self._refresh()
+        except Exception:  # the chart failed (e.g. a model error): back to the previous state
+            self.state.scenario, self.values = before[0], before[1]
+            self._sync_controls()
+            raise
         self._sync_controls()
-        self._refresh()
         return self
 
     @property
@@ -257,8 +296,9 @@ class Explorer:
     def _guarded(self, action, ok_text):
         try:
             action()
-        except (OSError, ScenarioError, ValueError) as err:
+        except Exception as err:  # noqa: BLE001 - a widget callback: an exception would only reach the log
             self._show_message(f"{type(err).__name__}: {err}", error=True)
+            self._sync_controls()
         else:
             self._show_message(ok_text)
 
@@ -273,8 +313,8 @@ class Explorer:
         self._show_message("")
         try:
             self.set(**{name: change["new"]})
-        except (ScenarioError, ValueError) as err:
-            self._show_message(f"Not applied: {err}", error=True)
+        except Exception as err:  # noqa: BLE001 - a widget callback: every error is shown, none escapes
+            self._show_message(f"Not applied: {type(err).__name__}: {err}", error=True)
             self._sync_controls()
 
     def _sync_controls(self):

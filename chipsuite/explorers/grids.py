@@ -41,7 +41,7 @@ def _dataset():
     return load_dataset()
 
 
-def run_points(scenario, points, engine="numexpr"):
+def run_points(scenario, points, engine="numexpr", max_bytes=None):
     """Evaluate many variants of ``scenario`` in one vectorised model call.
 
     Parameters
@@ -52,6 +52,10 @@ def run_points(scenario, points, engine="numexpr"):
         Each dict overrides scenario parameters (validated like :meth:`Scenario.replace`);
         the key ``"mtia_efficiency"`` [1] additionally multiplies every MTIA H100e factor.
     engine : {"numexpr", "numpy"}
+    max_bytes : float, optional
+        Limit of the estimated peak memory [bytes] (default
+        :data:`chipsuite.uncertainty.GRID_MAX_BYTES`); more points raise
+        :class:`chipsuite.uncertainty.GridTooLargeError` with the estimate, before any model work.
 
     Returns
     -------
@@ -63,9 +67,13 @@ def run_points(scenario, points, engine="numexpr"):
 
     from ..model import evaluate_model, model_inputs
 
-    points = [dict(p) for p in points]
+    from ..uncertainty import GRID_MAX_BYTES, check_grid_memory
+
+    points = list(points)
     if not points:
         raise ValueError("run_points: points must not be empty")
+    check_grid_memory(len(points), GRID_MAX_BYTES if max_bytes is None else max_bytes, "run_points")
+    points = [dict(p) for p in points]
     scenarios = []
     for i, p in enumerate(points):
         params = {k: v for k, v in p.items() if k != MTIA_EFFICIENCY}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import charts
 from .base import Control, Explorer
 from .grids import OUTPUTS, tornado_frame, _output_series
@@ -26,37 +28,65 @@ class UncertaintyExplorer(Explorer):
         super().__init__(scenario, draws=draws, seed=seed, **controls)
 
     def set(self, **controls):
-        """As :meth:`Explorer.set`; a refused custom metric is kept as :attr:`metric_error`."""
-        if "metric" in controls:
-            from ..expr import FormulaError
-            from ..metrics import custom_metric
+        """As :meth:`Explorer.set`; a refused custom metric is kept as :attr:`metric_error`.
 
-            text = (controls["metric"] or "").strip()
-            self.metric_error = ""
-            if text:
-                try:
-                    custom_metric(text, self.result.isel(draw=slice(0, 2)))
-                except (FormulaError, ValueError, KeyError, TypeError) as err:
-                    self.metric_error = f"{type(err).__name__}: {err}"
-            controls = {**controls, "metric": text}
-        super().set(**controls)
+        The metric is checked on the result of the new parameters (formula, units, and dims: a fan
+        chart needs ``quarter``); a refused metric is stored but not drawn, so it never blocks
+        later controls.
+        """
+        if "metric" not in controls:
+            super().set(**controls)
+            return self
+        text = str(controls["metric"] or "").strip()
+        others = {k: v for k, v in controls.items() if k != "metric"}
+        if others:
+            super().set(**others)
+        self.metric_error = self._metric_problem(text) if text else ""
+        super().set(metric=text)
         self._show_message(f"Custom metric not shown: {self.metric_error}" if self.metric_error else "",
                            error=bool(self.metric_error))
         return self
 
-    def _metric_active(self):
-        return bool(self.values.get("metric")) and not self.metric_error
+    def _metric_problem(self, text):
+        """``""`` if metric ``text`` can be drawn as a fan chart of the current result, else why not."""
+        try:
+            self._metric_array(text, self.result.isel(draw=slice(0, 2)))
+        except Exception as err:  # noqa: BLE001 - any refusal is shown in the metric box, never raised
+            return f"{type(err).__name__}: {err}"
+        return ""
+
+    @staticmethod
+    def _metric_array(text, result):
+        """The custom metric over ``result`` with dims ``draw``, ``quarter`` (others summed)."""
+        from ..metrics import custom_metric
+
+        da = custom_metric(text, result)
+        if "quarter" not in da.dims:
+            raise ValueError(f"metric {text!r} has dims {tuple(da.dims)}; a fan chart needs 'quarter' "
+                             "(use a variable that varies by quarter)")
+        if not np.isfinite(da.values).any():
+            raise ValueError(f"metric {text!r} has no finite value (it overflows or divides by zero everywhere)")
+        if "draw" not in da.dims:
+            da = da.expand_dims(draw=result.draw)
+        extra = [d for d in da.dims if d not in ("draw", "quarter")]
+        return da.sum(extra, keep_attrs=True) if extra else da
+
+    def _metric(self):
+        """The active custom metric over the full result, or ``None`` (a late failure becomes
+        :attr:`metric_error`, and the chart falls back to the selected output)."""
+        if not self.values.get("metric") or self.metric_error:
+            return None
+        try:
+            return self._metric_array(self.values["metric"], self.result)
+        except Exception as err:  # noqa: BLE001 - shown in the metric box, never raised
+            self.metric_error = f"{type(err).__name__}: {err}"
+            return None
 
     def chart_data(self, view=None):
         view = view or self.values["view"]
         if view == "fan chart":
-            if self._metric_active():
-                from ..metrics import custom_metric
-
-                da = custom_metric(self.values["metric"], self.result)
-                extra = [d for d in da.dims if d not in ("draw", "quarter")]
-                if extra:
-                    da = da.sum(extra)
+            da = self._metric()
+            if da is not None:
                 return charts.fan_frame(da.to_dataset(name="custom").assign_coords(quarter=self.result.quarter),
                                         "custom")
             _, name, scale = OUTPUTS[self.values["output"]]
@@ -69,10 +99,9 @@ class UncertaintyExplorer(Explorer):
         """(title, y_title, case) of the fan chart of the current output or custom metric."""
         label = OUTPUTS[self.values["output"]][0]
         case = f"{self.state.draws} draws, seed {self.state.seed}"
-        if self._metric_active():
-            from ..metrics import custom_metric
-
-            units = custom_metric(self.values["metric"], self.result.isel(draw=slice(0, 2))).attrs.get("units")
+        da = self._metric()
+        if da is not None:
+            units = da.attrs.get("units")
             return f"Custom metric {self.values['metric']}", f"Custom metric [{units}]", case
         return label.split(" [")[0], label, case
 
