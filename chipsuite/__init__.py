@@ -31,7 +31,7 @@ _EXPORTS = {
     "uncertain_inputs": "chipsuite.model",
     "Scenario": "chipsuite.scenario",
     "ScenarioError": "chipsuite.scenario",
-    "is_report_mode": "chipsuite.report",
+    "is_report_mode": "chipsuite.modes",
     "quantiles": "chipsuite.uncertainty",
     "sweep": "chipsuite.uncertainty",
     "tornado": "chipsuite.uncertainty",

@@ -14,7 +14,9 @@ import pandas as pd
 FIRST_QUARTER = "2022Q1"
 LAST_QUARTER = "2032Q4"
 
-_QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
+_QUARTER_RE = re.compile(r"^([0-9]{4})Q([1-4])$")  # ASCII digits only (\d would accept e.g. full-width ones)
+#: years a quarter may have: the supported range of the data tables (data/README.md)
+YEAR_RANGE = (1990, 2100)
 
 
 def parse_quarter(text):
@@ -23,12 +25,15 @@ def parse_quarter(text):
     >>> parse_quarter("2026Q3")
     np.datetime64('2026-07-01T00:00:00.000000000')
 
-    Raises ``ValueError`` naming the expected form if ``text`` is malformed.
+    Raises ``ValueError`` naming the expected form if ``text`` is malformed (ASCII digits only) or
+    its year is outside :data:`YEAR_RANGE`.
     """
     match = _QUARTER_RE.match(str(text).strip())
     if match is None:
         raise ValueError(f"malformed quarter {text!r}: expected YYYYQn, e.g. 2026Q1")
     year, q = int(match.group(1)), int(match.group(2))
+    if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+        raise ValueError(f"quarter {text!r} is outside the supported years {YEAR_RANGE[0]}-{YEAR_RANGE[1]}")
     return np.datetime64(f"{year:04d}-{3 * (q - 1) + 1:02d}-01", "ns")
 
 

@@ -40,15 +40,11 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-REPORT_ENV = "CHIPSUITE_REPORT"
+from .modes import REPORT_ENV, is_report_mode  # noqa: F401  (re-exported: chipsuite.report.is_report_mode)
+
 WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 DEFAULT_NOTEBOOKS = "notebooks/*.ipynb"
 DEFAULT_TIMEOUT_S = 600
-
-
-def is_report_mode() -> bool:
-    """True when running under the report builder (env ``CHIPSUITE_REPORT`` == ``"1"``)."""
-    return os.environ.get(REPORT_ENV) == "1"
 
 
 class ReportError(RuntimeError):

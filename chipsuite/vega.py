@@ -34,7 +34,7 @@ import anywidget
 import traitlets
 import vl_convert
 
-from chipsuite.report import is_report_mode
+from chipsuite.modes import is_report_mode
 
 __all__ = [
     "VEGALITE_MIMETYPE",

@@ -33,7 +33,7 @@ def test_quarter_label_scalar_and_array():
 def test_quarter_range_golden():
     q = quarter_range()
     assert (FIRST_QUARTER, LAST_QUARTER) == ("2022Q1", "2032Q4")
-    assert len(q) == 36 and q.dtype == np.dtype("datetime64[ns]")
+    assert len(q) == 44 and q.dtype == np.dtype("datetime64[ns]")  # 11 years
     assert q[0] == np.datetime64("2022-01-01", "ns") and q[-1] == np.datetime64("2032-10-01", "ns")
     assert len(quarter_range("2022Q1", "2028Q4")) == 28
     assert len(quarter_range("2026Q2", "2026Q2")) == 1
@@ -60,3 +60,9 @@ def test_label_parse_round_trip_and_counting(a, b):
         r = quarter_range(a, b)
         assert len(r) == quarters_between(ta, tb) + 1
         assert quarter_label(r).tolist()[0] == a and quarter_label(r).tolist()[-1] == b
+
+
+@pytest.mark.parametrize("text", ["２０２６Q2", "2০26Q2", "2926Q3", "1815Q1"])
+def test_parse_quarter_refuses_non_ascii_digits_and_years_out_of_range(text):
+    with pytest.raises(ValueError, match="malformed|supported years"):
+        parse_quarter(text)

@@ -13,7 +13,7 @@ import functools
 import html
 from pathlib import Path
 
-from ..report import is_report_mode
+from ..modes import is_report_mode
 from ..scenario import PARAMETERS, Scenario, ScenarioError, as_number, check_seed
 
 __all__ = ["ScenarioState", "Control", "Explorer", "display_chart", "FALLBACK_CLASS"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import charts
-from ..report import is_report_mode
+from ..modes import is_report_mode
 from .base import Control, Explorer, display_chart
 
 __all__ = ["DataExplorer"]

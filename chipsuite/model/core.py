@@ -29,7 +29,7 @@ import xarray as xr
 
 from ..formulas import evaluate_formulas
 from ..quarters import HOURS_PER_QUARTER, parse_quarter, quarters_between
-from ..scenario import PARAMETERS, Scenario
+from ..scenario import PARAMETERS, Scenario, check_seed
 from . import demand as demand_stage
 from . import sites as sites_stage
 from . import stockflow
@@ -562,7 +562,7 @@ def _result_variable(name, da):
     return da.assign_attrs(attrs)
 
 
-def _check_run_arguments(scenario, draws, engine):
+def _check_run_arguments(scenario, draws, engine, seed=0):
     if engine not in ("numexpr", "numpy"):
         raise ValueError(f"engine must be 'numexpr' or 'numpy', not {engine!r}")
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
@@ -570,6 +570,7 @@ def _check_run_arguments(scenario, draws, engine):
     scenario = Scenario.default() if scenario is None else scenario
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a chipsuite.Scenario, not {type(scenario).__name__}")
+    check_seed(seed)  # a non-negative integer (ScenarioError otherwise): 1.9 would be recorded as 1
     return scenario
 
 
@@ -673,7 +674,7 @@ class ModelCache:
         """The model result of ``scenario`` (as :func:`run` in memory; see the class docstring)."""
         from ..data import load_dataset
 
-        scenario = _check_run_arguments(scenario, draws, engine)
+        scenario = _check_run_arguments(scenario, draws, engine, seed)
         ds = load_dataset()
         key = (int(draws), int(seed), engine)
         if self._key != key or self._ds is None or not ds.identical(self._ds):
@@ -725,7 +726,7 @@ def run_in_memory(scenario: Scenario | None = None, draws: int = 1, seed: int = 
     """:func:`chipsuite.model.run` without chunks: the whole result in memory."""
     from ..data import load_dataset
 
-    scenario = _check_run_arguments(scenario, draws, engine)
+    scenario = _check_run_arguments(scenario, draws, engine, seed)
     ds = load_dataset()
     out = evaluate_model(model_inputs(scenario, ds, draws, seed), ds, engine=engine)
     out.attrs = _run_attrs(scenario, draws, seed, engine)
