@@ -219,7 +219,7 @@ def variable_sources(ds, name):
 def load_dataset(data_dir=None):
     """One labelled :class:`xarray.Dataset` built from the validated tables (see ``data/README.md``).
 
-    Dims ``generation``, ``site``, ``quarter`` (2022Q1-2030Q4 quarter starts,
+    Dims ``generation``, ``site``, ``quarter`` (2022Q1-2032Q4 quarter starts,
     ``datetime64[ns]``, with coordinate ``quarter_label``), ``bound``, ``workload``,
     ``measure``, ``year``, ``series``. Every variable carries ``units``,
     ``long_name``, ``source_table`` and ``source_ids`` attrs. Returns a copy of a
@@ -228,7 +228,9 @@ def load_dataset(data_dir=None):
     folder = resolve_data_dir(data_dir)
     contents, key = _read_folder(folder)
     ds = _DATASET_CACHE.get(key, lambda: build_dataset(_load_tables_cached(contents, key), folder))
-    return ds.copy(deep=True)
+    ds = ds.copy(deep=True)
+    ds.attrs["content_key"] = str(key)  # identifies the tables' content (the model caches per-dataset work by it)
+    return ds
 
 
 def _source_ids(frame):

@@ -467,27 +467,31 @@ def _order(da):
     return da.transpose(*[d for d in _DIM_ORDER if d in da.dims], ...)
 
 
-def supplier_view(results, fleet_out):
-    """Capability, spend and units by supplier (dim ``supplier``, :data:`SUPPLIERS`), owned and rented."""
-    names = list(SUPPLIERS)
-    coord = xr.DataArray(names, dims="supplier", name="supplier")
+#: supplier -> the formula results of its capability, spend and units (in :data:`SUPPLIERS` order)
+_SUPPLIER_PARTS = {
+    "supplier_h100e": ("nvidia_h100e", "amd_h100e", "mtia_h100e", "cloud_nvidia_h100e", "cloud_tpu_h100e"),
+    "supplier_spend_usd": ("nvidia_spend_usd", "amd_spend_usd", "mtia_spend_usd", "cloud_nvidia_spend_usd",
+                           "cloud_tpu_spend_usd"),
+    "supplier_units": ("nvidia_units_installed", "amd_units_installed", "mtia_units_installed", "cloud_nvidia_units",
+                       "cloud_tpu_units"),
+}
 
-    def stack(parts):
-        return xr.concat([results[n] if isinstance(n, str) else n for n in parts], dim=coord, coords="minimal",
-                         compat="override", join="exact")
 
-    h100e = stack(["nvidia_h100e", "amd_h100e", "mtia_h100e", "cloud_nvidia_h100e", "cloud_tpu_h100e"])
-    spend = stack(["nvidia_spend_usd", "amd_spend_usd", "mtia_spend_usd", "cloud_nvidia_spend_usd",
-                   "cloud_tpu_spend_usd"])
-    units = stack(["nvidia_units_installed", "amd_units_installed", "mtia_units_installed", "cloud_nvidia_units",
-                   "cloud_tpu_units"])
-
-    def share(da):
-        total = da.sum("supplier")
-        return xr.where(total > 0, da / xr.where(total > 0, total, 1), 0.0)
-
-    return {"supplier_h100e": h100e, "supplier_share_h100e": share(h100e), "supplier_spend_usd": spend,
-            "supplier_share_spend": share(spend), "supplier_units": units}
+def supplier_view(results, fleet_out=None):
+    """Capability, spend and units by supplier (dim ``supplier``, :data:`SUPPLIERS`), owned and rented,
+    and the shares of the first two. ``results``: formula results with (draw, quarter) dims."""
+    first = results[_SUPPLIER_PARTS["supplier_h100e"][0]]
+    dims = ("draw", "supplier", "quarter")
+    coords = {"draw": first.draw.values, "supplier": list(SUPPLIERS), "quarter": first.quarter.values}
+    out = {}
+    for name, parts in _SUPPLIER_PARTS.items():
+        stacked = np.stack([results[p].transpose("draw", "quarter").values for p in parts], axis=1)
+        out[name] = xr.DataArray(stacked, coords, dims)
+        if name != "supplier_units":
+            total = stacked.sum(axis=1, keepdims=True)
+            share = np.divide(stacked, total, out=np.zeros(stacked.shape), where=total > 0)
+            out[name.replace("supplier_", "supplier_share_").replace("_usd", "")] = xr.DataArray(share, coords, dims)
+    return out
 
 
 #: formula results the supplier view is built from
@@ -527,7 +531,14 @@ def _result_data(values, fleet_out, site_capacity_mw, inputs, results):
 
 
 def _dataset(data, ds):
-    out = xr.Dataset({name: _result_variable(name, da) for name, da in data.items()})  # one merge
+    variables, coords = {}, {}
+    for name, da in data.items():
+        da = _result_variable(name, da)
+        variables[name] = da.variable
+        for dim in da.dims:
+            if dim not in coords and dim in da.coords:
+                coords[dim] = da.coords[dim].variable
+    out = xr.Dataset(variables, coords=coords)  # plain variables and their dim coords: no alignment
     out = out.assign_coords(quarter_label=("quarter", ds.quarter_label.values))
     out = out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
     out = out.assign_coords(chip_vendor=("supplier", [SUPPLIERS[s][0] for s in out.supplier.values]),
@@ -555,7 +566,12 @@ def _evaluate(values, ds, engine="numexpr"):
 
 def _result_variable(name, da):
     """A result variable: dim coords only, canonical dim order, units and long_name."""
-    da = _order(da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore"))
+    extra = [c for c in da.coords if c not in da.dims]
+    if extra:
+        da = da.drop_vars(extra)
+    order = [d for d in _DIM_ORDER if d in da.dims]
+    if list(da.dims) != order + [d for d in da.dims if d not in order]:
+        da = _order(da)
     attrs = dict(da.attrs)
     if name in OUTPUT_ATTRS:
         attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
