@@ -538,7 +538,9 @@ def test_tornado_ranks_dominant_input_first():
     ratio = Scenario.default().finance_lease_principal_ratio
     assert top["swing"] == pytest.approx((1e12 - top["input_low"]) / 4 * (1 + ratio), rel=1e-12)
     assert top["high_value"] == pytest.approx(top["base_value"], rel=1e-12)  # the scenario sits at high
-    assert abs(table.iloc[1]["swing"]) < 0.01 * top["swing"]
+    # the runner-up is the finance-lease ratio (principal in proportion to the huge P&E): 0.035 x its range
+    assert table.iloc[1]["input"] == "finance_lease_principal_ratio"
+    assert abs(table.iloc[1]["swing"]) < 0.05 * top["swing"]
     assert (np.diff(np.abs(table.swing.to_numpy())) <= 0).all()
     # the same swing from two full runs
     lo = chipsuite.run(s.replace(non_ai_capex_2022=top["input_low"]))
