@@ -9,7 +9,8 @@ the kind of figure, :data:`TOLERANCE`), the model's value and whether it is insi
 
 The tolerances are the targets of the supply-and-money model (issue 11): every reported quarter
 of capex within +/-15 %, every reported year within +/-5 %, the latest guidance as given, D&A
-within +/-15 %; counts and site power within their sources' own range (+/-10 %).
+within +/-15 %; finance-lease principal within +/-25 %; counts and site power within their sources' own
+range (+/-10 %); the cost per H100e-hour (TCO) at most the public H100 rental price.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ TOLERANCE = {
     "depreciation_year": 0.15,
     "count": 0.10,
     "site_power": 0.10,
+    "rental_price": 0.0,
 }
 
 _COLUMNS = ["figure", "period", "unit", "public_low", "public", "public_high", "band_low", "band_high", "model",
@@ -158,6 +160,17 @@ def scoreboard(result=None, tables=None):
         rows.append(_row(f"facility power placed, {row['site']}", label, "MW", row["low"], row["base"], row["high"],
                          _quarter_value(da, label), "site_power", row["source_ids"], "site_capacity",
                          "model: facility power of placed accelerators"))
+    # --- cost of compute: an owner's cost per H100e-hour should not exceed the public rental price of an H100
+    # (a rental price carries the provider's margin); 2024, when the fleet was mostly Hopper
+    specs = t["chip_specs"]
+    rent = specs[(specs["generation"] == "h100") & (specs["parameter"] == "rental_price")]
+    if not rent.empty:
+        row = rent.iloc[0]
+        years = r0.quarter.dt.year
+        tco = float(r0.cost_per_h100e_hour_usd.sel(quarter=years == 2024).mean())
+        rows.append(_row("cost per H100e-hour (TCO) at most the H100 rental price", "2024", "USD/h", 0.0,
+                         float(row["base"]), float(row["high"]), tco, "rental_price", row["source_ids"], "chip_specs",
+                         "model: capital charge, electricity, leases and cloud per H100e-hour (mean of 2024)"))
     out = pd.DataFrame(rows, columns=_COLUMNS)
     out.attrs["tolerance"] = dict(TOLERANCE)
     return out
