@@ -29,6 +29,7 @@ _EXPORTS = {
     "run": "chipsuite.model",
     "ModelCache": "chipsuite.model",
     "uncertain_inputs": "chipsuite.model",
+    "scoreboard": "chipsuite.model",
     "Scenario": "chipsuite.scenario",
     "ScenarioError": "chipsuite.scenario",
     "is_report_mode": "chipsuite.modes",

@@ -14,9 +14,9 @@ call returns a fresh copy, so callers may mutate what they get.
 Readings of ``data/README.md`` where it leaves room (the data follows them):
 
 - Column order in a file is free; the set of columns is fixed.
-- Tables keep every row; the dataset shows quarters 2022Q1-2030Q4 only (a capex
+- Tables keep every row; the dataset shows quarters 2022Q1-2032Q4 only (a capex
   quarter outside is in ``load_tables()["capex_quarterly"]`` but not in the dataset),
-  while site-capacity milestones beyond 2030Q4 still shape the interpolation.
+  while site-capacity milestones beyond 2032Q4 still shape the interpolation.
 - ``capex_annual_usd``: ``reported`` is the reported row with the latest ``date_given``;
   ``guidance_latest`` / ``consensus_latest`` the latest-dated guidance / consensus row of
   each year. ``year`` holds the years present in ``capex_annual.csv``.
