@@ -24,7 +24,7 @@ schedulers, or ``distributed.progress`` on a cluster; ``progress=None`` shows it
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import xarray as xr

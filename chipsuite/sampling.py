@@ -53,7 +53,7 @@ only numpy (scipy, which a Beta inverse CDF would need, is not a chipsuite depen
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
