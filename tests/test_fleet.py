@@ -215,10 +215,15 @@ def _geometric(total, r):
 def test_within_year_profile_by_hand():
     # 15 then 240 (x16): each year has one neighbour, r = 16 ** (1/4) = 2; 15 / (1 + 2 + 4 + 8) = 1
     assert_allclose(demand.within_year_profile(np.array([15.0, 240.0])), [[1, 2, 4, 8], [16, 32, 64, 128]])
-    # 4, 64, 128 (x16 then x2): the middle year takes the smaller slope, r = 2 ** (1/4)
+    # 4, 64, 128 (x16 then x2): MC gives the middle year sigma = min(2 ln 2, (ln 16 + ln 2) / 2) = 2 ln 2,
+    # r = 2 ** (1/2): its Q4 (25.0) would exceed the last year's Q1 (24.2), so both fall back to minmod, r = 2 ** (1/4)
     got = demand.within_year_profile(np.array([4.0, 64.0, 128.0]))
     assert_allclose(got[0], [4 / 15, 8 / 15, 16 / 15, 32 / 15])  # first year: x16 -> r = 2
     assert_allclose(got[1], _geometric(64.0, 2 ** 0.25))
+    mc = _geometric(64.0, 2 ** 0.5)[3], _geometric(128.0, 2 ** 0.25)[0]
+    assert mc[0] > mc[1]  # the backstep that the fallback avoids
+    # 10, 20, 80 (x2 then x4): the mean slope, (ln 2 + ln 4) / 2 = 1.5 ln 2 < 2 ln 2, r = 2 ** (3/8)
+    assert_allclose(demand.within_year_profile(np.array([10.0, 20.0, 80.0]))[1], _geometric(20.0, 2 ** 0.375))
     assert_allclose(got[2], _geometric(128.0, 2 ** 0.25))  # last year: its one neighbour (x2)
     # peak year flat; falling year falls
     got = demand.within_year_profile(np.array([10.0, 20.0, 10.0]))
@@ -268,16 +273,19 @@ def test_within_year_profile_is_monotone_when_annual_demand_is(annual):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(1e-3, 1e6), min_size=2, max_size=10))
 def test_within_year_profile_year_end_step_between_quarterly_and_annual_growth(annual):
-    """Q4 -> Q1 step lies between G ** (1/4) (a geometric path) and G (the old annual / 4 step)."""
+    """The MC limiter's bounds: within-year growth at most twice either neighbour's quarterly rate and at most
+    their mean; so the Q4 -> Q1 step of a monotone stretch is positive and at most the annual growth squared."""
     a = np.array(annual)
+    r = demand.within_year_growth_factor(a)
+    log_g = np.log(a[1:] / a[:-1])
+    inner = np.abs(np.log(r[1:-1]))
+    assert (inner <= 2 * np.abs(log_g[:-1]) / 4 + 1e-12).all() and (inner <= 2 * np.abs(log_g[1:]) / 4 + 1e-12).all()
+    assert (inner <= np.abs(log_g[:-1] + log_g[1:]) / 8 + 1e-12).all()
     q = demand.within_year_profile(a)
     step = q[1:, 0] / q[:-1, 3]
-    growth = a[1:] / a[:-1]
-    low, high = np.minimum(growth ** 0.25, growth), np.maximum(growth ** 0.25, growth)
-    assert (step >= low * (1 - 1e-9)).all() and (step <= high * (1 + 1e-9)).all()
-    r = demand.within_year_growth_factor(a)  # within-year growth never exceeds either neighbour's
-    assert (np.abs(np.log(r[1:])) <= np.abs(np.log(growth)) / 4 + 1e-12).all()
-    assert (np.abs(np.log(r[:-1])) <= np.abs(np.log(growth)) / 4 + 1e-12).all()
+    rising = np.diff(a) > 0
+    assert (step[rising] > 0).all()
+    assert (step[rising] <= (a[1:] / a[:-1])[rising] ** 2 * (1 + 1e-9)).all()
 
 
 def test_doctests():
