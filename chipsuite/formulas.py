@@ -290,8 +290,8 @@ _FORMULA_LIST = [
        "1", "Nvidia share of compute spend (systems capex and rented Nvidia capacity)"),
     _F("nvidia_share_power", _share("nvidia_it_power_mw", "fleet_it_power_mw"), "1",
        "Nvidia share of accelerator IT power (owned)"),
-    _F("hhi", "((nvidia_h100e + cloud_nvidia_h100e) ** 2 + amd_h100e ** 2 + mtia_h100e ** 2"
-       " + cloud_tpu_h100e ** 2) / where(h100e_all > 0, h100e_all * h100e_all, 1)", "1",
+    _F("hhi", " + ".join(f"({_share(part, 'h100e_all')}) ** 2" for part in (
+        "nvidia_h100e + cloud_nvidia_h100e", "amd_h100e", "mtia_h100e", "cloud_tpu_h100e")), "1",
        "supplier concentration of capability owned and rented (Herfindahl-Hirschman index over chip vendors,"
        " 0-1)"),
     # --- what in-house and second-source silicon buys: one cost basis (system cost per accelerator)

@@ -351,3 +351,17 @@ def test_weighted_sum_falls_back_to_nan_skipping_sum():
     for name in ("nvidia_h100e", "mtia_h100e", "h100e_total"):
         assert np.isfinite(fast[name].values).all(), name
         assert_allclose(fast[name].values, ref[name].values, rtol=1e-12, err_msg=name)
+
+
+def test_hhi_is_finite_for_tiny_capability():
+    """Shares are taken before squaring: a capability of 1e-305 H100e (its square underflows to 0) gives 1, not nan.
+
+    Found by hypothesis in ``test_invariants_random_scenarios`` (demand_2022_h100e ~ 1e-172)."""
+    f = FORMULAS["hhi"]
+    values = {"nvidia_h100e": 1e-305, "cloud_nvidia_h100e": 0.0, "amd_h100e": 0.0, "mtia_h100e": 0.0,
+              "cloud_tpu_h100e": 0.0, "h100e_all": 1e-305}
+    assert f.evaluate(values) == 1.0
+    values.update(nvidia_h100e=0.0, h100e_all=0.0)
+    assert f.evaluate(values) == 0.0
+    half = dict(values, nvidia_h100e=1e-305, amd_h100e=1e-305, h100e_all=2e-305)
+    assert abs(f.evaluate(half) - 0.5) < 1e-12
