@@ -216,12 +216,16 @@ def test_within_year_profile_by_hand():
     # 15 then 240 (x16): each year has one neighbour, r = 16 ** (1/4) = 2; 15 / (1 + 2 + 4 + 8) = 1
     assert_allclose(demand.within_year_profile(np.array([15.0, 240.0])), [[1, 2, 4, 8], [16, 32, 64, 128]])
     # 4, 64, 128 (x16 then x2): MC gives the middle year sigma = min(2 ln 2, (ln 16 + ln 2) / 2) = 2 ln 2,
-    # r = 2 ** (1/2): its Q4 (25.0) would exceed the last year's Q1 (24.2), so both fall back to minmod, r = 2 ** (1/4)
+    # r = 2 ** (1/2), but then its Q4 (25.0) would exceed the last year's Q1 (24.2): the slope is the steepest
+    # between minmod (r = 2 ** (1/4)) and MC that keeps the year end monotone, so Q4 of year 2 = Q1 of year 3
+    mc = _geometric(64.0, 2 ** 0.5)[3], _geometric(128.0, 2 ** 0.25)[0]
+    assert mc[0] > mc[1]  # the backstep that the limit avoids
     got = demand.within_year_profile(np.array([4.0, 64.0, 128.0]))
     assert_allclose(got[0], [4 / 15, 8 / 15, 16 / 15, 32 / 15])  # first year: x16 -> r = 2
-    assert_allclose(got[1], _geometric(64.0, 2 ** 0.25))
-    mc = _geometric(64.0, 2 ** 0.5)[3], _geometric(128.0, 2 ** 0.25)[0]
-    assert mc[0] > mc[1]  # the backstep that the fallback avoids
+    r = demand.within_year_growth_factor(np.array([4.0, 64.0, 128.0]))[1]
+    assert 2 ** 0.25 < r < 2 ** 0.5
+    assert_allclose(got[1], _geometric(64.0, r))
+    assert_allclose(got[1][3], got[2][0], rtol=1e-9)  # flat across the year end: as steep as monotone allows
     # 10, 20, 80 (x2 then x4): the mean slope, (ln 2 + ln 4) / 2 = 1.5 ln 2 < 2 ln 2, r = 2 ** (3/8)
     assert_allclose(demand.within_year_profile(np.array([10.0, 20.0, 80.0]))[1], _geometric(20.0, 2 ** 0.375))
     assert_allclose(got[2], _geometric(128.0, 2 ** 0.25))  # last year: its one neighbour (x2)

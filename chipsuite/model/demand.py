@@ -28,9 +28,11 @@ def within_year_growth_factor(annual):
     So a year between two equal growth rates takes that rate, and a year between a slow and a fast
     one takes their mean, but never more than twice the smaller: a year before a surge is back-loaded,
     one after it front-loaded. Where two adjacent MC slopes would make the quarters step backwards at
-    the year end between them (Q1 of ``y + 1`` below Q4 of ``y`` in a rising stretch), both years fall
-    back to the *minmod* slope ``sign(b) * min(|a|, |b|)``, which never does; smaller slopes only
-    help the neighbouring year ends, so one pass suffices and monotone annual series always give
+    the year end between them (Q1 of ``y + 1`` below Q4 of ``y`` in a rising stretch), both years take
+    the steepest slope between the *minmod* slope ``sign(b) * min(|a|, |b|)`` (which never steps back)
+    and MC that keeps that year end monotone (found by bisection; a year between two such year ends
+    takes the smaller). Smaller slopes only help the neighbouring year ends, so monotone annual series
+    always give
     monotone quarters. The first and last year use their one neighbour; a single year, a year next
     to a zero and a peak or trough year are flat (``r = 1``).
     ``annual`` : (..., Y), non-negative, years consecutive along the last axis [any per-year unit];
@@ -64,12 +66,29 @@ def _within_year_log_growth(annual):
     small = np.minimum(np.abs(before), np.abs(after))
     minmod = np.where(same, np.sign(after) * small, 0.0) / 4.0
     mc = np.where(same, np.sign(after) * np.minimum(2.0 * small, np.abs(before + after) / 2.0), 0.0) / 4.0
-    # year-end step ln(Q1_(y+1) / Q4_y) under the MC slopes; a step against the annual growth is a backstep
-    step = log_growth + _log_quarter_sum(mc[..., :-1]) - 3.0 * mc[..., :-1] - _log_quarter_sum(mc[..., 1:])
-    backstep = step * log_growth < 0
-    no = np.zeros(backstep.shape[:-1] + (1,), bool)
-    fall_back = np.concatenate([backstep, no], axis=-1) | np.concatenate([no, backstep], axis=-1)
-    return np.where(fall_back, minmod, mc)
+    # the steepest slope between minmod (lam = 0) and MC (lam = 1) that keeps every year end monotone:
+    # per year end the largest common lam of its two years (bisection), per year the smaller of its two
+    hi = np.ones(log_growth.shape)
+    lo = np.where(_year_end_monotone(log_growth, minmod, mc, hi), 1.0, 0.0)  # minmod (0) always is
+    for _ in range(_BISECTIONS):
+        mid = np.where(lo == 1.0, 1.0, (lo + hi) / 2.0)
+        good = _year_end_monotone(log_growth, minmod, mc, mid)
+        lo, hi = np.where(good, mid, lo), np.where(good, hi, mid)
+    ones = np.ones(lo.shape[:-1] + (1,))
+    lam = np.minimum(np.concatenate([lo, ones], axis=-1), np.concatenate([ones, lo], axis=-1))
+    return minmod + lam * (mc - minmod)
+
+
+_BISECTIONS = 30  # lam to 2 ** -30 (1e-9): far below any quarter's resolution
+
+
+def _year_end_monotone(log_growth, minmod, mc, lam):
+    """Whether the year end between ``y`` and ``y + 1`` steps with the annual growth when both years
+    take the slope ``minmod + lam * (mc - minmod)`` (``lam`` per year end). [bool]"""
+    before = minmod[..., :-1] + lam * (mc[..., :-1] - minmod[..., :-1])
+    after = minmod[..., 1:] + lam * (mc[..., 1:] - minmod[..., 1:])
+    step = log_growth + _log_quarter_sum(before) - 3.0 * before - _log_quarter_sum(after)  # ln(Q1_(y+1) / Q4_y)
+    return step * log_growth >= 0
 
 
 def within_year_profile(annual):
