@@ -323,8 +323,10 @@ def test_fast_path_plan_hoists_smaller_subexpressions_and_squares():
     text, hoisted = _numexpr_plan(FORMULAS["nvidia_premium_share"], {"nvidia_gross_margin": (d, 1),
                                                                      "competitive_gross_margin": (d, 1)})
     assert hoisted == []
-    shapes = {n: (d, q) for n in FORMULAS["hhi"].inputs}
-    text, hoisted = _numexpr_plan(FORMULAS["hhi"], shapes)
+    from chipsuite.formulas import Formula
+
+    squares = Formula("squares_test", "amd_h100e ** 2 + (mtia_h100e / h100e_all) ** 2", "1", "test only")
+    text, hoisted = _numexpr_plan(squares, {n: (d, q) for n in squares.inputs})
     assert "amd_h100e * amd_h100e" in text and "amd_h100e **" not in text  # a name squared: x * x
     assert hoisted == []
 
