@@ -31,6 +31,7 @@ from ..formulas import evaluate_formulas
 from ..quarters import HOURS_PER_QUARTER, parse_quarter, quarters_between
 from ..scenario import PARAMETERS, Scenario, check_seed
 from . import demand as demand_stage
+from . import energy as energy_stage
 from . import sites as sites_stage
 from . import stockflow
 from . import supply as supply_stage
@@ -457,10 +458,13 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
                  "payment_share_after", "finance_lease_principal_ratio", "lease_cost_per_mw_year",
                  "nvidia_gross_margin", "competitive_gross_margin"):
         inputs[name] = values[name]
+    # power-constrained build (build_constraint = 1): site power caps the capacity the formulas place into
+    inputs["site_capacity_mw"] = energy_stage.power_capped_capacity(values, ds, inputs["site_capacity_mw"])
     return inputs
 
 
-_DIM_ORDER = ("draw", "generation", "supplier", "site", "workload", "mtia_generation", "year", "quarter")
+_DIM_ORDER = ("draw", "generation", "supplier", "contract", "site", "source", "workload", "mtia_generation", "year",
+              "quarter")
 
 
 def _order(da):
@@ -558,7 +562,9 @@ def _evaluate(values, ds, engine="numexpr"):
     fleet_out = simulate_fleet(log, ds, site_capacity_mw)
     inputs = formula_inputs_for(values, fleet_out, ds, site_capacity_mw)
     results = evaluate_formulas(inputs, engine=engine)
-    out = _dataset(_result_data(values, fleet_out, site_capacity_mw, inputs, results), ds)
+    data = _result_data(values, fleet_out, site_capacity_mw, inputs, results)
+    data.update(energy_stage.energy_results(values, ds, inputs, results))  # energy stage, after the formulas
+    out = _dataset(data, ds)
     stage = {"fleet_out": fleet_out, "site_capacity": site_capacity_mw, "inputs": inputs, "results": results,
              "fleet_names": frozenset(log.read | {"site_capacity_position"})}
     return out, stage
@@ -730,6 +736,7 @@ class ModelCache:
             update["system_cost_usd"] = values["unit_price_usd"] + values["system_share_usd"]
         if update.keys() & _SUPPLIER_SOURCES:
             update.update(supplier_view(results, stage["fleet_out"]))
+        update.update(energy_stage.energy_results(values, self._ds, inputs, results))
         variables = {name: self._out.variables[name] for name in self._out.data_vars}
         variables.update({name: _result_variable(name, da).variable for name, da in update.items()})
         out = xr.Dataset(variables, coords=self._out.coords)
