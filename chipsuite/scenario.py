@@ -241,6 +241,10 @@ PARAMETERS = {p.name: p for p in [
 ]}
 
 
+#: scenario switches (choices, not estimates): never sampled, whatever value the scenario sets
+SWITCHES = frozenset({"build_constraint", "power_shortfall_mode"})
+
+
 def assumptions_path(path=None):
     """The assumptions file to read: ``path`` (a file, or a data folder holding ``assumptions.csv``),
     else ``$CHIPSUITE_DATA_DIR/assumptions.csv``, else the repository's ``data/assumptions.csv``."""
@@ -502,11 +506,14 @@ class Scenario:
         return pd.DataFrame(rows)
 
     def sampling_range(self, name):
-        """``(low, value, high)`` for sampling ``name`` around this scenario's value.
+        """``(low, value, high)`` for sampling ``name`` around this scenario's value (a switch of
+        :data:`SWITCHES`: ``(value, value, value)``, not sampled).
 
         The range is the assumptions.csv range widened to contain the scenario's value (so a
         what-if outside the range stays the mode). ``low == high`` means not uncertain.
         """
         a = _ASSUMPTIONS[name]
         value = getattr(self, name)
+        if name in SWITCHES:  # a scenario switch is never sampled
+            return value, value, value
         return min(a["low"], value), value, max(a["high"], value)

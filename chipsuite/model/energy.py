@@ -194,7 +194,7 @@ def non_ai_electricity_mwh(mid_year, level_2020, growth, ai_initial_mwh_per_year
     growth [MWh/year per year], ai_initial_mwh_per_year : (D,). Returns (D, Q).
 
     >>> non_ai_electricity_mwh(np.array([2022.125]), np.array([7e6]), np.array([2e6]), np.array([0.0]))
-    array([[2812500.]])
+    array([[2562500.]])
     """
     rate = (np.asarray(level_2020, float)[:, None] + np.asarray(growth, float)[:, None] * (mid_year[None, :] - 2020.5)
             - np.asarray(ai_initial_mwh_per_year, float)[:, None])
@@ -216,7 +216,7 @@ def market_emissions_tco2(grid_mwh, grid_intensity, matching_share, dedicated_fo
     unmatched carries the grid factor (no residual mix is published: the location factor stands in);
     dedicated plants keep their combustion factor (a direct line carries its own attributes). [tCO2]
 
-    >>> float(market_emissions_tco2(1000.0, 400.0, 0.9, 50.0))
+    >>> round(float(market_emissions_tco2(1000.0, 400.0, 0.9, 50.0)), 9)
     90.0
     """
     return grid_mwh * (1.0 - matching_share) * grid_intensity / 1e3 + dedicated_fossil_tco2
@@ -236,10 +236,11 @@ def energy_spec(ds, sites, tables=None):
     """Arrays of the energy tables (``tables``, default :func:`chipsuite.load_tables`) for the quarters of
     the dataset ``ds`` and ``sites``; cached by the dataset's ``content_key`` (the tables' content)."""
     content = ds.attrs.get("content_key")
-    key = (tuple(sites), tables is None, content if content is not None else id(ds))
-    cached = _SPEC_CACHE.get(key)
+    key = (tuple(sites), content if content is not None else id(ds))
+    cached = _SPEC_CACHE.get(key) if tables is None else None  # tables given: not cached
     if cached is not None and (content is not None or cached[0] is ds):
         return cached[1]
+    use_cache = tables is None
     if tables is None:
         from ..data import load_tables
 
@@ -289,8 +290,9 @@ def energy_spec(ds, sites, tables=None):
                     "high": rows["high"].to_numpy(float),
                     "delay_from": min(first_own) if first_own else -np.inf}
     spec["plans"] = plans
-    _SPEC_CACHE.clear()
-    _SPEC_CACHE[key] = (ds, spec)
+    if use_cache:
+        _SPEC_CACHE.clear()
+        _SPEC_CACHE[key] = (ds, spec)
     return spec
 
 
@@ -342,15 +344,18 @@ def power_capped_capacity(values, ds, site_capacity_mw):
 # --------------------------------------------------------------------------- the stage
 
 
-def energy_results(values, ds, inputs, results):
-    """Variables of the energy stage (``{name: DataArray}``) from the formula results of a run."""
+def energy_results(values, ds, inputs, results, tables=None):
+    """Variables of the energy stage (``{name: DataArray}``) from the formula results of a run.
+
+    ``tables``: the energy tables to use (default :func:`chipsuite.load_tables`; tests pass edited copies).
+    """
     energy = results["energy_mwh"]
     energy = energy if energy.dims == ("draw", "site", "quarter") else energy.transpose("draw", "site", "quarter")
     sites = [str(s) for s in energy.site.values]
     quarters = energy.quarter.values
     nd, ns, nq = energy.shape
     draws = energy.draw.values
-    spec = energy_spec(ds, sites)
+    spec = energy_spec(ds, sites, tables)
     t = np.arange(nq, dtype=float)
     p = {name: _p(values, name) for name in (
         "capacity_factor_nuclear", "capacity_factor_solar", "capacity_factor_wind", "capacity_factor_geothermal",
