@@ -13,7 +13,8 @@ within +/-15 %; finance-lease principal within +/-25 %; counts and site power wi
 range (+/-10 %); the cost per H100e-hour (TCO) at most the public H100 rental price. Energy (issue 12):
 data-centre electricity of every reported year within +/-15 % (2019-2021 are before the model's horizon:
 there the model is its non-AI trend, calibrated to those years, so those rows are in-sample), and
-location-based Scope 2 of the data centres within +/-15 %.
+location-based Scope 2 of the data centres within +/-15 %; electricity in leased facilities is scored with the
+same band (a known miss in 2023-2024: docs/model.md).
 """
 
 from __future__ import annotations
@@ -193,7 +194,10 @@ def _energy_rows(r0, t, scenario_json=None):
     rows = []
     electricity = annual(r0.fleet_electricity_mwh)
     location = annual(r0.emissions_location_tco2.sum("site"))
+    leased = annual(r0.leased_electricity_mwh)
     specs = (("electricity_total", "data-centre electricity, year", electricity, "electricity_year", 1e6, "TWh"),
+             ("electricity_leased", "data-centre electricity in leased facilities, year", leased, "electricity_year",
+              1e6, "TWh"),
              ("scope2_location_based_dc", "Scope 2 location-based, data centres, year", location,
               "scope2_location_year", 1e6, "MtCO2"))
     for measure, figure, by_year, kind, scale, unit in specs:
@@ -201,6 +205,8 @@ def _energy_rows(r0, t, scenario_json=None):
             year = int(row["year"])
             if year in by_year.year:
                 model, note = float(by_year.sel(year=year)), "model: AI facility load plus the non-AI trend"
+                if measure == "electricity_leased":
+                    note = "model: non-AI trend x its leased share + AI load x leased capacity share (leases from 2026)"
             elif measure == "electricity_total":  # before the horizon: the non-AI trend alone (in-sample)
                 model = scenario.non_ai_electricity_2020 + scenario.non_ai_electricity_growth * (year - 2020)
                 note = "before the model's horizon: the non-AI trend, calibrated to 2019-2021 (in-sample)"
