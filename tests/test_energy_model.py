@@ -77,15 +77,19 @@ def test_contract_start_moves_the_supply_mix_in_its_quarter_not_before(stage, ki
     row = tables["energy_contracts"].set_index("contract_id").loc[cid]
     assert row["contract_type"] == kind
     tech = row["technology"]
-    with_c = E.energy_results(values, ds, inputs, results, tables)["supply_share"]
-    without = E.energy_results(values, ds, inputs, results, _without(tables, cid))["supply_share"]
+    with_c = E.energy_results(values, ds, inputs, results, tables)[f"supply_share_{tech}"]
+    without = E.energy_results(values, ds, inputs, results, _without(tables, cid))[f"supply_share_{tech}"]
+    others = [f"supply_share_{k}" for k in E.SOURCES]
+    all_with = E.energy_results(values, ds, inputs, results, tables)
+    all_without = E.energy_results(values, ds, inputs, results, _without(tables, cid))
     labels = list(ds.quarter_label.values)
     start = labels.index(f"{row['start_quarter'].year}Q{(row['start_quarter'].month - 1) // 3 + 1}")
     # not before: every site's mix identical to a world without the contract
-    np.testing.assert_array_equal(with_c.isel(quarter=slice(0, start)).values,
-                                  without.isel(quarter=slice(0, start)).values)
+    for name in others:
+        np.testing.assert_array_equal(all_with[name].isel(quarter=slice(0, start)).values,
+                                      all_without[name].isel(quarter=slice(0, start)).values, err_msg=name)
     # in its start quarter: its technology's share rises where it is placed (its site, grid or the fleet)
-    gained = (with_c - without).sel(source=tech).isel(draw=0, quarter=start)
+    gained = (with_c - without).isel(draw=0, quarter=start)
     sites = [row["site"]] if row["site"] != "fleet" else list(with_c.site.values)
     assert float(gained.sel(site=sites).max()) > 1e-4, gained.values
     assert float(gained.min()) >= -1e-12
@@ -95,8 +99,8 @@ def test_site_delay_moves_a_site_contract_start(stage):
     values, ds, inputs, results = stage
     delayed = dict(values)
     delayed["hyperion_power_delay_quarters"] = values["hyperion_power_delay_quarters"] + 4.0
-    a = E.energy_results(values, ds, inputs, results)["contract_capacity_mw"].sel(contract="entergy_ccct_richland")
-    b = E.energy_results(delayed, ds, inputs, results)["contract_capacity_mw"].sel(contract="entergy_ccct_richland")
+    a = E.contracts_in_force(values, ds).sel(contract="entergy_ccct_richland")
+    b = E.contracts_in_force(delayed, ds).sel(contract="entergy_ccct_richland")
     labels = list(ds.quarter_label.values)
     assert float(a.isel(draw=0, quarter=labels.index("2028Q4"))) == 1508.0
     assert float(b.isel(draw=0, quarter=labels.index("2028Q4"))) == 0.0
@@ -121,22 +125,27 @@ def test_energy_invariants(base):
     np.testing.assert_allclose(extra.drop_sel(site="rest_of_fleet"), 0.0, atol=1e-6)
     np.testing.assert_allclose(r.fleet_electricity_mwh, r.site_electricity_mwh.sum("site"), rtol=1e-12)
     # supply covers the load exactly, shares sum to 1, nothing negative
-    np.testing.assert_allclose(r.supply_mwh.sum("source"), r.site_electricity_mwh, rtol=1e-9, atol=1e-6)
-    np.testing.assert_allclose(r.supply_share.sum("source"), 1.0, rtol=1e-12)
-    for name in ("supply_mwh", "supply_share", "dedicated_supply_mwh", "emissions_location_tco2",
-                 "emissions_market_tco2", "non_ai_electricity_mwh", "leased_electricity_mwh", "contract_surplus_mwh",
-                 "contract_capacity_mw", "power_shortfall_h100e"):
+    supply = E.supply_by_source(r)
+    np.testing.assert_allclose(supply.sum("source"), r.site_electricity_mwh, rtol=1e-9, atol=1e-6)
+    shares = sum(r[f"supply_share_{k}"] for k in E.SOURCES)
+    np.testing.assert_allclose(shares, 1.0, rtol=1e-12)
+    for name in [f"supply_{k}_mwh" for k in E.SOURCES] + [f"supply_share_{k}" for k in E.SOURCES] + [
+            "dedicated_supply_mwh", "emissions_location_tco2", "emissions_market_tco2", "non_ai_electricity_mwh",
+            "leased_electricity_mwh", "contract_surplus_mwh", "power_shortfall_h100e"]:
         assert float(r[name].min()) >= 0.0, name
-    assert (r.dedicated_supply_mwh <= r.supply_mwh + 1e-9).all()
+    assert (r.dedicated_supply_mwh <= supply.sum("source") - r.supply_grid_mwh + 1e-6).all()
+    assert (r.supply_gas_mwh <= r.dedicated_supply_mwh + 1e-6).all()  # every gas contract is a dedicated plant
     # with matching <= 1 the market-based figure never exceeds the location-based one
     assert (r.emissions_market_tco2 <= r.emissions_location_tco2 + 1e-9).all()
     assert (r.leased_electricity_mwh <= r.fleet_electricity_mwh).all()
 
 
-def test_contracts_in_force_only_between_start_and_end(base):
+def test_contracts_in_force_only_between_start_and_end(base, stage):
+    values, ds = stage[0], stage[1]
     c = load_tables()["energy_contracts"].set_index("contract_id")
     labels = list(base.quarter_label.values)
-    cap = base.contract_capacity_mw.isel(draw=0)
+    cap = E.contracts_in_force(values, ds).isel(draw=0)
+    assert cap.attrs["units"] == "MW" and float(cap.min()) >= 0
     for cid in cap.contract.values:
         start = c.loc[cid, "start_quarter"]
         label = f"{start.year}Q{(start.month - 1) // 3 + 1}"
@@ -151,9 +160,9 @@ def test_contracts_in_force_only_between_start_and_end(base):
 def test_no_contract_before_2025_and_grid_only(base):
     """Before the first dated contract (Sypert Branch etc., 2025Q4) all supply is grid electricity."""
     years = base.quarter.dt.year
-    early = base.supply_share.isel(draw=0).sel(quarter=years <= 2024)
-    np.testing.assert_allclose(early.sel(source="grid"), 1.0)
-    late = annual(base.supply_mwh.isel(draw=0).sum("site"))
+    early = base.supply_share_grid.isel(draw=0).sel(quarter=years <= 2024)
+    np.testing.assert_allclose(early, 1.0)
+    late = annual(E.supply_by_source(base).isel(draw=0).sum("site"))
     assert float(late.sel(year=2030, source="nuclear")) > 0
     assert float(late.sel(year=2030, source="gas")) > 0
 

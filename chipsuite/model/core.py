@@ -463,8 +463,7 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
     return inputs
 
 
-_DIM_ORDER = ("draw", "generation", "supplier", "contract", "site", "source", "workload", "mtia_generation", "year",
-              "quarter")
+_DIM_ORDER = ("draw", "generation", "supplier", "site", "workload", "mtia_generation", "year", "quarter")
 
 
 def _order(da):

@@ -28,6 +28,7 @@ import xarray as xr
 from ..quarters import HOURS_PER_QUARTER
 
 __all__ = ["SOURCES", "SITE_REGION", "CONTRACT_GRID", "SITE_GRID", "contract_capacity_mw", "active_quarters",
+           "contracts_in_force", "supply_by_source",
            "power_plan_mw", "allocate_supply", "non_ai_electricity_mwh", "location_emissions_tco2",
            "market_emissions_tco2", "energy_spec", "energy_results", "power_capped_capacity", "ENERGY_ATTRS"]
 
@@ -48,22 +49,26 @@ CONTRACT_GRID = {"constellation_clinton": "MISO",  # Clinton, MISO Zone 4 (Hyper
                  "vistra_uprates": "PJM", "oklo_pike_county": "PJM"}  # Ohio, PJM
 DEDICATED_TYPES = ("on_site", "utility_supply")
 
-#: result variables of this stage: name -> (units, long_name)
+#: result variables of this stage: name -> (units, long_name); per source ``supply_<source>_mwh`` and
+#: ``supply_share_<source>`` (:data:`SOURCES`), so every variable keeps the model's dims (draw, site, quarter)
 ENERGY_ATTRS = {
-    "contract_capacity_mw": ("MW", "contracted capacity in force (dated contracts of energy_contracts.csv)"),
     "non_ai_electricity_mwh": ("MWh", "data-centre electricity not of the modelled AI fleet (calibrated trend)"),
     "site_electricity_mwh": ("MWh", "site electricity: AI facility load plus non-AI load (rest_of_fleet)"),
     "fleet_electricity_mwh": ("MWh", "whole-fleet data-centre electricity (AI and non-AI, owned and leased)"),
     "leased_electricity_mwh": ("MWh", "data-centre electricity in leased facilities (AI and non-AI)"),
-    "supply_mwh": ("MWh", "electricity supplied by source (dated contracts, then grid)"),
-    "supply_share": ("1", "share of a site's electricity by source"),
+    **{f"supply_{k}_mwh": ("MWh", f"electricity supplied by {k}" + (" (dedicated plants)" if k == "gas" else
+                                                                      " (grid, for the load no contract covers)"
+                                                                      if k == "grid" else " contracts"))
+       for k in SOURCES},
+    **{f"supply_share_{k}": ("1", f"share of a site's electricity supplied by {k}") for k in SOURCES},
     "dedicated_supply_mwh": ("MWh", "electricity from the site's dedicated plants (on-site or utility-dedicated)"),
     "contract_surplus_mwh": ("MWh", "contracted energy beyond the whole fleet's load (not counted as supply)"),
     "grid_intensity_gco2_per_kwh": ("gCO2/kWh", "location-based grid emission factor of the site's grid region"),
     "emissions_location_tco2": ("tCO2", "Scope 2 emissions, location-based (GHG Protocol)"),
     "emissions_market_tco2": ("tCO2", "Scope 2 emissions, market-based with renewable matching (GHG Protocol)"),
     "site_electricity_cost_usd": ("USD", "electricity cost of the site's load at its grid price"),
-    "site_power_mw": ("MW", "power available to a site from its power plan (delays applied; inf = no plan)"),
+    "site_power_mw": ("MW", "power available to a site from its power plan, delays applied (before a plan's "
+                            "first milestone, or without a plan: the site's capacity)"),
     "power_capacity_mw": ("MW", "facility power usable for IT: site capacity, capped by site power in the "
                                 "power-constrained build"),
     "installed_it_power_mw": ("MW", "IT power installed at a site (nameplate; capex build: incl. unplaced)"),
@@ -344,6 +349,45 @@ def power_capped_capacity(values, ds, site_capacity_mw):
 # --------------------------------------------------------------------------- the stage
 
 
+def _contracts(values, spec, sites, nq):
+    """Contracted MW in force and the energy each contract can deliver, (D, C, Q) [MW], [MWh]; a site's
+    power delay moves its site contracts."""
+    t = np.arange(nq, dtype=float)
+    p = {name: _p(values, name) for name in ("capacity_factor_nuclear", "capacity_factor_solar",
+                                             "capacity_factor_wind", "capacity_factor_geothermal",
+                                             "gas_plant_availability", "energy_contract_position")}
+    nd = p["energy_contract_position"].size
+    delays = _site_delays(values, sites)
+    site_delay = np.zeros((nd, len(spec["tech"])))
+    for k, s in enumerate(spec["site"]):
+        if s >= 0:
+            site_delay[:, k] = delays[sites[s]]
+    mw = contract_capacity_mw(spec["low"], spec["base"], spec["high"], p["energy_contract_position"])  # (D, C)
+    capacity = mw[:, :, None] * active_quarters(t, spec["start"][None, :], spec["end"][None, :], site_delay)
+    factor = np.stack([p["gas_plant_availability"] if tech == "gas" else p[f"capacity_factor_{tech}"]
+                       if f"capacity_factor_{tech}" in p else np.zeros(nd) for tech in spec["tech"]], axis=1)
+    return capacity, capacity * factor[:, :, None] * HOURS_PER_QUARTER
+
+
+def contracts_in_force(values, ds, tables=None):
+    """Contracted capacity in force per contract and quarter, (draw, contract, quarter) [MW]: the contract
+    timeline (dates of ``energy_contracts.csv``, site delays applied). ``values``: model inputs
+    (:func:`chipsuite.model.model_inputs`)."""
+    sites = [str(s) for s in ds.site.values]
+    spec = energy_spec(ds, sites, tables)
+    capacity, _ = _contracts(values, spec, sites, ds.quarter.size)
+    draws = values["energy_contract_position"].draw.values
+    da = xr.DataArray(capacity, {"draw": draws, "contract": spec["contract_id"], "quarter": ds.quarter.values},
+                      ("draw", "contract", "quarter"))
+    return da.assign_attrs(units="MW", long_name="contracted capacity in force (energy_contracts.csv)")
+
+
+def supply_by_source(result):
+    """``supply_<source>_mwh`` of a result stacked along a ``source`` dim (:data:`SOURCES`). [MWh]"""
+    return xr.concat([result[f"supply_{k}_mwh"] for k in SOURCES], dim="source").assign_coords(
+        source=list(SOURCES)).assign_attrs(units="MWh", long_name="electricity supplied by source")
+
+
 def energy_results(values, ds, inputs, results, tables=None):
     """Variables of the energy stage (``{name: DataArray}``) from the formula results of a run.
 
@@ -356,24 +400,11 @@ def energy_results(values, ds, inputs, results, tables=None):
     nd, ns, nq = energy.shape
     draws = energy.draw.values
     spec = energy_spec(ds, sites, tables)
-    t = np.arange(nq, dtype=float)
     p = {name: _p(values, name) for name in (
-        "capacity_factor_nuclear", "capacity_factor_solar", "capacity_factor_wind", "capacity_factor_geothermal",
-        "gas_plant_availability", "energy_contract_position", "renewable_matching_share", "non_ai_electricity_2020",
-        "non_ai_electricity_growth", "non_ai_leased_share", "build_constraint", "power_shortfall_mode")}
+        "renewable_matching_share", "non_ai_electricity_2020", "non_ai_electricity_growth", "non_ai_leased_share",
+        "build_constraint", "power_shortfall_mode")}
 
-    # --- contracts in force: MW and deliverable energy (D, C, Q); a site's delay moves its site contracts
-    delays = _site_delays(values, sites)
-    site_delay = np.zeros((nd, len(spec["tech"])))
-    for k, s in enumerate(spec["site"]):
-        if s >= 0:
-            site_delay[:, k] = delays[sites[s]]
-    mw = contract_capacity_mw(spec["low"], spec["base"], spec["high"], p["energy_contract_position"])  # (D, C)
-    active = active_quarters(t, spec["start"][None, :], spec["end"][None, :], site_delay)  # (D, C, Q)
-    capacity = mw[:, :, None] * active
-    factor = np.stack([p["gas_plant_availability"] if tech == "gas" else p[f"capacity_factor_{tech}"]
-                       if f"capacity_factor_{tech}" in p else np.zeros(nd) for tech in spec["tech"]], axis=1)
-    contract_mwh = capacity * factor[:, :, None] * HOURS_PER_QUARTER
+    _, contract_mwh = _contracts(values, spec, sites, nq)
 
     # --- load: AI facility electricity plus the non-AI trend at rest_of_fleet
     years = np.asarray(quarters, "datetime64[Y]").astype(int) + 1970
@@ -421,6 +452,7 @@ def energy_results(values, ds, inputs, results, tables=None):
 
     # --- power-constrained build: installed IT power, shortfall rented or deferred
     capex_cap = _np(inputs["site_capacity_mw"], ("draw", "site", "quarter"))
+    plan_mw = site_power_mw(values, spec, sites, nq)
     placed = _np(results["placed_it_power_mw"], ("draw", "quarter"))
     share_site = _np(results["site_placement_share"], ("draw", "site", "quarter"))
     provisioned = _np(results["fleet_provisioned_it_power_mw"], ("draw", "quarter"))
@@ -437,8 +469,6 @@ def energy_results(values, ds, inputs, results, tables=None):
     tsq = energy  # templates: copies share their coords and indexes (no index is rebuilt)
     tq = results["placed_it_power_mw"]
     tq = tq if tq.dims == ("draw", "quarter") else tq.transpose("draw", "quarter")
-    csk = {"draw": draws, "site": sites, "source": list(SOURCES), "quarter": energy.quarter}
-    tskq = xr.DataArray(supply, csk, ("draw", "site", "source", "quarter"))
 
     def sq(data):
         return tsq.copy(deep=False, data=data)
@@ -447,21 +477,19 @@ def energy_results(values, ds, inputs, results, tables=None):
         return tq.copy(deep=False, data=data)
 
     out = {
-        "contract_capacity_mw": xr.DataArray(capacity, {"draw": draws, "contract": spec["contract_id"],
-                                                        "quarter": energy.quarter}, ("draw", "contract", "quarter")),
         "non_ai_electricity_mwh": q(non_ai),
         "site_electricity_mwh": sq(load),
         "fleet_electricity_mwh": q(load.sum(axis=1)),
         "leased_electricity_mwh": q(leased),
-        "supply_mwh": tskq,
-        "supply_share": tskq.copy(deep=False, data=share),
-        "dedicated_supply_mwh": tskq.copy(deep=False, data=dedicated),
+        **{f"supply_{k}_mwh": sq(supply[:, :, i]) for i, k in enumerate(SOURCES)},
+        **{f"supply_share_{k}": sq(share[:, :, i]) for i, k in enumerate(SOURCES)},
+        "dedicated_supply_mwh": sq(ded_total),
         "contract_surplus_mwh": q(surplus),
-        "grid_intensity_gco2_per_kwh": sq(np.broadcast_to(spec["grid_intensity"], load.shape)).isel(draw=0, drop=True),
+        "grid_intensity_gco2_per_kwh": sq(np.broadcast_to(spec["grid_intensity"], load.shape).copy()),
         "emissions_location_tco2": sq(location),
         "emissions_market_tco2": sq(market),
         "site_electricity_cost_usd": sq(load * price[:, :, None]),
-        "site_power_mw": sq(site_power_mw(values, spec, sites, nq)),
+        "site_power_mw": sq(np.where(np.isinf(plan_mw), capex_cap, plan_mw)),
         "power_capacity_mw": sq(capex_cap),
         "installed_it_power_mw": sq(installed),
         "power_shortfall_h100e": q(shortfall),
