@@ -203,6 +203,8 @@ PARAMETERS = {p.name: p for p in [
     _P("non_ai_electricity_growth", "MWh", -1e8, 1e8,
        "growth of the non-AI data-centre electricity per year (linear trend) [MWh/year]"),
     _P("non_ai_leased_share", "1", 0, 1, "share of the non-AI data-centre electricity used in leased facilities"),
+    _P("water_withdrawal_intensity", "L/kWh", 0, 20,
+       "operational water withdrawal per kWh of data-centre electricity (fleet average)"),
     _P("build_constraint", "1", 0, 1,
        "build switch: 0 = capex-constrained (today's model), 1 = power-constrained (> 0.5 counts as 1)"),
     _P("power_shortfall_mode", "1", 0, 1,
@@ -373,6 +375,7 @@ class Scenario:
     non_ai_electricity_2020: float = _default("non_ai_electricity_2020")
     non_ai_electricity_growth: float = _default("non_ai_electricity_growth")
     non_ai_leased_share: float = _default("non_ai_leased_share")
+    water_withdrawal_intensity: float = _default("water_withdrawal_intensity")
     build_constraint: float = _default("build_constraint")
     power_shortfall_mode: float = _default("power_shortfall_mode")
     site_power_plan_position: float = _default("site_power_plan_position")

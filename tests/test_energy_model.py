@@ -276,3 +276,51 @@ def test_model_cache_equals_run_for_energy_and_power():
     for name in E.ENERGY_ATTRS:
         np.testing.assert_array_equal(got[name].values, want[name].values, err_msg=name)
     np.testing.assert_array_equal(got.placed_it_power_mw.values, want.placed_it_power_mw.values)
+
+
+# --------------------------------------------------------------------------- water
+
+
+def test_water_withdrawal_is_electricity_times_intensity(base):
+    s = chipsuite.Scenario.default()
+    np.testing.assert_allclose(base.water_withdrawal_l, base.site_electricity_mwh * 1e3 * s.water_withdrawal_intensity,
+                               rtol=1e-12)
+    assert base.water_withdrawal_l.attrs["units"] == "L"
+    rows = scoreboard(base).query("figure == 'water withdrawal, data centres, year'").set_index("period")
+    assert set(rows.index) == {"2022", "2023"}
+    assert rows.loc["2023", "within"]  # the intensity's base is the 2023 ratio (in-sample)
+
+
+# --------------------------------------------------------------------------- the explorer (notebook 04)
+
+
+def test_power_explorer_views_and_report_view():
+    from chipsuite import widgets
+
+    app = widgets.PowerExplorer()
+    titles = []
+    for view in app.VIEWS:
+        spec = app.chart(view).to_dict()
+        titles.append(spec["title"]["text"])
+        assert not app.chart_data(view).empty, view
+    assert len(set(titles)) == len(app.VIEWS)  # each view is its own chart
+    static = app.static_view().to_dict()
+    assert {p["name"] for p in static["params"] if "bind" in p} == {"delay_quarters"}
+    assert app.chart_spec() == app.chart().to_dict()
+    frame = widgets.PowerExplorer().chart_data("contract timeline")
+    assert len(frame) == len(load_tables()["energy_contracts"])
+    app.set(hyperion_power_delay_quarters=4)
+    moved = app.chart_data("contract timeline").set_index("contract")
+    richland = [c for c in moved.index if c.endswith("entergy_ccct_richland")][0]
+    assert moved.loc[richland, "start"].year == 2029
+
+
+def test_power_delay_effect_matches_the_runs():
+    from chipsuite.explorers.energy import power_delay_effect
+
+    e = power_delay_effect(quarters=4)
+    s = chipsuite.Scenario.default().replace(build_constraint=1)
+    a, b = run(s), run(s.replace(hyperion_power_delay_quarters=4))
+    assert e["extra_h100e_years"] == pytest.approx(float((b.power_rented_h100e - a.power_rented_h100e).sum()) / 4,
+                                                   rel=1e-9)
+    assert e["extra_h100e_years"] > 0 and e["extra_rental_cost_usd"] > 0

@@ -67,6 +67,7 @@ ENERGY_ATTRS = {
     "emissions_location_tco2": ("tCO2", "Scope 2 emissions, location-based (GHG Protocol)"),
     "emissions_market_tco2": ("tCO2", "Scope 2 emissions, market-based with renewable matching (GHG Protocol)"),
     "site_electricity_cost_usd": ("USD", "electricity cost of the site's load at its grid price"),
+    "water_withdrawal_l": ("L", "operational water withdrawal (site electricity x fleet withdrawal intensity)"),
     "site_power_mw": ("MW", "power available to a site from its power plan, delays applied (before a plan's "
                             "first milestone, or without a plan: the site's capacity)"),
     "power_capacity_mw": ("MW", "facility power usable for IT: site capacity, capped by site power in the "
@@ -402,7 +403,7 @@ def energy_results(values, ds, inputs, results, tables=None):
     spec = energy_spec(ds, sites, tables)
     p = {name: _p(values, name) for name in (
         "renewable_matching_share", "non_ai_electricity_2020", "non_ai_electricity_growth", "non_ai_leased_share",
-        "build_constraint", "power_shortfall_mode")}
+        "build_constraint", "power_shortfall_mode", "water_withdrawal_intensity")}
 
     _, contract_mwh = _contracts(values, spec, sites, nq)
 
@@ -489,6 +490,7 @@ def energy_results(values, ds, inputs, results, tables=None):
         "emissions_location_tco2": sq(location),
         "emissions_market_tco2": sq(market),
         "site_electricity_cost_usd": sq(load * price[:, :, None]),
+        "water_withdrawal_l": sq(load * 1e3 * p["water_withdrawal_intensity"][:, None, None]),
         "site_power_mw": sq(np.where(np.isinf(plan_mw), capex_cap, plan_mw)),
         "power_capacity_mw": sq(capex_cap),
         "installed_it_power_mw": sq(installed),

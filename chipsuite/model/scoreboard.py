@@ -38,6 +38,7 @@ TOLERANCE = {
     "rental_price": 0.0,
     "electricity_year": 0.15,
     "scope2_location_year": 0.15,
+    "water_year": 0.15,
 }
 
 _COLUMNS = ["figure", "period", "unit", "public_low", "public", "public_high", "band_low", "band_high", "model",
@@ -199,7 +200,9 @@ def _energy_rows(r0, t, scenario_json=None):
              ("electricity_leased", "data-centre electricity in leased facilities, year", leased, "electricity_year",
               1e6, "TWh"),
              ("scope2_location_based_dc", "Scope 2 location-based, data centres, year", location,
-              "scope2_location_year", 1e6, "MtCO2"))
+              "scope2_location_year", 1e6, "MtCO2"),
+             ("water_withdrawal", "water withdrawal, data centres, year",
+              annual(r0.water_withdrawal_l.sum("site")) / 1e6, "water_year", 1.0, "ML"))  # L -> ML; table in ML
     for measure, figure, by_year, kind, scale, unit in specs:
         for _, row in fe[fe["measure"] == measure].sort_values("year").iterrows():
             year = int(row["year"])
