@@ -231,6 +231,15 @@ def fleet_vs_reported_frame(result, tables=None):
         by_year = _years(result, da) / 1e6
         rows += [{"year": str(int(y)), "series": label, "twh": float(v), "kind": "model"}
                  for y, v in zip(by_year.year.values, by_year.values)]
+    scenario_json = result.attrs.get("scenario")
+    if scenario_json:  # before the horizon: the calibrated non-AI trend (the calibration years)
+        from ..scenario import Scenario
+
+        s = Scenario.from_json(scenario_json)
+        first = min(int(r["year"]) for r in rows)
+        rows += [{"year": str(y), "series": "non-AI load (model)", "kind": "model",
+                  "twh": (s.non_ai_electricity_2020 + s.non_ai_electricity_growth * (y - 2020)) / 1e6}
+                 for y in range(2019, first)]
     fe = (load_tables() if tables is None else tables)["fleet_energy_reported"]
     for measure, label in (("electricity_total", "reported, all data centres"),
                            ("electricity_leased", "reported, leased")):
