@@ -15,7 +15,10 @@ Stages, in the order :func:`simulate_fleet` and :func:`evaluate_model` call them
    construction spend;
 6. the formula registry (:mod:`chipsuite.formulas`, numexpr or numpy): power and placement,
    energy and emissions, prices, capex paid (order-to-cash), depreciation of the whole asset
-   base, leases and cloud opex, supplier dependence, cost per H100e-hour.
+   base, leases and cloud opex, supplier dependence, cost per H100e-hour;
+7. energy (:mod:`.energy`): dated supply contracts per site and quarter, the whole fleet's
+   electricity (non-AI base), location- and market-based Scope 2, water, and the
+   power-constrained build (``build_constraint``; it caps the capacity the formulas place into).
 
 Everything is vectorised over ``draw``; arrays are at most 3-D per draw.
 """

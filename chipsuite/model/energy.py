@@ -336,8 +336,10 @@ def power_capped_capacity(values, ds, site_capacity_mw):
     """Facility capacity usable for IT: ``site_capacity_mw`` where the build is capex-constrained, capped
     by each site's power plan where it is power-constrained (``build_constraint`` = 1). Returns the
     input object itself when no draw is power-constrained (so the capex build stays bit-identical)."""
+    if "build_constraint" not in values:  # inputs assembled without the scenario switch: the capex build
+        return site_capacity_mw
     switch = _p(values, "build_constraint")
-    if not switch.any():
+    if not (switch > 0.5).any():
         return site_capacity_mw
     sites = [str(s) for s in site_capacity_mw.site.values]
     spec = energy_spec(ds, sites)
