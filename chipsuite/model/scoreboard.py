@@ -207,9 +207,14 @@ def _energy_rows(r0, t, scenario_json=None):
         for _, row in fe[fe["measure"] == measure].sort_values("year").iterrows():
             year = int(row["year"])
             if year in by_year.year:
-                model, note = float(by_year.sel(year=year)), "model: AI facility load plus the non-AI trend"
-                if measure == "electricity_leased":
-                    note = "model: non-AI trend x its leased share + AI load x leased capacity share (leases from 2026)"
+                model = float(by_year.sel(year=year))
+                note = {"electricity_leased": "model: non-AI trend x its leased share + AI load x leased capacity "
+                                              "share (leases from 2026)",
+                        "scope2_location_based_dc": "model: grid-delivered electricity x grid-region factor + "
+                                                    "dedicated gas (rest of fleet at Meta's implied factor)",
+                        "water_withdrawal": "model: electricity x fleet withdrawal intensity (2023 ratio: "
+                                            "in-sample in 2023)"}.get(measure, "model: AI facility load plus the "
+                                                                               "non-AI trend")
             elif measure == "electricity_total":  # before the horizon: the non-AI trend alone (in-sample)
                 model = scenario.non_ai_electricity_2020 + scenario.non_ai_electricity_growth * (year - 2020)
                 note = "before the model's horizon: the non-AI trend, calibrated to 2019-2021 (in-sample)"
