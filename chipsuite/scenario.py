@@ -190,6 +190,29 @@ PARAMETERS = {p.name: p for p in [
     _P("supply_share_nuclear", "1", 0, 1, "share of electricity from contracted nuclear"),
     _P("gas_carbon_intensity", "gCO2/kWh", 0, 2000, "emissions of gas generation"),
     _P("nuclear_carbon_intensity", "gCO2/kWh", 0, 200, "life-cycle emissions of nuclear"),
+    # energy stage (chipsuite.model.energy): dated contracts, whole-fleet electricity, power-constrained build
+    _P("capacity_factor_nuclear", "1", 0, 1, "energy of a contracted nuclear MW as a share of its nameplate"),
+    _P("capacity_factor_solar", "1", 0, 1, "energy of a contracted solar MW as a share of its nameplate"),
+    _P("capacity_factor_wind", "1", 0, 1, "energy of a contracted wind MW as a share of its nameplate"),
+    _P("capacity_factor_geothermal", "1", 0, 1, "energy of a contracted geothermal MW as a share of its nameplate"),
+    _P("gas_plant_availability", "1", 0, 1, "largest share of the hours a dedicated gas plant can serve its site"),
+    _P("energy_contract_position", "1", 0, 1, "contracted MW between each contract's low (0), base (0.5), high (1)"),
+    _P("renewable_matching_share", "1", 0, 1,
+       "share of grid-delivered electricity matched with renewable PPAs and certificates (market-based)"),
+    _P("non_ai_electricity_2020", "MWh", 0, 1e9, "data-centre electricity not of the modelled AI fleet, 2020 trend"),
+    _P("non_ai_electricity_growth", "MWh", -1e8, 1e8,
+       "growth of the non-AI data-centre electricity per year (linear trend) [MWh/year]"),
+    _P("non_ai_leased_share", "1", 0, 1, "share of the non-AI data-centre electricity used in leased facilities"),
+    _P("water_withdrawal_intensity", "L/kWh", 0, 20,
+       "operational water withdrawal per kWh of data-centre electricity (fleet average)"),
+    _P("build_constraint", "1", 0, 1,
+       "build switch: 0 = capex-constrained (today's model), 1 = power-constrained (> 0.5 counts as 1)"),
+    _P("power_shortfall_mode", "1", 0, 1,
+       "power-constrained build: compute that finds no site power is 0 = rented (cloud), 1 = deferred (> 0.5 = 1)"),
+    _P("site_power_plan_position", "1", 0, 1, "site power plans between low (0), base (0.5) and high (1)"),
+    _P("prometheus_power_delay_quarters", "quarters", 0, 16, "delay of Prometheus' dedicated power (Socrates gas)"),
+    _P("hyperion_power_delay_quarters", "quarters", 0, 16, "delay of Hyperion's dedicated power (Entergy gas plants)"),
+    _P("el_paso_power_delay_quarters", "quarters", 0, 16, "delay of El Paso's dedicated power (McCloud gas)"),
     # costs
     _P("component_price_rise_2026", "1", 0, 3,
        "rise of server, memory and network prices over 2026 (relative to 2025; linear ramp, then held)"),
@@ -218,6 +241,10 @@ PARAMETERS = {p.name: p for p in [
     _P("pre2022_other_life_left", "years", 1, 60,
        "years until buildings and other assets bought before 2022 are fully depreciated"),
 ]}
+
+
+#: scenario switches (choices, not estimates): never sampled, whatever value the scenario sets
+SWITCHES = frozenset({"build_constraint", "power_shortfall_mode"})
 
 
 def assumptions_path(path=None):
@@ -338,6 +365,23 @@ class Scenario:
     supply_share_nuclear: float = _default("supply_share_nuclear")
     gas_carbon_intensity: float = _default("gas_carbon_intensity")
     nuclear_carbon_intensity: float = _default("nuclear_carbon_intensity")
+    capacity_factor_nuclear: float = _default("capacity_factor_nuclear")
+    capacity_factor_solar: float = _default("capacity_factor_solar")
+    capacity_factor_wind: float = _default("capacity_factor_wind")
+    capacity_factor_geothermal: float = _default("capacity_factor_geothermal")
+    gas_plant_availability: float = _default("gas_plant_availability")
+    energy_contract_position: float = _default("energy_contract_position")
+    renewable_matching_share: float = _default("renewable_matching_share")
+    non_ai_electricity_2020: float = _default("non_ai_electricity_2020")
+    non_ai_electricity_growth: float = _default("non_ai_electricity_growth")
+    non_ai_leased_share: float = _default("non_ai_leased_share")
+    water_withdrawal_intensity: float = _default("water_withdrawal_intensity")
+    build_constraint: float = _default("build_constraint")
+    power_shortfall_mode: float = _default("power_shortfall_mode")
+    site_power_plan_position: float = _default("site_power_plan_position")
+    prometheus_power_delay_quarters: float = _default("prometheus_power_delay_quarters")
+    hyperion_power_delay_quarters: float = _default("hyperion_power_delay_quarters")
+    el_paso_power_delay_quarters: float = _default("el_paso_power_delay_quarters")
     component_price_rise_2026: float = _default("component_price_rise_2026")
     payment_share_before: float = _default("payment_share_before")
     payment_share_after: float = _default("payment_share_after")
@@ -465,11 +509,14 @@ class Scenario:
         return pd.DataFrame(rows)
 
     def sampling_range(self, name):
-        """``(low, value, high)`` for sampling ``name`` around this scenario's value.
+        """``(low, value, high)`` for sampling ``name`` around this scenario's value (a switch of
+        :data:`SWITCHES`: ``(value, value, value)``, not sampled).
 
         The range is the assumptions.csv range widened to contain the scenario's value (so a
         what-if outside the range stays the mode). ``low == high`` means not uncertain.
         """
         a = _ASSUMPTIONS[name]
         value = getattr(self, name)
+        if name in SWITCHES:  # a scenario switch is never sampled
+            return value, value, value
         return min(a["low"], value), value, max(a["high"], value)

@@ -30,7 +30,7 @@ from .cadence import CadenceExplorer
 from .capex import CapexExplorer
 from .data import DataExplorer
 from .dependence import DependenceExplorer
-from .energy import EnergyExplorer
+from .energy import EnergyExplorer, PowerExplorer
 from . import grids
 from .grids import *  # noqa: F401,F403  (the model layer's public names, listed in grids.__all__)
 from .uncertainty import UncertaintyExplorer
@@ -45,6 +45,7 @@ __all__ = [
     "CapexExplorer",
     "DependenceExplorer",
     "EnergyExplorer",
+    "PowerExplorer",
     "UncertaintyExplorer",
     "DataExplorer",
 ]

@@ -1,4 +1,6 @@
-"""Energy and sites: power against capacity, energy, cost, emissions, supply mix (notebook 04)."""
+"""Energy and sites (notebook 04): :class:`PowerExplorer` on the energy stage (dated contracts, the whole
+fleet's electricity, Scope 2 by both methods, the power-constrained build) and the older
+:class:`EnergyExplorer` (power against capacity, the legacy dateless supply mix)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ from .. import charts
 from .base import Control, Explorer
 from .grids import supply_mix_grid_frame
 
-__all__ = ["EnergyExplorer"]
+__all__ = ["EnergyExplorer", "PowerExplorer", "electricity_by_source_frame", "electricity_by_site_frame",
+           "contract_timeline_frame", "emissions_methods_frame", "fleet_vs_reported_frame", "build_comparison_frame",
+           "power_delay_grid_frame", "power_delay_effect"]
 
 
 class EnergyExplorer(Explorer):
@@ -71,3 +75,379 @@ class EnergyExplorer(Explorer):
         f = supply_mix_grid_frame(self.scenario, sorted({0.0, 0.08, 0.25, 0.5, gas}),
                                   sorted({0.0, 0.05, 0.25, 0.5, nuclear}))
         return charts.emissions_mix_chart(f, gas_pct=float(round(gas * 100)), nuclear_pct=float(round(nuclear * 100)))
+
+
+# =========================================================================== the energy stage (issue 12)
+# Frames (tidy DataFrames) and charts of the energy stage, chipsuite.model.energy. Charts live here, not in
+# charts.py: one module per question.
+
+import altair as alt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+#: supply sources in chart order, with labels and colours
+SOURCE_LABELS = {"grid": "grid", "gas": "gas (dedicated plants)", "nuclear": "nuclear", "solar": "solar",
+                 "wind": "wind", "geothermal": "geothermal"}
+SOURCE_COLORS = alt.Scale(domain=list(SOURCE_LABELS.values()),
+                          range=["#9e9e9e", "#d95f02", "#7570b3", "#e6ab02", "#1b9e77", "#a6761d"])
+TECH_COLORS = alt.Scale(domain=["gas", "nuclear", "solar", "wind", "geothermal", "storage"],
+                        range=["#d95f02", "#7570b3", "#e6ab02", "#1b9e77", "#a6761d", "#666666"])
+BUILDS = {0.0: "capex-constrained", 1.0: "power-constrained"}
+
+
+def _title(text, case):
+    return alt.Title(text=text, subtitle=charts.source_line(case), anchor="start")
+
+
+def _years(result, da, how="sum"):
+    from ..model import annual
+
+    return annual(da.isel(draw=0) if "draw" in da.dims else da, how)
+
+
+def electricity_by_source_frame(result):
+    """Whole-fleet electricity per year by supply source: ``year``, ``source``, ``twh`` [TWh]."""
+    rows = []
+    for k, label in SOURCE_LABELS.items():
+        by_year = _years(result, result[f"supply_{k}_mwh"].sum("site")) / 1e6
+        rows += [{"year": str(int(y)), "source": label, "twh": float(v)} for y, v in
+                 zip(by_year.year.values, by_year.values)]
+    return pd.DataFrame(rows)
+
+
+def electricity_by_source_chart(frame, case="base case"):
+    """Stacked bars: electricity per year by source (dated contracts, then grid)."""
+    return alt.Chart(frame, title=_title("Electricity of the whole fleet by supply source", case),
+                     width=charts.WIDTH, height=charts.HEIGHT).mark_bar().encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("twh:Q", stack="zero", title="Electricity [TWh per year]"),
+        color=alt.Color("source:N", title="Source", scale=SOURCE_COLORS, sort=list(SOURCE_LABELS.values())),
+        order=alt.Order("source:N"),
+        tooltip=["year:O", "source:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
+
+
+def electricity_by_site_frame(result):
+    """Electricity per year by site, the rest of the fleet split into its AI and non-AI load [TWh]."""
+    rows = []
+    ai = result.energy_mwh
+    for site in ai.site.values:
+        label = charts.SITE_LABELS.get(str(site), str(site))
+        if site == "rest_of_fleet":
+            label = "rest of fleet, AI"
+        by_year = _years(result, ai.sel(site=site)) / 1e6
+        rows += [{"year": str(int(y)), "site": label, "twh": float(v)} for y, v in zip(by_year.year.values,
+                                                                                      by_year.values)]
+    by_year = _years(result, result.non_ai_electricity_mwh) / 1e6
+    rows += [{"year": str(int(y)), "site": "non-AI load (owned and leased)", "twh": float(v)}
+             for y, v in zip(by_year.year.values, by_year.values)]
+    return pd.DataFrame(rows)
+
+
+def electricity_by_site_chart(frame, case="base case"):
+    return alt.Chart(frame, title=_title("Electricity by site: AI load and the non-AI base", case),
+                     width=charts.WIDTH, height=charts.HEIGHT).mark_bar().encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("twh:Q", stack="zero", title="Electricity [TWh per year]"),
+        color=alt.Color("site:N", title="Site or load"),
+        tooltip=["year:O", "site:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
+
+
+def contract_timeline_frame(scenario=None, tables=None):
+    """Every contract of ``energy_contracts.csv`` with its dates as the model uses them (a site's power delay
+    moves its site contracts): ``contract``, ``technology``, ``site``, ``start``, ``end``, ``mw`` (at the
+    scenario's ``energy_contract_position``), ``delayed_quarters``."""
+    from ..data import load_tables
+    from ..model.energy import contract_capacity_mw
+    from ..scenario import Scenario
+
+    scenario = Scenario.default() if scenario is None else scenario
+    c = (load_tables() if tables is None else tables)["energy_contracts"]
+    mw = contract_capacity_mw(c["low"].to_numpy(float), c["base"].to_numpy(float), c["high"].to_numpy(float),
+                              np.array([scenario.energy_contract_position]))[0]
+    rows = []
+    for i, row in c.reset_index(drop=True).iterrows():
+        delay = getattr(scenario, f"{row['site']}_power_delay_quarters", 0.0) if row["site"] != "fleet" else 0.0
+        shift = pd.DateOffset(months=int(round(3 * delay)))
+        rows.append({"contract": f"{row['counterparty']}: {row['contract_id']}", "technology": row["technology"],
+                     "site": row["site"], "kind": row["contract_type"], "start": row["start_quarter"] + shift,
+                     "end": row["end_quarter"] + shift, "mw": float(mw[i]), "delayed_quarters": float(delay)})
+    return pd.DataFrame(rows).sort_values("start").reset_index(drop=True)
+
+
+def contract_timeline_chart(frame, case="base case", end="2036-01-01"):
+    """Gantt bars: when each contract is in force (to ``end``), coloured by technology, MW in the tooltip."""
+    f = frame.assign(end=frame["end"].clip(upper=pd.Timestamp(end)))
+    return alt.Chart(f, title=_title("Dated supply contracts (energy_contracts.csv)", case), width=charts.WIDTH,
+                     height=16 * len(f)).mark_bar().encode(
+        x=alt.X("start:T", title="In force from start to end quarter (cut at 2036)"),
+        x2="end:T",
+        y=alt.Y("contract:N", sort=list(f["contract"]), title=None, axis=alt.Axis(labelLimit=360)),
+        color=alt.Color("technology:N", title="Technology", scale=TECH_COLORS),
+        tooltip=["contract:N", "site:N", "kind:N", alt.Tooltip("mw:Q", format=",.0f", title="MW"),
+                 alt.Tooltip("start:T", format="%Y-%m"), alt.Tooltip("end:T", format="%Y-%m"),
+                 "delayed_quarters:Q"])
+
+
+def emissions_methods_frame(result, tables=None):
+    """Scope 2 per year, both methods [MtCO2], and Meta's reported figures: ``year``, ``method``, ``mtco2``,
+    ``kind`` (model or reported)."""
+    from ..data import load_tables
+
+    rows = []
+    for name, label in (("emissions_location_tco2", "location-based"), ("emissions_market_tco2", "market-based")):
+        by_year = _years(result, result[name].sum("site")) / 1e6
+        rows += [{"year": str(int(y)), "method": label, "mtco2": float(v), "kind": "model"}
+                 for y, v in zip(by_year.year.values, by_year.values)]
+    fe = (load_tables() if tables is None else tables)["fleet_energy_reported"]
+    for measure, label in (("scope2_location_based_dc", "location-based"), ("scope2_market_based", "market-based")):
+        for _, row in fe[fe["measure"] == measure].iterrows():
+            rows.append({"year": str(int(row["year"])), "method": label, "mtco2": float(row["base"]) / 1e6,
+                         "kind": "reported"})
+    return pd.DataFrame(rows)
+
+
+def emissions_methods_chart(frame, case="base case"):
+    model = frame[frame["kind"] == "model"]
+    reported = frame[frame["kind"] == "reported"]
+    color = alt.Color("method:N", title="GHG Protocol Scope 2 method",
+                      scale=alt.Scale(domain=["location-based", "market-based"], range=["#636363", "#31a354"]))
+    lines = alt.Chart(model).mark_line(point=True).encode(
+        x=alt.X("year:O", title="Year"), y=alt.Y("mtco2:Q", title="Scope 2 emissions [MtCO2 per year]"),
+        color=color, tooltip=["year:O", "method:N", alt.Tooltip("mtco2:Q", format=",.2f", title="MtCO2")])
+    points = alt.Chart(reported).mark_point(shape="diamond", size=90, filled=True, color="black").encode(
+        x="year:O", y="mtco2:Q", tooltip=["year:O", "method:N", alt.Tooltip("mtco2:Q", format=",.3f",
+                                                                          title="reported MtCO2")])
+    return alt.layer(lines, points, title=_title("Location- vs market-based emissions (diamonds: Meta reported)",
+                                                 case)).properties(width=charts.WIDTH, height=charts.HEIGHT)
+
+
+def fleet_vs_reported_frame(result, tables=None):
+    """Modelled data-centre electricity (AI and non-AI) and Meta's reported totals and leased figures [TWh]."""
+    from ..data import load_tables
+
+    rows = []
+    for name, label in (("energy_mwh", "AI load (model)"), ("non_ai_electricity_mwh", "non-AI load (model)")):
+        da = result[name].sum("site") if "site" in result[name].dims else result[name]
+        by_year = _years(result, da) / 1e6
+        rows += [{"year": str(int(y)), "series": label, "twh": float(v), "kind": "model"}
+                 for y, v in zip(by_year.year.values, by_year.values)]
+    scenario_json = result.attrs.get("scenario")
+    if scenario_json:  # before the horizon: the calibrated non-AI trend (the calibration years)
+        from ..scenario import Scenario
+
+        s = Scenario.from_json(scenario_json)
+        first = min(int(r["year"]) for r in rows)
+        rows += [{"year": str(y), "series": "non-AI load (model)", "kind": "model",
+                  "twh": (s.non_ai_electricity_2020 + s.non_ai_electricity_growth * (y - 2020)) / 1e6}
+                 for y in range(2019, first)]
+    fe = (load_tables() if tables is None else tables)["fleet_energy_reported"]
+    for measure, label in (("electricity_total", "reported, all data centres"),
+                           ("electricity_leased", "reported, leased")):
+        for _, row in fe[fe["measure"] == measure].iterrows():
+            rows.append({"year": str(int(row["year"])), "series": label, "twh": float(row["base"]) / 1e6,
+                         "kind": "reported"})
+    return pd.DataFrame(rows)
+
+
+def fleet_vs_reported_chart(frame, case="base case", last_year=2027):
+    f = frame[frame["year"].astype(int) <= last_year]
+    bars = alt.Chart(f[f["kind"] == "model"]).mark_bar().encode(
+        x=alt.X("year:O", title="Year"), y=alt.Y("twh:Q", stack="zero", title="Electricity [TWh per year]"),
+        color=alt.Color("series:N", title="Model", scale=alt.Scale(range=["#3182bd", "#9ecae1"])),
+        tooltip=["year:O", "series:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
+    points = alt.Chart(f[f["kind"] == "reported"]).mark_point(filled=True, size=80).encode(
+        x="year:O", y="twh:Q", shape=alt.Shape("series:N", title="Meta reported"),
+        color=alt.value("black"), tooltip=["year:O", "series:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
+    return alt.layer(bars, points, title=_title("Whole-fleet electricity against Meta's reports", case)).resolve_scale(
+        color="independent", shape="independent").properties(width=charts.WIDTH, height=charts.HEIGHT)
+
+
+def build_comparison_frame(results):
+    """Capex- vs power-constrained build: ``build``, ``year``, ``measure``, ``value``; ``results`` maps a
+    build label to a model result. Measures: IT power installed at year end [GW], IT power the sites
+    can host [GW], compute short of power (annual mean) [million H100e], of it rented [million H100e]."""
+    rows = []
+    for build, r in results.items():
+        m = {"IT power installed, year end [GW]": (_years(r, r.installed_it_power_mw.sum("site"), "last"), 1e3),
+             "IT power sites can host, year end [GW]": (_years(r, (r.power_capacity_mw / r.pue).sum("site"),
+                                                               "last"), 1e3),
+             "idle or short of power, mean [million H100e]": (_years(
+                 r, r.h100e_total - r.h100e_powered) / 4, 1e6)}
+        for measure, (da, scale) in m.items():
+            rows += [{"build": build, "year": str(int(y)), "measure": measure, "value": float(v) / scale}
+                     for y, v in zip(da.year.values, da.values) if int(y) >= 2024]
+    return pd.DataFrame(rows)
+
+
+def build_comparison_chart(frame, case="base case"):
+    """Side by side: installed IT power against what the sites can host, and compute without power."""
+    panels = []
+    for measure in frame["measure"].unique():
+        panels.append(alt.Chart(frame[frame["measure"] == measure], title=measure, width=250,
+                                height=charts.HEIGHT - 60).mark_line(point=True).encode(
+            x=alt.X("year:O", title="Year"), y=alt.Y("value:Q", title=None),
+            color=alt.Color("build:N", title="Build", scale=alt.Scale(domain=list(BUILDS.values()),
+                                                                      range=["#1f77b4", "#d62728"])),
+            tooltip=["build:N", "year:O", alt.Tooltip("value:Q", format=",.2f")]))
+    return alt.hconcat(*panels, title=_title("Capex- vs power-constrained build", case))
+
+
+def power_delay_grid_frame(scenario, site="hyperion", delays=tuple(range(0, 9))):
+    """Power-constrained build for each power delay of ``site`` (one vectorised run): ``delay``
+    [quarters], ``year``, ``short_mh100e`` (compute short of power, annual mean) [million H100e],
+    ``extra_mh100e`` (its change against no delay), ``site_power_gw`` (the site's power at year end) [GW]."""
+    from .grids import run_points
+
+    name = f"{site}_power_delay_quarters"
+    points = [{name: float(d), "build_constraint": 1.0} for d in delays]
+    r = run_points(scenario, points)
+    from ..model import annual
+
+    short = annual(r.power_shortfall_h100e) / 4 / 1e6
+    power = annual(r.site_power_mw.sel(site=site), "last") / 1e3
+    rows = []
+    for i, d in enumerate(delays):
+        for y in short.year.values:
+            if int(y) < 2026:
+                continue
+            rows.append({"delay": float(d), "year": str(int(y)), "short_mh100e": float(short.sel(draw=i, year=y)),
+                         "extra_mh100e": float(short.sel(draw=i, year=y) - short.sel(draw=0, year=y)),
+                         "site_power_gw": float(power.sel(draw=i, year=y))})
+    return pd.DataFrame(rows)
+
+
+def power_delay_chart(frame, delay=4.0, site="hyperion", case="power-constrained build, base case"):
+    """Kernel-free: a slider (bound param) for the site's power delay; bars = extra compute short of power
+    against no delay, line = the site's power at year end."""
+    label = charts.SITE_LABELS.get(site, site)
+    param = alt.param(name="delay_quarters", value=float(delay), bind=alt.binding_range(
+        min=float(frame["delay"].min()), max=float(frame["delay"].max()), step=1,
+        name=f"{label}: power delay [quarters] "))
+    base = alt.Chart(frame).add_params(param).transform_filter(alt.datum.delay == param)
+    bars = base.mark_bar(color="#d62728").encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("extra_mh100e:Q", title="Extra compute short of power [million H100e, annual mean]"),
+        tooltip=["year:O", alt.Tooltip("extra_mh100e:Q", format=",.2f", title="extra, million H100e"),
+                 alt.Tooltip("short_mh100e:Q", format=",.1f", title="all short of power, million H100e")])
+    power = alt.Chart(frame).transform_filter(alt.datum.delay == param).mark_line(point=True, color="#333333").encode(
+        x="year:O", y=alt.Y("site_power_gw:Q", title=f"{label} power at year end [GW]"),
+        tooltip=["year:O", alt.Tooltip("site_power_gw:Q", format=",.2f", title="GW")])
+    return alt.layer(bars, power, title=_title(f"{label}: a later power supply and the compute it strands",
+                                               case)).resolve_scale(y="independent").properties(
+        width=charts.WIDTH, height=charts.HEIGHT)
+
+
+def power_delay_effect(scenario=None, site="hyperion", quarters=4.0):
+    """What a power delay of ``site`` does in the power-constrained build (both shortfall modes give the
+    same amount; the mode decides whether it is rented or deferred). Returns a dict: ``extra_h100e_years``
+    (sum over 2022-2032 of the extra compute short of power x 1/4 year) [H100e-years], ``by_year``
+    [H100e, annual mean], ``extra_rental_cost_usd`` (rent mode) [USD], ``base_h100e_years`` (all compute
+    short of power without the delay) [H100e-years]."""
+    from ..model import annual
+    from ..scenario import Scenario
+    from .grids import run_points
+
+    scenario = Scenario.default() if scenario is None else scenario
+    name = f"{site}_power_delay_quarters"
+    r = run_points(scenario, [{name: 0.0, "build_constraint": 1.0, "power_shortfall_mode": 0.0},
+                              {name: float(quarters), "build_constraint": 1.0, "power_shortfall_mode": 0.0}])
+    d = r.power_shortfall_h100e.isel(draw=1) - r.power_shortfall_h100e.isel(draw=0)
+    cost = r.power_rental_cost_usd.isel(draw=1) - r.power_rental_cost_usd.isel(draw=0)
+    by_year = annual(d) / 4
+    return {"extra_h100e_years": float(d.sum()) / 4, "by_year": {int(y): float(v) for y, v in
+                                                                  zip(by_year.year.values, by_year.values)},
+            "extra_rental_cost_usd": float(cost.sum()),
+            "base_h100e_years": float(r.power_shortfall_h100e.isel(draw=0).sum()) / 4}
+
+
+class PowerExplorer(Explorer):
+    """Energy supply and power (issue 12): dated contracts per site, the whole fleet against Meta's reports,
+    location- and market-based Scope 2, and the capex- vs power-constrained build with a site power delay."""
+
+    title = "Energy supply and power explorer"
+    VIEWS = ("power vs capex build", "electricity by source", "electricity by site", "contract timeline",
+             "location vs market emissions", "fleet electricity vs reported")
+    CONTROLS = {
+        "hyperion_power_delay_quarters": Control("slider", "Hyperion gas plants' delay [quarters]", min=0.0,
+                                                 max=8.0, step=1.0, param="hyperion_power_delay_quarters"),
+        "build_constraint": Control("slider", "build: 0 = capex-, 1 = power-constrained", min=0.0, max=1.0,
+                                    step=1.0, param="build_constraint"),
+        "power_shortfall_mode": Control("slider", "no power: 0 = rent, 1 = defer", min=0.0, max=1.0, step=1.0,
+                                        param="power_shortfall_mode"),
+        "renewable_matching_share": Control("slider", "renewable matching (market-based) [1]", min=0.5, max=1.0,
+                                            step=0.05, param="renewable_matching_share"),
+        "view": Control("select", "chart", default=VIEWS[0], options=VIEWS),
+    }
+
+    def _case(self):
+        v = self.values
+        return (f"{BUILDS[float(round(v['build_constraint']))]} build, Hyperion delay "
+                f"{v['hyperion_power_delay_quarters']:.0f} q, matching {v['renewable_matching_share']:.0%}")
+
+    def _builds(self):
+        from .grids import run_points
+
+        r = run_points(self.scenario, [{"build_constraint": 0.0}, {"build_constraint": 1.0}])
+        return {BUILDS[0.0]: r.isel(draw=[0]), BUILDS[1.0]: r.isel(draw=[1])}
+
+    def chart_data(self, view=None):
+        view = view or self.values["view"]
+        r = self.result
+        if view == "power vs capex build":
+            return build_comparison_frame(self._builds())
+        if view == "electricity by source":
+            return electricity_by_source_frame(r)
+        if view == "electricity by site":
+            return electricity_by_site_frame(r)
+        if view == "contract timeline":
+            return contract_timeline_frame(self.scenario)
+        if view == "location vs market emissions":
+            return emissions_methods_frame(r)
+        if view == "fleet electricity vs reported":
+            return fleet_vs_reported_frame(r)
+        raise ValueError(f"unknown view {view!r}; views: {list(self.VIEWS)}")
+
+    def chart(self, view=None):
+        view = view or self.values["view"]
+        f = self.chart_data(view)
+        draw = {"power vs capex build": build_comparison_chart, "electricity by source": electricity_by_source_chart,
+                "electricity by site": electricity_by_site_chart, "contract timeline": contract_timeline_chart,
+                "location vs market emissions": emissions_methods_chart,
+                "fleet electricity vs reported": fleet_vs_reported_chart}[view]
+        case = self._case()
+        if view == "power vs capex build":
+            case = f"both builds, Hyperion delay {self.values['hyperion_power_delay_quarters']:.0f} q"
+        return draw(f, case)
+
+    def summary(self):
+        """Key numbers of the current scenario (and its power-constrained twin for the delay effect)."""
+        from ..model import annual
+
+        r = self.result.isel(draw=0)
+        elec = annual(r.fleet_electricity_mwh) / 1e6
+        loc = annual(r.emissions_location_tco2.sum("site")) / 1e6
+        mkt = annual(r.emissions_market_tco2.sum("site")) / 1e6
+        supply = {k: annual(r[f"supply_{k}_mwh"].sum("site")) for k in SOURCE_LABELS}
+        total = sum(supply.values())
+        fe = self._reported()
+        return {
+            "electricity_twh": {int(y): float(elec.sel(year=y)) for y in (2023, 2024, 2025, 2027, 2030)},
+            "reported_twh": fe,
+            "location_mtco2": {int(y): float(loc.sel(year=y)) for y in range(2025, 2031)},
+            "market_mtco2": {int(y): float(mkt.sel(year=y)) for y in range(2025, 2031)},
+            "share_2030": {k: float(v.sel(year=2030) / total.sel(year=2030)) for k, v in supply.items()},
+        }
+
+    @staticmethod
+    def _reported():
+        from ..data import load_tables
+
+        fe = load_tables()["fleet_energy_reported"]
+        rows = fe[fe["measure"] == "electricity_total"]
+        return {int(y): float(v) / 1e6 for y, v in zip(rows["year"], rows["base"])}
+
+    def static_view(self):
+        """Kernel-free: the capex- vs power-constrained build side by side (the live default view), above the
+        power-constrained build over Hyperion delays of 0-8 quarters (a slider)."""
+        frame = power_delay_grid_frame(self.scenario)
+        return alt.vconcat(self.chart("power vs capex build"), power_delay_chart(frame, delay=4.0))

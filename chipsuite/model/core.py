@@ -15,7 +15,10 @@ Stages, in the order :func:`simulate_fleet` and :func:`evaluate_model` call them
    construction spend;
 6. the formula registry (:mod:`chipsuite.formulas`, numexpr or numpy): power and placement,
    energy and emissions, prices, capex paid (order-to-cash), depreciation of the whole asset
-   base, leases and cloud opex, supplier dependence, cost per H100e-hour.
+   base, leases and cloud opex, supplier dependence, cost per H100e-hour;
+7. energy (:mod:`.energy`): dated supply contracts per site and quarter, the whole fleet's
+   electricity (non-AI base), location- and market-based Scope 2, water, and the
+   power-constrained build (``build_constraint``; it caps the capacity the formulas place into).
 
 Everything is vectorised over ``draw``; arrays are at most 3-D per draw.
 """
@@ -31,6 +34,7 @@ from ..formulas import evaluate_formulas
 from ..quarters import HOURS_PER_QUARTER, parse_quarter, quarters_between
 from ..scenario import PARAMETERS, Scenario, check_seed
 from . import demand as demand_stage
+from . import energy as energy_stage
 from . import sites as sites_stage
 from . import stockflow
 from . import supply as supply_stage
@@ -457,6 +461,8 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
                  "payment_share_after", "finance_lease_principal_ratio", "lease_cost_per_mw_year",
                  "nvidia_gross_margin", "competitive_gross_margin"):
         inputs[name] = values[name]
+    # power-constrained build (build_constraint = 1): site power caps the capacity the formulas place into
+    inputs["site_capacity_mw"] = energy_stage.power_capped_capacity(values, ds, inputs["site_capacity_mw"])
     return inputs
 
 
@@ -558,7 +564,9 @@ def _evaluate(values, ds, engine="numexpr"):
     fleet_out = simulate_fleet(log, ds, site_capacity_mw)
     inputs = formula_inputs_for(values, fleet_out, ds, site_capacity_mw)
     results = evaluate_formulas(inputs, engine=engine)
-    out = _dataset(_result_data(values, fleet_out, site_capacity_mw, inputs, results), ds)
+    data = _result_data(values, fleet_out, site_capacity_mw, inputs, results)
+    data.update(energy_stage.energy_results(values, ds, inputs, results))  # energy stage, after the formulas
+    out = _dataset(data, ds)
     stage = {"fleet_out": fleet_out, "site_capacity": site_capacity_mw, "inputs": inputs, "results": results,
              "fleet_names": frozenset(log.read | {"site_capacity_position"})}
     return out, stage
@@ -730,6 +738,7 @@ class ModelCache:
             update["system_cost_usd"] = values["unit_price_usd"] + values["system_share_usd"]
         if update.keys() & _SUPPLIER_SOURCES:
             update.update(supplier_view(results, stage["fleet_out"]))
+        update.update(energy_stage.energy_results(values, self._ds, inputs, results))
         variables = {name: self._out.variables[name] for name in self._out.data_vars}
         variables.update({name: _result_variable(name, da).variable for name, da in update.items()})
         out = xr.Dataset(variables, coords=self._out.coords)
