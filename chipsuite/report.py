@@ -154,11 +154,25 @@ def embed_vega_outputs(nb, notebook_name: str = "notebook") -> int:
     """
     from chipsuite.vega import spec_json_for_html
 
+    from chipsuite.explorers.base import VIEW_MENU_MIMETYPE
+
     mimetypes = _vega_mimetypes()
     n_charts = 0
+    n_menus = 0
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             data = output.get("data", {})
+            if VIEW_MENU_MIMETYPE in data:
+                n_menus += 1
+                menu = data[VIEW_MENU_MIMETYPE]
+                has_chart = _menu_default_has_chart(menu)
+                n_charts += 1
+                output["data"] = {"text/html": view_menu_html(menu, f"chipsuite-vega-{n_charts}",
+                                                              f"chipsuite-menu-{n_menus}")}
+                output["metadata"] = {}
+                if not has_chart:
+                    n_charts -= 1  # the chart slot stays hidden until a view with a chart is chosen
+                continue
             mimetype = next((m for m in mimetypes if m in data), None)
             if mimetype is None:
                 continue
@@ -195,6 +209,69 @@ def embed_vega_outputs(nb, notebook_name: str = "notebook") -> int:
             }
             output["metadata"] = {}
     return n_charts
+
+
+def _menu_default_has_chart(menu) -> bool:
+    views = menu.get("views", [])
+    names = [v.get("name") for v in views]
+    default = menu.get("default") if menu.get("default") in names else (names[0] if names else None)
+    return bool(views) and views[names.index(default)].get("spec") is not None
+
+
+#: the script of a view menu: one vega-embed view at a time, re-embedded when the choice changes
+_MENU_SCRIPT = """(function () {
+  var menu = document.getElementById("%(menu_id)s");
+  var views = %(views)s;
+  var options = %(options)s;
+  var select = menu.querySelector("select");
+  var chart = document.getElementById("%(chart_id)s");
+  var extra = menu.querySelector(".chipsuite-view-html");
+  var current = null;
+  function show(i) {
+    var view = views[i];
+    if (current) { current.finalize(); current = null; }
+    extra.innerHTML = view.html || "";
+    menu.setAttribute("data-view", view.name);
+    if (!view.spec) { chart.innerHTML = ""; chart.hidden = true; menu.setAttribute("data-ready", "1"); return; }
+    chart.hidden = false;
+    menu.removeAttribute("data-ready");
+    vegaEmbed(chart, view.spec, options).then(function (result) {
+      current = result;
+      menu.setAttribute("data-ready", "1");
+    }).catch(function (err) {
+      chart.textContent = "Chart error: " + err;
+      console.error(err);
+    });
+  }
+  select.addEventListener("change", function () { show(select.selectedIndex); });
+  show(select.selectedIndex);
+})();
+"""
+
+
+def view_menu_html(menu: dict, chart_id: str, menu_id: str) -> str:
+    """HTML of a view menu (:data:`chipsuite.explorers.base.VIEW_MENU_MIMETYPE`): a ``<select>`` of the
+    views, one chart slot (``div.chipsuite-vega``) and an HTML slot, with the precomputed specs inline."""
+    from chipsuite.vega import spec_json_for_html
+
+    views = [{"name": str(v.get("name")), "spec": v.get("spec"), "html": v.get("html") or ""}
+             for v in menu.get("views", [])]
+    if not views:
+        raise ReportError(f"view menu {menu.get('title')!r} has no views")
+    names = [v["name"] for v in views]
+    default = menu.get("default") if menu.get("default") in names else names[0]
+    options = "".join(f'<option value="{i}"{" selected" if n == default else ""}>{html.escape(n)}</option>'
+                      for i, n in enumerate(names))
+    hidden = "" if views[names.index(default)]["spec"] is not None else " hidden"
+    label = html.escape(str(menu.get("label") or "View"))
+    title = html.escape(str(menu.get("title") or ""))
+    script = _MENU_SCRIPT % {"menu_id": menu_id, "chart_id": chart_id, "views": spec_json_for_html(views),
+                             "options": spec_json_for_html({"actions": False})}
+    return (f'<div class="chipsuite-view-menu" id="{menu_id}">\n'
+            f'<label class="chipsuite-view-label"><span>{title}: {label.lower()} </span>'
+            f'<select aria-label="{title} {label.lower()}">{options}</select></label>\n'
+            f'<div class="chipsuite-vega" id="{chart_id}"{hidden}></div>\n'
+            f'<div class="chipsuite-view-html"></div>\n</div>\n<script>\n{script}</script>\n')
 
 
 # --- network references -------------------------------------------------------------------
@@ -467,6 +544,9 @@ _REPORT_CSS = """
 .chipsuite-vega { margin: 0.5em 0; }
 .chipsuite-vega .vega-bindings { margin-top: 0.5em; }
 .chipsuite-report-footer { color: #666; font-size: 0.85em; margin: 2em 0 1em; }
+.chipsuite-view-menu { margin: 0.5em 0 1em; padding: 0.5em 0.8em; border-left: 3px solid #4c78a8; background: #f7f9fc; }
+.chipsuite-view-label { font-weight: 600; }
+.chipsuite-view-label select { font-size: 1em; margin-left: 0.3em; max-width: 100%; }
 """
 
 _TEMPLATE = r"""

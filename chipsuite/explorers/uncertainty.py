@@ -136,3 +136,20 @@ class UncertaintyExplorer(Explorer):
 
     def static_view(self):
         return self.chart("fan chart")
+
+    def report_views(self):
+        """Every output the widget offers, as a fan chart and as a tornado, precomputed (the custom
+        metric box needs a kernel)."""
+        saved = dict(self.values)
+        views = []
+        try:
+            for view in self.VIEWS:
+                for output, (label, _, _) in OUTPUTS.items():
+                    self.values.update(output=output, metric="")
+                    views.append((f"{view}: {label}", self.chart(view), ""))
+        finally:
+            self.values = saved
+        return views
+
+    def report_default(self):
+        return f"{self.values['view']}: {OUTPUTS[self.values['output']][0]}"
