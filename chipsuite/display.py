@@ -206,7 +206,7 @@ def table(frame, units=None, percent_columns=(), sig: int = 3, names=None, max_r
         f = f.drop(columns="unit")
     elif "unit" in f.columns:
         f["unit"] = f["unit"].map(unit)
-    for col in ("generation", "supplier", "vendor", "workload", "site", "parameter"):
+    for col in ("generation", "supplier", "vendor", "workload", "site", "parameter", "name"):
         if col in f.columns and (f[col].dtype == object or pd.api.types.is_string_dtype(f[col])):
             f[col] = f[col].map(lambda v: name(v) if isinstance(v, str) else v)
     headers = {}

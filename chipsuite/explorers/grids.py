@@ -286,6 +286,8 @@ def scenario_diff_frame(a, b, outputs=("capex_usd_bn", "mtia_share_h100e", "emis
         xa = float(getattr(va.sel(quarter=pick), how)())
         xb = float(getattr(vb.sel(quarter=pick), how)())
         unit = label[label.index("[") + 1:label.index("]")].replace("per quarter", "per year")
+        if unit == "%":  # shares [1] shown in % (the difference in percentage points)
+            xa, xb = 100 * xa, 100 * xb
         rows.append({"kind": "output", "name": f"{label.split(' [')[0]} in {year}", "unit": unit, "a": xa, "b": xb,
                      "difference": xb - xa})
     return pd.DataFrame(rows)
