@@ -143,7 +143,7 @@ class DataExplorer(Explorer):
         rows = pd.DataFrame({"item": item, "low": f["low"].astype(float), "base": f["base"].astype(float),
                              "high": f["high"].astype(float), "kind": f["kind"].astype(str)}).head(self.max_rows)
         unit = display.unit(f["unit"].iloc[0])
-        return charts.value_range_chart(rows, f"{self.values['table']}: base values and low-high ranges",
+        return charts.value_range_chart(rows, f"{display.name(self.values['table'])}: base values and low-high ranges",
                                         f"Value [{unit}]" if unit else "Value")
 
     def report_views(self):
