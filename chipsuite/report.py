@@ -160,6 +160,7 @@ def embed_vega_outputs(nb, notebook_name: str = "notebook") -> int:
 
     mimetypes = _vega_mimetypes()
     n_charts = 0
+    n_slots = 0  # chart slots (ids), incl. hidden ones of view menus
     n_menus = 0
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
@@ -168,12 +169,11 @@ def embed_vega_outputs(nb, notebook_name: str = "notebook") -> int:
                 n_menus += 1
                 menu = data[VIEW_MENU_MIMETYPE]
                 has_chart = _menu_default_has_chart(menu)
-                n_charts += 1
-                output["data"] = {"text/html": view_menu_html(menu, f"chipsuite-vega-{n_charts}",
+                n_slots += 1
+                n_charts += has_chart  # a slot whose first view has no chart stays hidden until one is chosen
+                output["data"] = {"text/html": view_menu_html(menu, f"chipsuite-vega-{n_slots}",
                                                               f"chipsuite-menu-{n_menus}")}
                 output["metadata"] = {}
-                if not has_chart:
-                    n_charts -= 1  # the chart slot stays hidden until a view with a chart is chosen
                 continue
             mimetype = next((m for m in mimetypes if m in data), None)
             if mimetype is None:
@@ -196,7 +196,8 @@ def embed_vega_outputs(nb, notebook_name: str = "notebook") -> int:
             options = {"actions": False}
             options.update(output.get("metadata", {}).get(mimetype, {}).get("embed_options", {}))
             n_charts += 1
-            div_id = f"chipsuite-vega-{n_charts}"
+            n_slots += 1
+            div_id = f"chipsuite-vega-{n_slots}"
             output["data"] = {
                 "text/html": (
                     f'<div class="chipsuite-vega" id="{div_id}"></div>\n'
@@ -546,7 +547,7 @@ _REPORT_CSS = """
 .chipsuite-vega { margin: 0.5em 0; }
 .chipsuite-vega .vega-bindings { margin-top: 0.5em; }
 .chipsuite-report-footer { color: #666; font-size: 0.85em; margin: 2em 0 1em; }
-.chipsuite-nav { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; padding: 0.5em 0; margin: 0 0 0.5em;
+.chipsuite-nav { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; padding: 0.5em 0; margin: 0 0 0.5em; font-family: system-ui, sans-serif;
   border-bottom: 1px solid #ddd; font-size: 0.95em; }
 .chipsuite-nav a { text-decoration: none; }
 .chipsuite-view-menu { margin: 0.5em 0 1em; padding: 0.5em 0.8em; border-left: 3px solid #4c78a8; background: #f7f9fc; }
