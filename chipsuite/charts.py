@@ -232,14 +232,15 @@ def with_events(chart, events, height=HEIGHT, width=WIDTH):
     main = alt.layer(inner, rules).resolve_scale(color="independent")
     strip_base = alt.Chart(ev, width=width, height=n_lanes * EVENT_LANE_PX)
     x = alt.X("date:T", axis=None)
-    y = alt.Y("y:Q", scale=None, axis=None)
+    y = alt.Y("y:Q", scale=None, axis=None, title="event marker lane [px]")
     markers = strip_base.mark_circle(size=190, color="#666666", opacity=1).encode(x=x, y=y, tooltip=tooltip)
     numbers = strip_base.mark_text(color="white", fontSize=9, fontWeight="bold", baseline="middle").encode(
         x=x, y=y, text="n:N", tooltip=tooltip)
     strip = alt.layer(markers, numbers).properties(view=alt.ViewBackground(stroke=None))
     key = alt.Chart(ev, width=width, height=per_column * EVENT_KEY_LINE_PX).mark_text(
         align="left", baseline="middle", fontSize=10, color="#444444", limit=width / columns - 8).encode(
-        x=alt.X("kx:Q", scale=None, axis=None), y=alt.Y("ky:Q", scale=None, axis=None), text="key:N",
+        x=alt.X("kx:Q", scale=None, axis=None, title="key column [px]"),
+        y=alt.Y("ky:Q", scale=None, axis=None, title="key line [px]"), text="key:N",
         tooltip=tooltip).properties(view=alt.ViewBackground(stroke=None))
     timeline = alt.vconcat(main, strip, spacing=4).resolve_scale(x="shared")
     return alt.vconcat(timeline, key, spacing=6, title=title)
@@ -1168,9 +1169,10 @@ KINDS = ["reported", "guidance", "estimate", "assumption"]
 
 def provenance_kinds_chart(frame):
     """Stacked bars: how many rows of each table are reported, guidance, estimate or assumption."""
+    frame = frame.assign(table=frame["table"].map(display.name))
     return alt.Chart(frame, title=_title("What kind of value each table holds", None), width=WIDTH,
                      height=HEIGHT).mark_bar().encode(
-        y=alt.Y("table:N", title="Table", sort=list(VALUE_TABLES)),
+        y=alt.Y("table:N", title="Table (file in data/)", sort=[display.name(t) for t in VALUE_TABLES]),
         x=alt.X("rows:Q", stack="zero", title="Rows [count]"),
         color=alt.Color("kind:N", title="Kind", sort=KINDS, scale=alt.Scale(
             domain=KINDS, range=["#2ca02c", "#1f77b4", "#ff7f0e", "#d62728"])),
