@@ -257,14 +257,33 @@ class Explorer:
         names = self.view_names()
         if not names:
             return [(self.title, self.static_view(), "")]
-        return [(name, self.report_chart(name), "") for name in names]
+        views = [(name, self.report_chart(name), "") for name in names]
+        if self._grid_view_extra():
+            views.insert(0, (self._grid_view_label(), self.static_view(), ""))
+        return views
+
+    def _grid_view_extra(self):
+        """True when a subclass's :meth:`static_view` (a precomputed grid with bound controls) is no
+        view of the menu (it overrides ``static_view`` but not ``report_chart``): the menu then offers
+        it too, first, so the report keeps every control the grid has."""
+        cls = type(self)
+        return (bool(self.view_names()) and cls.static_view is not Explorer.static_view
+                and cls.report_chart is Explorer.report_chart)
+
+    def _grid_view_label(self):
+        title = self.static_view().title
+        text = getattr(title, "text", title)
+        text = " ".join(text) if isinstance(text, list) else text
+        return f"{text} (precomputed grid)" if isinstance(text, str) and text else "precomputed grid"
 
     def report_default(self):
         """Menu label of the view selected when the report page opens (the widget's current view)."""
         names = self.view_names()
         if not names:
             return self.title
-        return self.REPORT_DEFAULT if self.REPORT_DEFAULT in names else self.values.get(self.VIEW)
+        if self.REPORT_DEFAULT in names:
+            return self.REPORT_DEFAULT
+        return self._grid_view_label() if self._grid_view_extra() else self.values.get(self.VIEW)
 
     def save_scenario(self, path):
         """Save the current scenario as JSON; returns the Path."""
