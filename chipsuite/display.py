@@ -245,6 +245,9 @@ class Table:
     @property
     def styler(self):
         styler = self.frame.style.format(self._formats, na_rep="").hide(axis="index")
+        text = [c for c in self.frame.columns if not pd.api.types.is_numeric_dtype(self.frame[c])]
+        if text:  # words read from the left; numbers stay right-aligned
+            styler = styler.set_properties(subset=text, **{"text-align": "left"})
         return styler.set_table_attributes('class="chipsuite-table"').set_table_styles([
             {"selector": "th", "props": "text-align: left; vertical-align: bottom;"},
             {"selector": "td", "props": "vertical-align: top;"},

@@ -551,7 +551,7 @@ _REPORT_CSS = """
   border-bottom: 1px solid #ddd; font-size: 0.95em; }
 .chipsuite-nav a { text-decoration: none; }
 .chipsuite-view-menu { margin: 0.5em 0 1em; padding: 0.5em 0.8em; border-left: 3px solid #4c78a8; background: #f7f9fc; }
-.chipsuite-view-label { font-weight: 600; }
+.chipsuite-view-label { display: block; font-weight: 600; margin-bottom: 0.4em; }
 .chipsuite-view-label select { font-size: 1em; margin-left: 0.3em; max-width: 100%; }
 """
 
