@@ -674,6 +674,8 @@ def rewrite_links(markdown_text: str, pages) -> str:
         stem = Path(path).stem
         if path.endswith(".ipynb") and stem in pages:
             return f"[{text}]({stem}.html{'#' + anchor if anchor else ''})"
+        if path == "index.html" or (path.endswith(".html") and stem in pages):
+            return match.group(0)  # already a report page
         shown = path.lstrip("./") if path.startswith("../") else path
         while shown.startswith("../"):
             shown = shown[3:]
@@ -816,13 +818,14 @@ def build_report(notebook, out_dir, timeout_s: float = DEFAULT_TIMEOUT_S,
     check_no_widget_views(nb, name)
     check_outputs_offline(nb, name)
     redact_notebook(nb, notebook)
+    title, summary = notebook_title_summary(nb)
     rewrite_markdown(nb, pages if pages is not None else [notebook.stem])
     n_charts = embed_vega_outputs(nb, name)
-    title, summary = notebook_title_summary(nb)
     title = title or notebook.stem
     headline, question = _lead(nb)
     footer = _footer(notebook)
-    body = export_html(nb, title=title, footer=footer, nav=nav_html(prev, next))
+    nav = nav_html(prev, next) if pages is not None else ""  # a page of a set links its index and neighbours
+    body = export_html(nb, title=title, footer=footer, nav=nav)
     found = network_references(body)
     if found:
         raise ReportError(f"{name}: the exported HTML would load from the network: {found[:3]}")
