@@ -19,54 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import CHROMIUM_ARGS, CHROMIUM, WAIT_MS, Guard, require_chromium
+from test_browser import CHECK_CHARTS_JS, CHROMIUM, CHROMIUM_ARGS, TOLERANCE_PX, WAIT_MS, Guard, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / "artifacts" / "reader"
-TOLERANCE_PX = 1.5
 
-#: JS: every problem of the visible charts under ``root`` (overlapping or clipped text, raw ids)
-CHECK_CHARTS_JS = r"""
-([selector, tol]) => {
-  const problems = [];
-  const visible = (el, svg) => {
-    for (let e = el; e && e !== svg.parentNode; e = e.parentNode) {
-      const style = window.getComputedStyle(e);
-      if (style.display === "none" || style.visibility === "hidden" || parseFloat(style.opacity) === 0) return false;
-      const op = e.getAttribute && e.getAttribute("opacity");
-      if (op !== null && parseFloat(op) === 0) return false;
-    }
-    return true;
-  };
-  const id = /\b[a-z][a-z0-9]*_[a-z0-9_]+\b/;
-  document.querySelectorAll(selector).forEach((svg, k) => {
-    if (svg.closest("[hidden]")) return;
-    const box = svg.getBoundingClientRect();
-    const title = (svg.querySelector("text") || {}).textContent || "chart " + k;
-    const texts = [...svg.querySelectorAll("text")].filter(
-      (t) => t.textContent.trim() && visible(t, svg));
-    const rects = texts.map((t) => t.getBoundingClientRect());
-    texts.forEach((t, i) => {
-      const r = rects[i];
-      if (r.left < box.left - tol || r.right > box.right + tol || r.top < box.top - tol || r.bottom > box.bottom + tol)
-        problems.push(`clipped in "${title}": "${t.textContent}"`);
-      // a custom metric's title shows the formula the reader typed (variable names by design)
-      if ((id.test(t.textContent) && !t.textContent.startsWith("Custom metric")) || /\[1\]/.test(t.textContent))
-        problems.push(`raw id or unit in "${title}": "${t.textContent}"`);
-      for (let j = i + 1; j < texts.length; j++) {
-        const s = rects[j];
-        const w = Math.min(r.right, s.right) - Math.max(r.left, s.left);
-        const h = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
-        if (w > tol && h > tol)
-          problems.push(`overlap in "${title}": "${t.textContent}" / "${texts[j].textContent}"`);
-      }
-    });
-  });
-  return problems;
-}
-"""
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,14 @@ __all__ = ["DataExplorer", "TABLE_CSS"]
 _WIDE = ("note", "sources", "title", "url", "other_urls", "label")
 #: the data table's look: a scroll box, a sticky header, columns that keep a readable width
 TABLE_CSS = (
-    ".chipsuite-data-table{max-height:32em;overflow:auto;border:1px solid #ddd;max-width:100%}"
+    ".chipsuite-data-table{max-height:40em;overflow:auto;border:1px solid #ddd;max-width:100%}"
     ".chipsuite-data-table table{border-collapse:collapse;font-size:0.85em;width:max-content;max-width:none}"
     ".chipsuite-data-table th,.chipsuite-data-table td{padding:2px 8px;vertical-align:top;text-align:left;"
     "border-bottom:1px solid #e5e5e5;white-space:normal;overflow-wrap:anywhere;min-width:4em;max-width:14em;"
-    "text-align:left !important}"
+    "text-align:left !important;line-height:1.3 !important}"
     ".chipsuite-data-table th{position:sticky;top:0;background:#f3f3f3;z-index:1}"
     ".chipsuite-data-table .c-note{min-width:16em;max-width:30em}"
-    ".chipsuite-data-table .c-sources{min-width:18em;max-width:28em}"
+    ".chipsuite-data-table .c-sources{min-width:24em;max-width:32em}"
     ".chipsuite-data-table .c-title,.chipsuite-data-table .c-label{min-width:12em;max-width:24em}"
     ".chipsuite-data-table .c-url,.chipsuite-data-table .c-other_urls{min-width:12em;max-width:20em}"
 )
