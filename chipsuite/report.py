@@ -12,7 +12,11 @@ HTML file, plus an ``index.html`` linking them:
   ``vegaEmbed(el, spec, {actions: false})`` call, so charts (and sliders bound
   to Altair params) work without a kernel or network;
 - the template drops nbconvert's MathJax, require.js, mermaid and
-  widget-manager CDN tags (LaTeX in markdown is therefore shown as source);
+  widget-manager CDN tags; ``$...$`` / ``$$...$$`` formulas in markdown become MathML
+  (latex2mathml), which the browser renders with no network;
+- an explorer's view menu (``chipsuite.explorers.base.VIEW_MENU_MIMETYPE``) becomes a
+  ``<select>`` over its precomputed views; ``.ipynb`` links become ``.html`` links, and each
+  page of a set gets a header and footer linking the index and the previous and next page;
 - an ipywidget view output fails the build loudly (it would be an empty cell
   without a kernel), as does an output that loads anything from the network.
 
