@@ -30,6 +30,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from . import display
+
 __all__ = [
     "SOURCE_DATA",
     "source_line",
@@ -37,6 +39,8 @@ __all__ = [
     "with_events",
     "fleet_by_generation_frame",
     "fleet_by_generation_chart",
+    "fleet_group_frame",
+    "event_lanes",
     "mtia_share_frame",
     "mtia_share_chart",
     "cadence_comparison_chart",
@@ -83,7 +87,7 @@ HEIGHT = 260
 VENDOR_COLORS = alt.Scale(domain=["MTIA", "Nvidia", "AMD", "Google TPU", "fleet"],
                           range=["#1f77b4", "#76b900", "#d62728", "#ff7f0e", "#555555"])
 #: model vendor code (``vendor`` coordinate, ``chip_vendor`` of a supplier) -> label of its chip family
-VENDOR_LABELS = {"meta": "MTIA", "nvidia": "Nvidia", "amd": "AMD", "google": "Google TPU"}
+VENDOR_LABELS = display.VENDOR_NAMES
 #: per chip family, shades from light to dark (generations and suppliers of a family share a hue)
 FAMILY_SHADES = {
     "MTIA": ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b"],
@@ -92,6 +96,22 @@ FAMILY_SHADES = {
     "AMD": ["#fcbba1", "#fb6a4a", "#cb181d", "#67000d"],
     "Google TPU": ["#fdd0a2", "#fd8d3c", "#d94801"],
 }
+
+
+#: chart defaults for every chipsuite chart (the ``"chipsuite"`` Altair theme, enabled on import):
+#: horizontal labels on x axes (years read without turning the head), legends wide enough for
+#: their labels, no label of an axis drawn over another
+THEME_CONFIG = {
+    "axisX": {"labelAngle": 0, "labelOverlap": "greedy"},
+    "axisY": {"labelOverlap": "greedy"},
+    "legend": {"labelLimit": 420, "titleLimit": 420},
+    "title": {"subtitleColor": "#666666", "subtitleFontSize": 10, "limit": 0},
+}
+
+
+@alt.theme.register("chipsuite", enable=True)
+def _chipsuite_theme():
+    return alt.theme.ThemeConfig({"config": THEME_CONFIG})
 
 
 def source_line(case="base case"):
@@ -145,23 +165,85 @@ def event_frame(categories=None, start=None, end=None):
     return events.reset_index(drop=True)
 
 
-def with_events(chart, events, height=HEIGHT):
-    """Layer dated event annotations (grey rules and rotated labels) over a time chart.
+EVENT_LANE_PX = 18  #: height of one lane of event markers [px]
+EVENT_KEY_LINE_PX = 15  #: height of one line of the event key [px]
 
+
+def _chart_dates(chart):
+    """Dates in the data of ``chart`` (and its layers), for the extent of its time axis."""
+    dates = []
+    for part in [chart, *getattr(chart, "layer", [])]:
+        data = getattr(part, "data", None)
+        if isinstance(data, pd.DataFrame):
+            for col in ("quarter", "date"):
+                if col in data.columns and len(data):
+                    dates += [pd.Timestamp(data[col].min()), pd.Timestamp(data[col].max())]
+    return dates
+
+
+def event_lanes(dates, start, end, width=WIDTH, min_gap_px=17.0):
+    """Lane (0, 1, ...) of each event marker so that no two markers in a lane come closer than
+    ``min_gap_px`` [px] on an axis of ``width`` [px] from ``start`` to ``end`` (greedy, in date order)."""
+    span = max((pd.Timestamp(end) - pd.Timestamp(start)).total_seconds(), 1.0)
+    last = []  # x of the last marker in each lane
+    lanes = []
+    for d in dates:
+        x = (pd.Timestamp(d) - pd.Timestamp(start)).total_seconds() / span * width
+        for i, previous in enumerate(last):
+            if x - previous >= min_gap_px:
+                last[i] = x
+                lanes.append(i)
+                break
+        else:
+            last.append(x)
+            lanes.append(len(last) - 1)
+    return lanes
+
+
+def with_events(chart, events, height=HEIGHT, width=WIDTH):
+    """Mark dated events on a time chart without a label that could collide.
+
+    Each event is a dotted grey rule over the chart and a numbered marker on a strip under the
+    time axis (markers that would touch move to a second lane); a key under the strip lists
+    number, month and event, and every rule and marker carries the event as a tooltip.
     ``events``: a frame from :func:`event_frame`; an empty frame returns ``chart`` unchanged.
-    The events carry their own data, so they work over charts of any data.
     """
     if events is None or len(events) == 0:
         return chart
-    base = alt.Chart(events)
-    rules = base.mark_rule(color="#999999", strokeDash=[2, 3]).encode(
-        x=alt.X("date:T"), tooltip=[alt.Tooltip("date:T", title="Date"), alt.Tooltip("label:N", title="Event")])
-    labels = base.mark_text(angle=270, align="right", baseline="bottom", dx=-4, dy=-2, fontSize=9,
-                            color="#666666").encode(x=alt.X("date:T"), y=alt.value(0), text="label:N")
+    ev = events.sort_values("date").reset_index(drop=True).copy()
+    ev["n"] = [str(i + 1) for i in range(len(ev))]
+    ev["month"] = ev["date"].dt.strftime("%b %Y")
+    dates = _chart_dates(chart) + list(ev["date"])
+    start, end = min(dates), max(dates)
+    ev["lane"] = event_lanes(ev["date"], start, end, width=width)
+    n_lanes = int(ev["lane"].max()) + 1
+    ev["y"] = ev["lane"] * EVENT_LANE_PX + EVENT_LANE_PX / 2
+    columns = 2 if len(ev) > 5 else 1
+    per_column = -(-len(ev) // columns)
+    ev["kx"] = (ev.index // per_column) * (width / columns)
+    ev["ky"] = (ev.index % per_column) * EVENT_KEY_LINE_PX + EVENT_KEY_LINE_PX / 2
+    ev["key"] = ev["n"] + "  " + ev["month"] + ": " + ev["label"]
+    tooltip = [alt.Tooltip("n:N", title="Event"), alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
+               alt.Tooltip("label:N", title="What")]
     inner = chart.copy()
     title = inner.title
-    inner.title = alt.Undefined  # the title (and source line) belongs to the whole layer
-    return alt.layer(inner, rules, labels, title=title).resolve_scale(color="independent")
+    inner.title = alt.Undefined  # the title (and source line) belongs to the whole chart
+    rules = alt.Chart(ev).mark_rule(color="#999999", strokeDash=[2, 3]).encode(x=alt.X("date:T"), tooltip=tooltip)
+    main = alt.layer(inner, rules).resolve_scale(color="independent")
+    strip_base = alt.Chart(ev, width=width, height=n_lanes * EVENT_LANE_PX)
+    x = alt.X("date:T", axis=None)
+    y = alt.Y("y:Q", scale=None, axis=None, title="event marker lane [px]")
+    markers = strip_base.mark_circle(size=190, color="#666666", opacity=1).encode(x=x, y=y, tooltip=tooltip)
+    numbers = strip_base.mark_text(color="white", fontSize=9, fontWeight="bold", baseline="middle").encode(
+        x=x, y=y, text="n:N", tooltip=tooltip)
+    strip = alt.layer(markers, numbers).properties(view=alt.ViewBackground(stroke=None))
+    key = alt.Chart(ev, width=width, height=per_column * EVENT_KEY_LINE_PX).mark_text(
+        align="left", baseline="middle", fontSize=10, color="#444444", limit=width / columns - 8).encode(
+        x=alt.X("kx:Q", scale=None, axis=None, title="key column [px]"),
+        y=alt.Y("ky:Q", scale=None, axis=None, title="key line [px]"), text="key:N",
+        tooltip=tooltip).properties(view=alt.ViewBackground(stroke=None))
+    timeline = alt.vconcat(main, strip, spacing=4).resolve_scale(x="shared")
+    return alt.vconcat(timeline, key, spacing=6, title=title)
 
 
 # --------------------------------------------------------------------------- cadence and fleet
@@ -198,27 +280,62 @@ def fleet_by_generation_frame(result, draw=0):
     return frame
 
 
+#: generation groups of the fleet chart (at most eight colours): id -> (group label, colour); rented
+#: capacity is one group per chip family
+GENERATION_GROUPS = {
+    **{g: ("Nvidia A100, H100, H200", "#a1d99b") for g in ("a100", "h100", "h200")},
+    **{g: ("Nvidia Blackwell (B200, GB200, GB300)", "#41ab5d") for g in ("b200", "gb200", "gb300")},
+    **{g: ("Nvidia Rubin and later", "#006d2c") for g in ("rubin", "rubin_ultra", "feynman")},
+    **{g: ("AMD Instinct", "#d62728") for g in ("mi300x", "mi355x", "mi450")},
+    **{g: ("MTIA v1, v2, 300", "#9ecae1") for g in ("mtia_v1", "mtia_v2", "mtia_300")},
+    **{g: ("MTIA 400, 450, 500", "#2171b5") for g in ("mtia_400", "mtia_450", "mtia_500")},
+}
+RENTED_GROUPS = {"Nvidia": ("Nvidia, rented in clouds", "#c7e9c0"), "Google TPU": ("Google TPU, rented", "#fd8d3c"),
+                 "AMD": ("AMD, rented", "#fcbba1"), "MTIA": ("MTIA, rented", "#deebf7")}
+_GROUP_ORDER = ["Nvidia A100, H100, H200", "Nvidia Blackwell (B200, GB200, GB300)", "Nvidia Rubin and later",
+                "Nvidia, rented in clouds", "AMD Instinct", "AMD, rented", "MTIA v1, v2, 300", "MTIA 400, 450, 500",
+                "MTIA, rented", "Google TPU, rented"]
+
+
+def fleet_group_frame(frame):
+    """:func:`fleet_by_generation_frame` summed into the chart's groups: ``quarter``, ``group``,
+    ``generations`` (display names), ``sourcing``, ``h100e_million`` [million H100e]."""
+    f = frame.copy()
+    base = f["generation"].str.replace(" (rented)", "", regex=False)
+
+    def group(gen, vendor, sourcing):
+        if sourcing == "rented":
+            return RENTED_GROUPS.get(vendor, (f"{vendor}, rented", "#bbbbbb"))[0]
+        return GENERATION_GROUPS.get(gen, (f"{vendor}, other", "#888888"))[0]
+
+    f["group"] = [group(g, v, s) for g, v, s in zip(base, f["vendor"], f["sourcing"])]
+    f["name"] = base.map(display.name)
+    names = f.drop_duplicates(["group", "name"]).groupby("group", sort=False)["name"].agg(", ".join)
+    out = f.groupby(["quarter", "group", "sourcing"], as_index=False, sort=False)["h100e_million"].sum()
+    out["generations"] = out["group"].map(names)
+    return out
+
+
 def fleet_by_generation_chart(frame, case="base case", events=None):
-    """Stacked area of H100-equivalents by generation, owned and rented (one hue per chip family,
-    rented areas paler); generations stack by family (Nvidia, AMD, MTIA, Google TPU), owned first."""
-    families = list(FAMILY_SHADES)
-    first = frame.drop_duplicates("generation")
-    rank = {g: (families.index(v) if v in families else len(families), s != "owned", i)
-            for i, (g, v, s) in enumerate(zip(first["generation"], first["vendor"], first["sourcing"]))}
-    order = sorted(rank, key=rank.get)
-    chart = alt.Chart(frame, title=_title("Capability by chip generation, owned and rented", case),
+    """Stacked area of H100-equivalents by generation group, owned and rented: at most eight colours,
+    one hue per chip family (Nvidia greens, AMD red, MTIA blues, Google orange), older generations
+    grouped, rented capacity paler."""
+    f = fleet_group_frame(frame)
+    present = set(f["group"])
+    order = [g for g in _GROUP_ORDER if g in present] + sorted(present - set(_GROUP_ORDER))
+    colours = {**{v[0]: v[1] for v in GENERATION_GROUPS.values()}, **{v[0]: v[1] for v in RENTED_GROUPS.values()}}
+    chart = alt.Chart(f, title=_title("Capability by chip generation, owned and rented", case),
                       width=WIDTH, height=HEIGHT).mark_area().encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("h100e_million:Q", stack="zero", title="Capability [million H100e]"),
-        color=alt.Color("generation:N", sort=order, title="Generation",
-                        scale=alt.Scale(domain=order, range=_generation_colors(frame, order))),
-        opacity=alt.Opacity("sourcing:N", title="Owned or rented", sort=["owned", "rented"],
-                            scale=alt.Scale(domain=["owned", "rented"], range=[1.0, 0.55])),
-        order=alt.Order("generation_order:Q"),
-        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), alt.Tooltip("generation:N"),
-                 alt.Tooltip("vendor:N", title="Chips"), alt.Tooltip("sourcing:N", title="Owned or rented"),
+        color=alt.Color("group:N", sort=order, title="Generations",
+                        scale=alt.Scale(domain=order, range=[colours.get(g, "#888888") for g in order])),
+        order=alt.Order("group_order:Q"),
+        tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), alt.Tooltip("group:N", title="Group"),
+                 alt.Tooltip("generations:N", title="Generations"),
+                 alt.Tooltip("sourcing:N", title="Owned or rented"),
                  alt.Tooltip("h100e_million:Q", title="H100e [million]", format=".2f")],
-    ).transform_calculate(generation_order=f"indexof({order!r}, datum.generation)")
+    ).transform_calculate(group_order=f"indexof({order!r}, datum.group)")
     return with_events(chart, events)
 
 
@@ -241,12 +358,7 @@ def _generation_colors(frame, order):
     return _family_colors([vendor[g] for g in order])
 
 
-WORKLOAD_LABELS = {
-    "rec_training": "ranking/recommendation training",
-    "genai_inference": "gen-AI inference",
-    "large_genai_inference": "large gen-AI inference",
-    "frontier_training": "frontier training",
-}
+WORKLOAD_LABELS = display.WORKLOAD_NAMES
 
 
 def mtia_share_frame(result, draw=0):
@@ -555,13 +667,7 @@ def dependence_shares_chart(frame, case="base case", events=None):
 
 
 #: supplier code (``supplier`` dim of a result) -> label
-SUPPLIER_LABELS = {
-    "nvidia": "Nvidia (owned)",
-    "amd": "AMD (owned)",
-    "mtia": "MTIA (owned)",
-    "cloud_nvidia": "Nvidia in clouds (rented: CoreWeave, Nebius, Oracle)",
-    "cloud_tpu": "Google TPU (rented)",
-}
+SUPPLIER_LABELS = display.SUPPLIER_NAMES
 SUPPLIER_BASES = {
     "h100e": ("supplier_h100e", "supplier_share_h100e", "h100e_million", 1e6, "Capability [million H100e]",
               "capability"),
@@ -712,8 +818,7 @@ def min_volume_chart(frame, case="base case", savings_years=(2026, 2030), quarte
 
 # --------------------------------------------------------------------------- energy and sites
 
-SITE_LABELS = {"prometheus": "Prometheus (OH)", "hyperion": "Hyperion (LA)", "el_paso": "El Paso (TX)",
-               "rest_of_fleet": "rest of fleet"}
+SITE_LABELS = display.SITE_NAMES
 
 
 def site_power_frame(result, draw=0, sites=("prometheus", "hyperion", "el_paso")):
@@ -879,13 +984,16 @@ def fan_chart(frame, title, y_title, case="uncertainty ensemble"):
 
     ``frame`` from :func:`fan_frame`; ``y_title`` must name the unit, e.g. ``"Capex [USD bn per quarter]"``.
     """
+    share = "[%]" in y_title  # shares [1] drawn as %
+    fmt = ".1%" if share else ",.3g"
+    axis = alt.Axis(format="%") if share else alt.Axis()
     base = alt.Chart(frame, width=WIDTH, height=HEIGHT)
     band = base.mark_area(opacity=0.3, color="#1f77b4").encode(
-        x=alt.X("quarter:T", title="Quarter"), y=alt.Y("q05:Q", title=y_title), y2="q95:Q",
+        x=alt.X("quarter:T", title="Quarter"), y=alt.Y("q05:Q", title=y_title, axis=axis), y2="q95:Q",
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"),
-                 alt.Tooltip("q05:Q", format=",.3g", title="5 %"), alt.Tooltip("q50:Q", format=",.3g", title="median"),
-                 alt.Tooltip("q95:Q", format=",.3g", title="95 %")])
-    line = base.mark_line(color="#1f77b4").encode(x="quarter:T", y=alt.Y("q50:Q", title=y_title))
+                 alt.Tooltip("q05:Q", format=fmt, title="5 %"), alt.Tooltip("q50:Q", format=fmt, title="median"),
+                 alt.Tooltip("q95:Q", format=fmt, title="95 %")])
+    line = base.mark_line(color="#1f77b4").encode(x="quarter:T", y=alt.Y("q50:Q", title=y_title, axis=axis))
     return alt.layer(band, line, title=_title(f"{title}: median and 5-95 % range", case))
 
 
@@ -1014,14 +1122,17 @@ def tornado_chart(frame, title, x_title, case="one-at-a-time sensitivity"):
     ``frame``: ``parameter``, ``bound`` (``low``/``high``), ``delta`` (output minus base, in
     the unit named by ``x_title``). Bars are sorted by swing.
     """
+    frame = frame.assign(parameter=frame["parameter"].map(display.name))
     swing = frame.groupby("parameter")["delta"].apply(lambda s: s.abs().max()).sort_values(ascending=False)
+    share = "[%]" in x_title
     return alt.Chart(frame, title=_title(title, case), width=WIDTH - 100,
                      height=max(120, 22 * len(swing))).mark_bar().encode(
         y=alt.Y("parameter:N", sort=list(swing.index), title="Input (set to its low / high value)"),
-        x=alt.X("delta:Q", title=x_title),
+        x=alt.X("delta:Q", title=x_title, axis=alt.Axis(format="+%" if share else "+,.3~g")),
         color=alt.Color("bound:N", title="Input at", scale=alt.Scale(domain=["low", "high"],
                                                                      range=["#4c78a8", "#f58518"])),
-        tooltip=["parameter:N", "bound:N", alt.Tooltip("delta:Q", format="+,.3g", title=x_title)],
+        tooltip=[alt.Tooltip("parameter:N", title="Input"), alt.Tooltip("bound:N", title="Input at"),
+                 alt.Tooltip("delta:Q", format="+.2%" if share else "+,.3g", title=x_title)],
     )
 
 
@@ -1058,9 +1169,10 @@ KINDS = ["reported", "guidance", "estimate", "assumption"]
 
 def provenance_kinds_chart(frame):
     """Stacked bars: how many rows of each table are reported, guidance, estimate or assumption."""
+    frame = frame.assign(table=frame["table"].map(display.name))
     return alt.Chart(frame, title=_title("What kind of value each table holds", None), width=WIDTH,
                      height=HEIGHT).mark_bar().encode(
-        y=alt.Y("table:N", title="Table", sort=list(VALUE_TABLES)),
+        y=alt.Y("table:N", title="Table (file in data/)", sort=[display.name(t) for t in VALUE_TABLES]),
         x=alt.X("rows:Q", stack="zero", title="Rows [count]"),
         color=alt.Color("kind:N", title="Kind", sort=KINDS, scale=alt.Scale(
             domain=KINDS, range=["#2ca02c", "#1f77b4", "#ff7f0e", "#d62728"])),

@@ -80,6 +80,7 @@ def report_page_html(nb, notebook_name: str, footer: str) -> tuple[str, int]:
     """
     report.check_no_widget_views(nb, notebook_name)
     report.check_outputs_offline(nb, notebook_name)
+    report.rewrite_markdown(nb, [Path(notebook_name).stem])
     n_charts = report.embed_vega_outputs(nb, notebook_name)
     title, _ = report.notebook_title_summary(nb)
     body = report.export_html(nb, title=title or Path(notebook_name).stem, footer=footer)

@@ -12,7 +12,11 @@ HTML file, plus an ``index.html`` linking them:
   ``vegaEmbed(el, spec, {actions: false})`` call, so charts (and sliders bound
   to Altair params) work without a kernel or network;
 - the template drops nbconvert's MathJax, require.js, mermaid and
-  widget-manager CDN tags (LaTeX in markdown is therefore shown as source);
+  widget-manager CDN tags; ``$...$`` / ``$$...$$`` formulas in markdown become MathML
+  (latex2mathml), which the browser renders with no network;
+- an explorer's view menu (``chipsuite.explorers.base.VIEW_MENU_MIMETYPE``) becomes a
+  ``<select>`` over its precomputed views; ``.ipynb`` links become ``.html`` links, and each
+  page of a set gets a header and footer linking the index and the previous and next page;
 - an ipywidget view output fails the build loudly (it would be an empty cell
   without a kernel), as does an output that loads anything from the network.
 
@@ -67,6 +71,8 @@ class ReportPage:
     n_charts: int
     size_bytes: int
     seconds: float
+    headline: str = ""
+    question: str = ""
 
 
 # --- notebook text --------------------------------------------------------------------
@@ -154,11 +160,25 @@ def embed_vega_outputs(nb, notebook_name: str = "notebook") -> int:
     """
     from chipsuite.vega import spec_json_for_html
 
+    from chipsuite.explorers.base import VIEW_MENU_MIMETYPE
+
     mimetypes = _vega_mimetypes()
     n_charts = 0
+    n_slots = 0  # chart slots (ids), incl. hidden ones of view menus
+    n_menus = 0
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             data = output.get("data", {})
+            if VIEW_MENU_MIMETYPE in data:
+                n_menus += 1
+                menu = data[VIEW_MENU_MIMETYPE]
+                has_chart = _menu_default_has_chart(menu)
+                n_slots += 1
+                n_charts += has_chart  # a slot whose first view has no chart stays hidden until one is chosen
+                output["data"] = {"text/html": view_menu_html(menu, f"chipsuite-vega-{n_slots}",
+                                                              f"chipsuite-menu-{n_menus}")}
+                output["metadata"] = {}
+                continue
             mimetype = next((m for m in mimetypes if m in data), None)
             if mimetype is None:
                 continue
@@ -180,7 +200,8 @@ def embed_vega_outputs(nb, notebook_name: str = "notebook") -> int:
             options = {"actions": False}
             options.update(output.get("metadata", {}).get(mimetype, {}).get("embed_options", {}))
             n_charts += 1
-            div_id = f"chipsuite-vega-{n_charts}"
+            n_slots += 1
+            div_id = f"chipsuite-vega-{n_slots}"
             output["data"] = {
                 "text/html": (
                     f'<div class="chipsuite-vega" id="{div_id}"></div>\n'
@@ -195,6 +216,69 @@ def embed_vega_outputs(nb, notebook_name: str = "notebook") -> int:
             }
             output["metadata"] = {}
     return n_charts
+
+
+def _menu_default_has_chart(menu) -> bool:
+    views = menu.get("views", [])
+    names = [v.get("name") for v in views]
+    default = menu.get("default") if menu.get("default") in names else (names[0] if names else None)
+    return bool(views) and views[names.index(default)].get("spec") is not None
+
+
+#: the script of a view menu: one vega-embed view at a time, re-embedded when the choice changes
+_MENU_SCRIPT = """(function () {
+  var menu = document.getElementById("%(menu_id)s");
+  var views = %(views)s;
+  var options = %(options)s;
+  var select = menu.querySelector("select");
+  var chart = document.getElementById("%(chart_id)s");
+  var extra = menu.querySelector(".chipsuite-view-html");
+  var current = null;
+  function show(i) {
+    var view = views[i];
+    if (current) { current.finalize(); current = null; }
+    extra.innerHTML = view.html || "";
+    menu.setAttribute("data-view", view.name);
+    if (!view.spec) { chart.innerHTML = ""; chart.hidden = true; menu.setAttribute("data-ready", "1"); return; }
+    chart.hidden = false;
+    menu.removeAttribute("data-ready");
+    vegaEmbed(chart, view.spec, options).then(function (result) {
+      current = result;
+      menu.setAttribute("data-ready", "1");
+    }).catch(function (err) {
+      chart.textContent = "Chart error: " + err;
+      console.error(err);
+    });
+  }
+  select.addEventListener("change", function () { show(select.selectedIndex); });
+  show(select.selectedIndex);
+})();
+"""
+
+
+def view_menu_html(menu: dict, chart_id: str, menu_id: str) -> str:
+    """HTML of a view menu (:data:`chipsuite.explorers.base.VIEW_MENU_MIMETYPE`): a ``<select>`` of the
+    views, one chart slot (``div.chipsuite-vega``) and an HTML slot, with the precomputed specs inline."""
+    from chipsuite.vega import spec_json_for_html
+
+    views = [{"name": str(v.get("name")), "spec": v.get("spec"), "html": v.get("html") or ""}
+             for v in menu.get("views", [])]
+    if not views:
+        raise ReportError(f"view menu {menu.get('title')!r} has no views")
+    names = [v["name"] for v in views]
+    default = menu.get("default") if menu.get("default") in names else names[0]
+    options = "".join(f'<option value="{i}"{" selected" if n == default else ""}>{html.escape(n)}</option>'
+                      for i, n in enumerate(names))
+    hidden = "" if views[names.index(default)]["spec"] is not None else " hidden"
+    label = html.escape(str(menu.get("label") or "View"))
+    title = html.escape(str(menu.get("title") or ""))
+    script = _MENU_SCRIPT % {"menu_id": menu_id, "chart_id": chart_id, "views": spec_json_for_html(views),
+                             "options": spec_json_for_html({"actions": False})}
+    return (f'<div class="chipsuite-view-menu" id="{menu_id}">\n'
+            f'<label class="chipsuite-view-label"><span>{title}: {label.lower()} </span>'
+            f'<select aria-label="{title} {label.lower()}">{options}</select></label>\n'
+            f'<div class="chipsuite-vega" id="{chart_id}"{hidden}></div>\n'
+            f'<div class="chipsuite-view-html"></div>\n</div>\n<script>\n{script}</script>\n')
 
 
 # --- network references -------------------------------------------------------------------
@@ -467,6 +551,12 @@ _REPORT_CSS = """
 .chipsuite-vega { margin: 0.5em 0; }
 .chipsuite-vega .vega-bindings { margin-top: 0.5em; }
 .chipsuite-report-footer { color: #666; font-size: 0.85em; margin: 2em 0 1em; }
+.chipsuite-nav { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; padding: 0.5em 0; margin: 0 0 0.5em; font-family: system-ui, sans-serif;
+  border-bottom: 1px solid #ddd; font-size: 0.95em; }
+.chipsuite-nav a { text-decoration: none; }
+.chipsuite-view-menu { margin: 0.5em 0 1em; padding: 0.5em 0.8em; border-left: 3px solid #4c78a8; background: #f7f9fc; }
+.chipsuite-view-label { display: block; font-weight: 600; margin-bottom: 0.4em; }
+.chipsuite-view-label select { font-size: 1em; margin-left: 0.3em; max-width: 100%; }
 """
 
 _TEMPLATE = r"""
@@ -482,7 +572,12 @@ _TEMPLATE = r"""
 {%- block extra_css -%}
 <style type="text/css">{{ resources.chipsuite_css }}</style>
 {%- endblock extra_css -%}
+{%- block body_header -%}
+{{ super() }}
+{{ resources.chipsuite_nav }}
+{%- endblock body_header -%}
 {% block body_footer %}
+{{ resources.chipsuite_nav }}
 <p class="chipsuite-report-footer">{{ resources.chipsuite_footer }}</p>
 </main>
 </body>
@@ -559,7 +654,128 @@ def find_machine_paths(text: str, roots) -> list[str]:
     return sorted({m.group(0) for m in _root_pattern(roots).finditer(text)})
 
 
-def export_html(nb, title: str, footer: str = "") -> str:
+# --- page text: links, formulas, navigation ---------------------------------------------
+
+_MD_LINK = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)\)")
+_CODE_NOTEBOOK = re.compile(r"`((\d\d_[A-Za-z0-9_]+)\.ipynb)`")
+_CODE_SPAN = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$\w])\$(?=\S)([^$\n]+?)(?<=\S)\$(?![\w$])")
+
+
+def rewrite_links(markdown_text: str, pages) -> str:
+    """Markdown with links fit for the report folder: ``X.ipynb`` links (and `` `X.ipynb` `` mentions)
+    of notebooks in ``pages`` (stems) become ``X.html`` links; relative links to files that are not
+    report pages (``../data/README.md``) become the file's path as code (the folder is not in
+    the report); web links stay."""
+    pages = set(pages)
+
+    def link(match):
+        text, target = match.group(1), match.group(2)
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^#", target, re.I):
+            return match.group(0)
+        path, _, anchor = target.partition("#")
+        stem = Path(path).stem
+        if path.endswith(".ipynb") and stem in pages:
+            return f"[{text}]({stem}.html{'#' + anchor if anchor else ''})"
+        if path == "index.html" or (path.endswith(".html") and stem in pages):
+            return match.group(0)  # already a report page
+        shown = path.lstrip("./") if path.startswith("../") else path
+        while shown.startswith("../"):
+            shown = shown[3:]
+        return text if text.strip("`") == shown else f"{text} (`{shown}`)"
+
+    def code(match):
+        stem = match.group(2)
+        return f"[{stem}]({stem}.html)" if stem in pages else match.group(0)
+
+    parts = _CODE_SPAN.split(markdown_text)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:  # a code span: only `NN_name.ipynb` mentions change
+            out.append(_CODE_NOTEBOOK.sub(code, part))
+        else:
+            out.append(_MD_LINK.sub(link, part))
+    text = "".join(out)
+    # links whose text was a code span (``[`data/README.md`](../data/README.md)``) were split above
+    return re.sub(r"\[(`[^`]+`)\]\(([^)\s]+)\)", lambda m: _MD_LINK.sub(link, m.group(0)), text)
+
+
+def latex_to_mathml(markdown_text: str) -> str:
+    """``$...$`` and ``$$...$$`` formulas in Markdown as MathML (rendered by the browser, no network;
+    latex2mathml), outside code spans. A formula latex2mathml cannot convert stays as its source."""
+    try:
+        from latex2mathml.converter import convert
+    except ImportError:  # pragma: no cover - a dependency; without it formulas stay as source
+        return markdown_text
+
+    def display_math(match):
+        try:
+            return "\n\n" + convert(match.group(1).strip(), display="block") + "\n\n"
+        except Exception:  # noqa: BLE001 - keep the source of a formula that does not convert
+            return match.group(0)
+
+    def inline_math(match):
+        try:
+            return convert(match.group(1).strip())
+        except Exception:  # noqa: BLE001
+            return match.group(0)
+
+    parts = _CODE_SPAN.split(markdown_text)
+    for i in range(0, len(parts), 2):
+        parts[i] = _INLINE_MATH.sub(inline_math, _DISPLAY_MATH.sub(display_math, parts[i]))
+    return "".join(parts)
+
+
+def rewrite_markdown(nb, pages=()) -> None:
+    """Links (:func:`rewrite_links`) and formulas (:func:`latex_to_mathml`) of every markdown cell and
+    Markdown output, in place."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell["source"] = latex_to_mathml(rewrite_links(cell.source, pages))
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/markdown" in data:
+                text = data["text/markdown"]
+                text = "".join(text) if isinstance(text, list) else text
+                data["text/markdown"] = latex_to_mathml(rewrite_links(text, pages))
+
+
+def nav_html(prev=None, next=None, index="index.html") -> str:
+    """The page header/footer: links to the index and to the previous and next page
+    (``prev``/``next``: ``(file name, title)`` or ``None``)."""
+    parts = [f'<a class="chipsuite-nav-index" href="{html.escape(index)}">&#8962; All reports</a>']
+    if prev:
+        parts.append(f'<a class="chipsuite-nav-prev" rel="prev" href="{html.escape(prev[0])}">&larr; '
+                     f"{html.escape(prev[1])}</a>")
+    if next:
+        parts.append(f'<a class="chipsuite-nav-next" rel="next" href="{html.escape(next[0])}">'
+                     f"{html.escape(next[1])} &rarr;</a>")
+    return f'<nav class="chipsuite-nav" aria-label="reports">{"".join(parts)}</nav>'
+
+
+def headlines(nb) -> list[dict]:
+    """The headline records (:func:`chipsuite.display.headline`) of an executed notebook, in order:
+    dicts with ``numbers`` (key -> value) and, for the lead, ``lead``, ``text`` and ``question``."""
+    from chipsuite.display import HEADLINE_KEY
+
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get(HEADLINE_KEY)
+            if isinstance(meta, dict):
+                found.append(dict(meta))
+    return found
+
+
+def _lead(nb):
+    lead = next((h for h in headlines(nb) if h.get("lead")), None)
+    if not lead:
+        return "", ""
+    return _plain(lead.get("text", "")), lead.get("question", "")
+
+
+def export_html(nb, title: str, footer: str = "", nav: str = "") -> str:
     """Export an executed notebook node (Vega outputs already embedded) to offline HTML.
 
     Uses nbconvert's ``lab`` template without its CDN tags, with images embedded.
@@ -584,14 +800,21 @@ def export_html(nb, title: str, footer: str = "") -> str:
             "chipsuite_vega_bundle": bundle_js("script"),
             "chipsuite_css": _REPORT_CSS,
             "chipsuite_footer": footer,
+            "chipsuite_nav": nav,
         },
     )
     return body
 
 
 def build_report(notebook, out_dir, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 kernel_name: str = "python3", extra_env: dict | None = None) -> ReportPage:
-    """Execute one notebook in report mode and write ``out_dir/<name>.html``."""
+                 kernel_name: str = "python3", extra_env: dict | None = None, pages=None,
+                 prev=None, next=None) -> ReportPage:
+    """Execute one notebook in report mode and write ``out_dir/<name>.html``.
+
+    ``pages``: stems of the notebooks built together (their ``.ipynb`` links become ``.html``;
+    default: this notebook only); ``prev``/``next``: ``(file name, title)`` of the neighbouring
+    pages for the navigation header.
+    """
     start = time.perf_counter()
     notebook = Path(notebook)
     name = notebook.name
@@ -599,11 +822,14 @@ def build_report(notebook, out_dir, timeout_s: float = DEFAULT_TIMEOUT_S,
     check_no_widget_views(nb, name)
     check_outputs_offline(nb, name)
     redact_notebook(nb, notebook)
-    n_charts = embed_vega_outputs(nb, name)
     title, summary = notebook_title_summary(nb)
+    rewrite_markdown(nb, pages if pages is not None else [notebook.stem])
+    n_charts = embed_vega_outputs(nb, name)
     title = title or notebook.stem
+    headline, question = _lead(nb)
     footer = _footer(notebook)
-    body = export_html(nb, title=title, footer=footer)
+    nav = nav_html(prev, next) if pages is not None else ""  # a page of a set links its index and neighbours
+    body = export_html(nb, title=title, footer=footer, nav=nav)
     found = network_references(body)
     if found:
         raise ReportError(f"{name}: the exported HTML would load from the network: {found[:3]}")
@@ -626,7 +852,20 @@ def build_report(notebook, out_dir, timeout_s: float = DEFAULT_TIMEOUT_S,
         n_charts=n_charts,
         size_bytes=html_path.stat().st_size,
         seconds=time.perf_counter() - start,
+        headline=headline,
+        question=question,
     )
+
+
+def _source_title(notebook: Path) -> str:
+    """The H1 of an unexecuted notebook (for the navigation of its neighbours), else its stem."""
+    import nbformat
+
+    try:
+        title, _ = notebook_title_summary(nbformat.read(notebook, as_version=4))
+    except (OSError, ValueError):
+        title = ""
+    return title or notebook.stem
 
 
 def _footer(notebook: Path) -> str:
@@ -645,8 +884,10 @@ def write_index(pages, out_dir) -> Path:
 
     items = "\n".join(
         f'<li><a href="{html.escape(p.html_path.name)}">{html.escape(p.title)}</a>'
-        f'<p>{html.escape(p.summary)}</p>'
-        f'<p class="meta">{p.n_charts} chart{"s" if p.n_charts != 1 else ""}, '
+        + (f'<p class="question">{html.escape(p.question)}</p>' if p.question else
+           f'<p>{html.escape(p.summary)}</p>')
+        + (f'<p class="headline">{html.escape(p.headline)}</p>' if p.headline else "")
+        + f'<p class="meta">{p.n_charts} chart{"s" if p.n_charts != 1 else ""}, '
         f"{p.size_bytes / 1e6:.1f} MB &middot; {html.escape(p.notebook.name)}</p></li>"
         for p in pages
     )
@@ -662,6 +903,7 @@ body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width
 ol {{ padding-left: 1.2em; }} li {{ margin-bottom: 1.2em; }}
 li > a {{ font-size: 1.15em; font-weight: 600; }} li p {{ margin: 0.2em 0; }}
 .meta {{ color: #666; font-size: 0.85em; }}
+.question {{ font-style: italic; }} .headline {{ font-weight: 600; }}
 </style>
 </head>
 <body>
@@ -739,11 +981,15 @@ def build_reports(pattern: str = DEFAULT_NOTEBOOKS, out_dir="reports",
         raise ReportError(f"--out {out}: cannot create a folder beside it: {err.strerror or err}") from None
     try:
         pages = []
-        for notebook in notebooks:
+        stems = [nb_path.stem for nb_path in notebooks]
+        titles = [_source_title(nb_path) for nb_path in notebooks]
+        for i, notebook in enumerate(notebooks):
             if log:
                 log(f"executing {notebook} ...")
+            prev = (f"{stems[i - 1]}.html", titles[i - 1]) if i > 0 else None
+            nxt = (f"{stems[i + 1]}.html", titles[i + 1]) if i + 1 < len(notebooks) else None
             page = build_report(notebook, staging, timeout_s=timeout_s, kernel_name=kernel_name,
-                                extra_env=extra_env)
+                                extra_env=extra_env, pages=stems, prev=prev, next=nxt)
             if log:
                 log(f"  built {page.html_path.name}: {page.size_bytes / 1e6:.2f} MB, {page.n_charts} charts, "
                     f"{page.seconds:.0f} s")

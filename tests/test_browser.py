@@ -42,6 +42,49 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 WAIT_MS = 180_000  # generous upper bound for a 2-core machine; never asserted as a duration
 CHART_SELECTOR = ".vega-embed svg, .vega-embed canvas"
+TOLERANCE_PX = 1.5  # text boxes may touch by this much [px]
+
+#: JS: every problem of the visible charts under ``root`` (overlapping or clipped text, raw ids)
+CHECK_CHARTS_JS = r"""
+([selector, tol]) => {
+  const problems = [];
+  const visible = (el, svg) => {
+    for (let e = el; e && e !== svg.parentNode; e = e.parentNode) {
+      const style = window.getComputedStyle(e);
+      if (style.display === "none" || style.visibility === "hidden" || parseFloat(style.opacity) === 0) return false;
+      const op = e.getAttribute && e.getAttribute("opacity");
+      if (op !== null && parseFloat(op) === 0) return false;
+    }
+    return true;
+  };
+  const id = /\b[a-z][a-z0-9]*_[a-z0-9_]+\b/;
+  document.querySelectorAll(selector).forEach((svg, k) => {
+    if (svg.closest("[hidden]") || svg.getClientRects().length === 0) return;
+    const box = svg.getBoundingClientRect();
+    const title = (svg.querySelector("text") || {}).textContent || "chart " + k;
+    const texts = [...svg.querySelectorAll("text")].filter(
+      (t) => t.textContent.trim() && t.getClientRects().length > 0 && visible(t, svg));
+    const rects = texts.map((t) => t.getBoundingClientRect());
+    texts.forEach((t, i) => {
+      const r = rects[i];
+      if (r.left < box.left - tol || r.right > box.right + tol || r.top < box.top - tol || r.bottom > box.bottom + tol)
+        problems.push(`clipped in "${title}": "${t.textContent}"`);
+      // a custom metric's title shows the formula the reader typed (variable names by design)
+      if ((id.test(t.textContent) && !t.textContent.startsWith("Custom metric")) || /\[1\]/.test(t.textContent))
+        problems.push(`raw id or unit in "${title}": "${t.textContent}"`);
+      for (let j = i + 1; j < texts.length; j++) {
+        const s = rects[j];
+        const w = Math.min(r.right, s.right) - Math.max(r.left, s.left);
+        const h = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
+        if (w > tol && h > tol)
+          problems.push(`overlap in "${title}": "${t.textContent}" / "${texts[j].textContent}"`);
+      }
+    });
+  });
+  return problems;
+}
+"""
+
 
 
 def require_chromium():
@@ -108,7 +151,7 @@ def check_report_pages(browser, out_dir, pages, prefix):
         page.goto(page_info.html_path.resolve().as_uri())
         page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length >= n",
                                arg=[CHART_SELECTOR, page_info.n_charts], timeout=WAIT_MS)
-        n_divs = page.locator("div.chipsuite-vega").count()
+        n_divs = page.locator("div.chipsuite-vega:not([hidden])").count()  # a view menu may open on a table
         assert n_divs == page_info.n_charts
         assert page.locator(CHART_SELECTOR).count() == page_info.n_charts, page_info.html_path.name
         assert page.locator(".chipsuite-vega:has-text('Chart error')").count() == 0
@@ -378,6 +421,34 @@ def test_lab_real_notebook_runs_and_slider_redraws(browser, lab, name):
     def steps(page):
         open_and_run_all(page, lab, name)
         move_slider_and_wait_for_chart(page, name)
+        # every chart JupyterLab shows (static SVG outputs and the live explorer) is legible
+        problems = page.evaluate(CHECK_CHARTS_JS, [".jp-OutputArea-output svg", TOLERANCE_PX])
+        assert problems == [], "\n".join(problems[:40])
+
+    run_in_lab(page, lab, name, steps)
+    context.close()
+    guard.check()
+
+
+def test_lab_data_explorer_table_shows_many_rows(browser, lab):
+    """06 in JupyterLab: the table's scroll box shows many rows at once (the note column cannot
+    squeeze the others to one word per line), with the sources column in the first screen."""
+    name = "06_data_explorer.ipynb"
+    context, guard, page = lab_page(browser, lab)
+
+    def steps(page):
+        open_and_run_all(page, lab, name)
+        page.wait_for_selector(".chipsuite-data-table tbody tr", timeout=WAIT_MS)
+        box = page.locator(".chipsuite-data-table").first
+        box.scroll_into_view_if_needed()
+        shown = box.evaluate("""(el) => { const b = el.getBoundingClientRect();
+            return [...el.querySelectorAll('tbody tr')].filter(
+              (r) => { const q = r.getBoundingClientRect(); return q.top >= b.top && q.bottom <= b.bottom; }).length; }""")
+        assert shown >= 8, f"only {shown} table rows visible at once"
+        sources = box.evaluate("""(el) => { const th = [...el.querySelectorAll('th')].find(
+            (h) => h.textContent.trim() === 'sources'); return th.getBoundingClientRect().left; }""")
+        assert sources < 1280, f"the sources column starts at {sources} px"
+        screenshot(page, "lab-06_data_explorer")
 
     run_in_lab(page, lab, name, steps)
     context.close()

@@ -293,3 +293,57 @@ def test_fixture_notebooks_have_no_outputs():
     for path in sorted(FIXTURES.glob("*/*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path
+
+
+# --- what a reader sees (issue 13): view menus, links, formulas, navigation, headlines -------------
+
+
+def test_view_menu_output_becomes_select_over_precomputed_views():
+    from chipsuite.explorers.base import VIEW_MENU_MIMETYPE
+
+    menu = {"title": "Cadence explorer", "label": "View", "default": "b",
+            "views": [{"name": "a", "spec": spec("A"), "html": ""}, {"name": "b", "spec": spec("B"), "html": "<p>x</p>"},
+                      {"name": "c", "spec": None, "html": "<table></table>"}]}
+    nb = new_notebook(cells=[new_code_cell("app.show()", outputs=[
+        new_output("display_data", data={VIEW_MENU_MIMETYPE: menu, "text/plain": "menu"}), chart_output()])])
+    assert report.embed_vega_outputs(nb) == 2
+    page = nb.cells[0].outputs[0].data["text/html"]
+    assert '<option value="1" selected>b</option>' in page and "<select" in page
+    assert 'class="chipsuite-vega" id="chipsuite-vega-1"' in page and '"title":"A"' in page
+    assert 'id="chipsuite-vega-2"' in nb.cells[0].outputs[1].data["text/html"]
+    assert report.network_references(page) == []
+
+
+def test_links_become_report_links_and_outside_files_paths():
+    text = ("[tour](00_tour.ipynb), `02_capex.ipynb`, [`data/README.md`](../data/README.md), "
+            "[web](https://example.org), `code [x](y.ipynb)`")
+    out = report.rewrite_links(text, ["00_tour", "02_capex"])
+    assert "[tour](00_tour.html)" in out and "[02_capex](02_capex.html)" in out
+    assert "../data" not in out and "`data/README.md`" in out
+    assert "[web](https://example.org)" in out and "`code [x](y.ipynb)`" in out
+    assert report.rewrite_links("[all](index.html), [p](02_capex.html)", ["02_capex"]) == (
+        "[all](index.html), [p](02_capex.html)")
+
+
+def test_formulas_become_mathml_but_not_code_or_money():
+    out = report.latex_to_mathml(r"Power $P = \frac{E}{t}$ and `$x$` and 5 USD, $$E = mc^2$$")
+    assert out.count("<math") == 2 and 'display="block"' in out and "`$x$`" in out
+    assert report.latex_to_mathml("costs $5 and $6") == "costs $5 and $6"
+
+
+@pytest.mark.slow
+def test_pages_link_index_and_neighbours_and_index_shows_headlines(fixture_reports):
+    out, pages = fixture_reports
+    first = pages[0].html_path.read_text(encoding="utf-8")
+    assert 'class="chipsuite-nav"' in first and 'href="index.html"' in first
+    assert f'href="{pages[1].html_path.name}"' in first
+    second = pages[1].html_path.read_text(encoding="utf-8")
+    assert f'href="{pages[0].html_path.name}"' in second
+
+
+def test_index_lists_question_and_headline(tmp_path):
+    page = report.ReportPage(notebook=Path("01_x.ipynb"), html_path=tmp_path / "01_x.html", title="T",
+                             summary="S", n_charts=1, size_bytes=10, seconds=1.0, headline="MTIA holds 17 %",
+                             question="What share?")
+    index = report.write_index([page], tmp_path).read_text(encoding="utf-8")
+    assert '<p class="headline">MTIA holds 17 %</p>' in index and '<p class="question">What share?</p>' in index

@@ -16,7 +16,12 @@ from pathlib import Path
 from ..modes import is_report_mode
 from ..scenario import PARAMETERS, Scenario, ScenarioError, as_number, check_seed
 
-__all__ = ["ScenarioState", "Control", "Explorer", "display_chart", "FALLBACK_CLASS"]
+__all__ = ["ScenarioState", "Control", "Explorer", "display_chart", "display_view_menu", "view_menu_bundle",
+           "FALLBACK_CLASS", "VIEW_MENU_MIMETYPE"]
+
+#: mimetype of a report view menu: ``{"title", "label", "default", "views": [{"name", "spec", "html"}]}``;
+#: :func:`chipsuite.report.embed_vega_outputs` turns it into a ``<select>`` over the precomputed views
+VIEW_MENU_MIMETYPE = "application/vnd.chipsuite.view-menu+json"
 
 #: CSS class of the static chart snapshot that :meth:`Explorer.show` displays next to the widget
 FALLBACK_CLASS = "chipsuite-static-fallback"
@@ -139,6 +144,8 @@ class Explorer:
     CONTROLS: dict = {}
     #: name of the control holding the view (chart) to show, if any
     VIEW = "view"
+    #: view selected when a report page opens (``None``: the widget's current view)
+    REPORT_DEFAULT = None
     title = "Explorer"
 
     def __init__(self, scenario=None, draws=1, seed=0, **controls):
@@ -233,6 +240,50 @@ class Explorer:
     def static_view(self):
         """A kernel-free chart: bound parameters over a precomputed grid, or the current chart."""
         return self.chart()
+
+    def view_names(self):
+        """The views the explorer's *chart* menu offers (``()`` without a view control)."""
+        control = self.CONTROLS.get(self.VIEW)
+        return tuple(control.options) if control is not None and control.kind == "select" else ()
+
+    def report_chart(self, view):
+        """The kernel-free chart of ``view`` for the report menu (default: :meth:`chart`; explorers
+        whose view has a precomputed grid return the chart with its controls bound over the grid)."""
+        return self.chart(view)
+
+    def report_views(self):
+        """``[(menu label, Altair chart or None, HTML or "")]``: every view the widget offers, in order,
+        precomputed for the kernel-free report (the default view first in the menu's selection)."""
+        names = self.view_names()
+        if not names:
+            return [(self.title, self.static_view(), "")]
+        views = [(name, self.report_chart(name), "") for name in names]
+        if self._grid_view_extra():
+            views.insert(0, (self._grid_view_label(), self.static_view(), ""))
+        return views
+
+    def _grid_view_extra(self):
+        """True when a subclass's :meth:`static_view` (a precomputed grid with bound controls) is no
+        view of the menu (it overrides ``static_view`` but not ``report_chart``): the menu then offers
+        it too, first, so the report keeps every control the grid has."""
+        cls = type(self)
+        return (bool(self.view_names()) and cls.static_view is not Explorer.static_view
+                and cls.report_chart is Explorer.report_chart)
+
+    def _grid_view_label(self):
+        title = self.static_view().title
+        text = getattr(title, "text", title)
+        text = " ".join(text) if isinstance(text, list) else text
+        return f"{text} (precomputed grid)" if isinstance(text, str) and text else "precomputed grid"
+
+    def report_default(self):
+        """Menu label of the view selected when the report page opens (the widget's current view)."""
+        names = self.view_names()
+        if not names:
+            return self.title
+        if self.REPORT_DEFAULT in names:
+            return self.REPORT_DEFAULT
+        return self._grid_view_label() if self._grid_view_extra() else self.values.get(self.VIEW)
 
     def save_scenario(self, path):
         """Save the current scenario as JSON; returns the Path."""
@@ -354,10 +405,11 @@ class Explorer:
                 "text/plain": f"<static snapshot of the {self.title} chart>"}
 
     def show(self):
-        """Display the widget UI with a static fallback (:meth:`display_live`); in report mode
-        the kernel-free :meth:`static_view` instead."""
+        """Display the widget UI with a static fallback (:meth:`display_live`); in report mode a
+        kernel-free view menu over every view of :meth:`report_views` instead (the same views as the
+        widget's *chart* menu, precomputed; grid views keep their controls as bound selects/sliders)."""
         if is_report_mode():
-            display_chart(self.static_view())
+            display_view_menu(self.title, self.report_views(), default=self.report_default())
         else:
             self.display_live()
 
@@ -378,3 +430,40 @@ def display_chart(chart):
 
     data, metadata = chart_mimebundle(chart.to_dict())
     display(data, metadata=metadata, raw=True)
+
+
+def view_menu_bundle(title, views, default=None, label="View"):
+    """Mimebundle of a kernel-free view menu: ``views`` = ``[(name, chart or spec dict or None, html)]``.
+
+    ``VIEW_MENU_MIMETYPE`` holds the specs (the report turns it into a ``<select>``); ``text/html``
+    shows the default view's static SVG and HTML for renderers without the report's script;
+    ``text/plain`` names the views.
+    """
+    from ..vega import spec_to_svg
+
+    entries = []
+    for name, chart, extra_html in views:
+        spec = chart if isinstance(chart, dict) or chart is None else chart.to_dict()
+        entries.append({"name": str(name), "spec": spec, "html": extra_html or ""})
+    if not entries:
+        raise ValueError(f"view menu {title!r}: no views")
+    names = [e["name"] for e in entries]
+    if default is None or default not in names:
+        default = names[0]
+    first = entries[names.index(default)]
+    svg = spec_to_svg(first["spec"]) if first["spec"] is not None else ""
+    fallback = (f'<div class="chipsuite-view-menu-static"><p><b>{html.escape(str(title))}</b>: '
+                f'{html.escape(default)}</p>{svg}{first["html"]}</div>')
+    data = {
+        VIEW_MENU_MIMETYPE: {"title": str(title), "label": str(label), "default": default, "views": entries},
+        "text/html": fallback,
+        "text/plain": f"{title}: {len(entries)} views ({'; '.join(names)})",
+    }
+    return data
+
+
+def display_view_menu(title, views, default=None, label="View"):
+    """Display :func:`view_menu_bundle` (what :meth:`Explorer.show` does in report mode)."""
+    from IPython.display import display
+
+    display(view_menu_bundle(title, views, default=default, label=label), raw=True)

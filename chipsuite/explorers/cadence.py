@@ -26,6 +26,8 @@ class CadenceExplorer(Explorer):
         "view": Control("select", "chart", default=VIEWS[0], options=VIEWS),
     }
 
+    REPORT_DEFAULT = "cadence comparison"
+
     def _case(self):
         return (f"cadence {self.values['cadence_months']:g} months, slip "
                 f"{self.values['slip_quarters']:g} quarters/generation")
@@ -76,11 +78,16 @@ class CadenceExplorer(Explorer):
                 "net_savings_usd_bn_2026_2030": float(r.savings_vs_all_nvidia_usd.sel(
                     quarter=(r.quarter.dt.year >= 2026) & (r.quarter.dt.year <= 2030)).sum()) / 1e9}
 
+    def report_chart(self, view):
+        """As :meth:`chart`; the cadence comparison over the precomputed cadence x slip grid, with
+        both as menus under the chart."""
+        return self.static_view() if view == "cadence comparison" else self.chart(view)
+
     def static_view(self):
         f = cadence_grid_frame(self.scenario)
         cad = float(self.values["cadence_months"])
         slip = float(self.values["slip_quarters"])
         if cad not in set(f["cadence_months"]) or slip not in set(f["slip_quarters"]):
             f = cadence_grid_frame(self.scenario, sorted({6.0, 12.0, 18.0, cad}), sorted({0.0, 0.25, 0.5, 1.0, slip}))
-        return charts.cadence_comparison_chart(f, "cadence grid (choose cadence and slip below the chart)",
+        return charts.cadence_comparison_chart(f, "cadence grid: choose cadence and slip under the chart",
                                                cadence=cad, slip=slip)

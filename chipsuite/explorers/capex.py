@@ -135,6 +135,10 @@ class CapexExplorer(Explorer):
                                                   float(growth["capex_high_usd_bn"])),
         }
 
+    def report_chart(self, view):
+        """As :meth:`chart`; the annual view over the precomputed Nvidia price grid (a slider under it)."""
+        return self.static_view() if view == "annual: reported, guided, modelled" else self.chart(view)
+
     def static_view(self):
         f = nvidia_price_grid_frame(self.scenario)
         return charts.capex_annual_chart(f, "Nvidia price varied (slider under the chart), other inputs as set",

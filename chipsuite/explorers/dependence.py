@@ -106,8 +106,3 @@ class DependenceExplorer(Explorer):
             "nvidia_floor_units_thousand": float(r.nvidia_floor_units.sum()) / 1e3,
             "nvidia_min_units_thousand": float(r.nvidia_min_units.sum()) / 1e3,
         }
-
-    def static_view(self):
-        f = min_volume_frame(self.scenario, savings_years=self.savings_years)
-        return charts.min_volume_chart(f, "Nvidia deal minimum varied, other inputs as set",
-                                       savings_years=self.savings_years)

@@ -223,14 +223,14 @@ def supply_mix_grid_frame(scenario, gas_shares=(0.0, 0.08, 0.25, 0.5), nuclear_s
 #: outputs a tornado or fan chart can show: name -> (label with unit, variable, scale, reduction)
 OUTPUTS = {
     "capex_usd_bn": ("Capex [USD bn per quarter]", "capex_usd", 1e9),
-    "mtia_share_h100e": ("MTIA share of installed H100e [1]", "mtia_share_h100e", 1.0),
-    "nvidia_share_h100e": ("Nvidia share of installed H100e [1]", "nvidia_share_h100e", 1.0),
+    "mtia_share_h100e": ("MTIA share of installed H100e [%]", "mtia_share_h100e", 1.0),
+    "nvidia_share_h100e": ("Nvidia share of installed H100e [%]", "nvidia_share_h100e", 1.0),
     "h100e_total_million": ("Installed capability [million H100e]", "h100e_total", 1e6),
     "energy_twh": ("Electricity use [TWh per quarter]", "energy_mwh", 1e6),
     "emissions_mtco2": ("Emissions [MtCO2 per quarter]", "emissions_tco2", 1e6),
     "savings_usd_bn": ("Savings vs all-Nvidia [USD bn per quarter]", "savings_vs_all_nvidia_usd", 1e9),
     "cost_per_h100e_hour_usd": ("Cost of ownership per H100e-hour [USD/h]", "cost_per_h100e_hour_usd", 1.0),
-    "nvidia_share_h100e_incl_rented": ("Nvidia share of capability incl. rented [1]",
+    "nvidia_share_h100e_incl_rented": ("Nvidia share of capability incl. rented [%]",
                                        "nvidia_share_h100e_incl_rented", 1.0),
     "scarcity_tax_usd_bn": ("Nvidia pricing premium paid [USD bn per quarter]", "scarcity_tax_usd", 1e9),
 }
@@ -286,6 +286,8 @@ def scenario_diff_frame(a, b, outputs=("capex_usd_bn", "mtia_share_h100e", "emis
         xa = float(getattr(va.sel(quarter=pick), how)())
         xb = float(getattr(vb.sel(quarter=pick), how)())
         unit = label[label.index("[") + 1:label.index("]")].replace("per quarter", "per year")
+        if unit == "%":  # shares [1] shown in % (the difference in percentage points)
+            xa, xb = 100 * xa, 100 * xb
         rows.append({"kind": "output", "name": f"{label.split(' [')[0]} in {year}", "unit": unit, "a": xa, "b": xb,
                      "difference": xb - xa})
     return pd.DataFrame(rows)

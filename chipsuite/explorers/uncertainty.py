@@ -123,7 +123,12 @@ class UncertaintyExplorer(Explorer):
         return super().chart_spec(view)
 
     def summary(self):
+        """2027 numbers of the ensemble: for each of capex, MTIA share and emissions the (5 %, median,
+        95 %) over draws of the year (``<key>_2027``: sum of amounts, mean of shares) and the base case
+        (``<key>_2027_base``, draw 0: every input at its base value); the MTIA share also in 2027Q4
+        (``mtia_share_h100e_2027q4`` and ``..._base``), the quarter notebooks 00, 01 and 03 state."""
         from ..uncertainty import quantiles
+        from .grids import _quarter_value
 
         out = {}
         for key in ("capex_usd_bn", "mtia_share_h100e", "emissions_mtco2"):
@@ -132,7 +137,28 @@ class UncertaintyExplorer(Explorer):
             agg = year.mean("quarter") if "share" in key else year.sum("quarter")
             q = quantiles(agg, q=(0.05, 0.5, 0.95)).values
             out[f"{key}_2027"] = tuple(float(x) for x in q)
+            out[f"{key}_2027_base"] = float(agg.isel(draw=0))
+        share = _quarter_value(_output_series(self.result, "mtia_share_h100e"), "2027Q4")
+        out["mtia_share_h100e_2027q4"] = tuple(float(x) for x in quantiles(share, q=(0.05, 0.5, 0.95)).values)
+        out["mtia_share_h100e_2027q4_base"] = float(share.isel(draw=0))
         return out
 
     def static_view(self):
         return self.chart("fan chart")
+
+    def report_views(self):
+        """Every output the widget offers, as a fan chart and as a tornado, precomputed (the custom
+        metric box needs a kernel)."""
+        saved = dict(self.values)
+        views = []
+        try:
+            for view in self.VIEWS:
+                for output, (label, _, _) in OUTPUTS.items():
+                    self.values.update(output=output, metric="")
+                    views.append((f"{view}: {label}", self.chart(view), ""))
+        finally:
+            self.values = saved
+        return views
+
+    def report_default(self):
+        return f"{self.values['view']}: {OUTPUTS[self.values['output']][0]}"
