@@ -44,7 +44,8 @@ class DataExplorer(Explorer):
         table = tables[self.values["table"]].copy()
         text = (self.values.get("filter") or "").strip().lower()
         if text:
-            hay = table.astype(str).apply(lambda col: col.str.lower()).agg(" ".join, axis=1)
+            # every cell as text, a missing one as "" (pandas >= 3 keeps NaN through astype(str))
+            hay = table.apply(lambda col: col.map(lambda v: "" if pd.isna(v) else str(v).lower())).agg(" ".join, axis=1)
             table = table[hay.str.contains(text, regex=False)]
         if "source_ids" in table.columns:
             sources = tables["sources"].set_index("source_id")
