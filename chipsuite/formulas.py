@@ -360,12 +360,15 @@ def formula_table():
     } for f in FORMULAS.values()])
 
 
-def evaluate_formulas(inputs, engine="numexpr", previous=None, changed=None):
+def evaluate_formulas(inputs, engine="numexpr", previous=None, changed=None, only=None):
     """Evaluate every formula of :data:`FORMULAS` in order.
 
     ``inputs`` maps each name of :func:`formula_inputs` to an ``xr.DataArray`` (or a plain number);
     returns ``{name: DataArray}`` for every formula, with ``units`` and ``long_name`` attrs. Nothing
     is loaded from disk. ``engine`` is ``"numexpr"`` or ``"numpy"``.
+
+    ``only``: names of formulas wanted; then only they and the formulas they read are evaluated
+    and returned (each equal to its value in a full evaluation).
 
     Incremental re-evaluation: ``previous`` is the result of an earlier call whose inputs differed
     from ``inputs`` only in the names ``changed`` (the caller vouches for that). Then only the
@@ -388,13 +391,17 @@ def evaluate_formulas(inputs, engine="numexpr", previous=None, changed=None):
     else:
         todo = set(FORMULAS)
         values = dict(inputs)
+    if only is not None:
+        todo = _restricted(todo, only)
     formulas = [f for f in FORMULAS.values() if f.name in todo]
     if engine == "numexpr" and formulas:
         fast = _evaluate_numexpr_fast(values, formulas)
         if fast is not None:
-            return {n: fast[n] if n in todo else previous[n] for n in FORMULAS}
+            return {n: fast[n] if n in todo else previous[n] for n in FORMULAS if only is None or n in todo}
     out = {}
     for f in FORMULAS.values():
+        if f.name not in todo and only is not None:
+            continue
         if f.name not in todo:
             out[f.name] = previous[f.name]
             continue
@@ -418,6 +425,18 @@ def evaluate_formulas(inputs, engine="numexpr", previous=None, changed=None):
 # the outputs are wrapped as DataArrays at the end and transposed (a view, no copy) to the canonical
 # dim order (``draw`` first). Semantics are those of the per-formula path (sums skip NaN, as
 # xarray's do); the results are identical.
+
+
+def _restricted(todo, only):
+    """The formulas of ``todo`` that ``only`` (formula names) need, directly or through others."""
+    unknown = sorted(set(only) - set(FORMULAS))
+    if unknown:
+        raise KeyError(f"evaluate_formulas: only names unknown formula(s) {unknown}")
+    needed = set(only)
+    for f in reversed(list(FORMULAS.values())):
+        if f.name in needed:
+            needed |= set(f.inputs) & set(FORMULAS)
+    return todo & needed
 
 
 def dependents(names):

@@ -149,3 +149,22 @@ def test_scenario_state_takes_the_fast_path():
     result = state.result
     assert state._cache.last_path == "fast"
     assert_same_result(result, run(Scenario.default().replace(utilisation=0.55)))
+
+
+@pytest.mark.parametrize("engine", ["numexpr", "numpy"])
+def test_formulas_restricted_to_an_output_equal_the_full_registry(engine):
+    """evaluate_formulas(only=...) (used by chipsuite.sobol) evaluates the ancestors only, equal to all."""
+    from chipsuite.formulas import FORMULAS, evaluate_formulas
+
+    ds = load_dataset()
+    values = model_inputs(Scenario.default(), ds, draws=3, seed=1)
+    inputs = formula_inputs_for(values, simulate_fleet(values, ds), ds)
+    full = evaluate_formulas(inputs, engine=engine)
+    for wanted in ({"capex_usd"}, {"emissions_tco2", "hhi"}, {list(FORMULAS)[0]}):
+        part = evaluate_formulas(inputs, engine=engine, only=wanted)
+        assert wanted <= set(part) and len(part) < len(FORMULAS)
+        for name, da in part.items():
+            assert_allclose(da.values, full[name].values, rtol=0, atol=0, err_msg=name)
+            assert da.dims == full[name].dims and da.attrs == full[name].attrs
+    with pytest.raises(KeyError, match="unknown formula"):
+        evaluate_formulas(inputs, only={"no_such_formula"})
