@@ -476,6 +476,114 @@ def bench_interactive(changes, draws=INTERACTIVE_DRAWS, parameter=INTERACTIVE_PA
             "chart_p50_ms": float(np.percentile(ms - model_ms, 50))}
 
 
+# --------------------------------------------------------------------------- 3a. every control
+
+
+#: explorers of the notebooks and the draws each notebook gives them (``widgets.X()`` in 01-04 and
+#: 06: one draw, the base case; 05: ``UncertaintyExplorer(draws=DRAWS)``, 1,000 by default)
+NOTEBOOK_EXPLORERS = {
+    "01_cadence": ("CadenceExplorer", 1),
+    "02_capex": ("CapexExplorer", 1),
+    "03_nvidia_dependence": ("DependenceExplorer", 1),
+    "04_energy_sites": ("EnergyExplorer", 1),
+    "05_uncertainty": ("UncertaintyExplorer", 1_000),
+    "06_data_explorer": ("DataExplorer", 1),
+}
+#: values the benchmark types into the text controls (cycled; each differs from the previous)
+TEXT_VALUES = {
+    "metric": ("capex_usd / h100e_total", "energy_mwh * pue", "emissions_tco2 / 1e6", ""),
+    "filter": ("h100", "mtia", "price", ""),
+}
+
+
+def control_values(control, name, changes, current=None):
+    """``changes`` values of one control, each different from the one before (no cache can answer).
+
+    Sliders walk their range up and down in steps (``min``..``max`` by ``step``), starting next to
+    ``current``; selects cycle their options; text controls cycle :data:`TEXT_VALUES`.
+    """
+    if control.kind == "slider":
+        grid = list(np.round(np.arange(control.min, control.max + control.step / 2, control.step), 10))
+        cycle = grid + grid[-2:0:-1]  # up, then down: consecutive values always differ
+    elif control.kind == "select":
+        cycle = list(control.options)
+    else:
+        cycle = list(TEXT_VALUES.get(name, ("a", "b", "")))
+    if len(cycle) < 2:
+        raise ValueError(f"control {name!r} has fewer than two values to alternate")
+    start = cycle.index(current) + 1 if current in cycle else 0
+    out = []
+    while len(out) < changes:
+        value = cycle[(start + len(out)) % len(cycle)]
+        if out and value == out[-1] or not out and value == current:
+            start += 1
+            continue
+        out.append(value)
+    return out
+
+
+def bench_controls(changes, explorers=None, seed=0):
+    """Latency [ms] of every control of every explorer: ``explorer.set(control=value)`` then
+    ``explorer.chart_spec()`` (what the live widget does after a change: the new Vega-Lite spec).
+
+    ``explorers``: ``{notebook: (explorer class name, draws)}`` (default
+    :data:`NOTEBOOK_EXPLORERS`: the draws each notebook uses). Per control, ``changes`` new values
+    (:func:`control_values`), each from the state the previous change left; the explorer is warmed
+    up first with one change of every control (first model run, chart templates). The view stays
+    the explorer's default while the other controls move; a ``view`` control is timed switching
+    between views. Returns ``{"notebook/control": {...p50_ms, p95_ms, max_ms, explorer, draws}}``.
+    """
+    from . import widgets
+
+    out = {}
+    for notebook, (cls_name, draws) in (explorers or NOTEBOOK_EXPLORERS).items():
+        start = time.perf_counter()
+        app = getattr(widgets, cls_name)(draws=draws, seed=seed) if cls_name != "DataExplorer" \
+            else getattr(widgets, cls_name)()
+        app.chart_spec()
+        first_ms = (time.perf_counter() - start) * 1e3
+        plans = {name: control_values(c, name, changes + 1, app.values.get(name))
+                 for name, c in app.CONTROLS.items()}
+        default_view = app.values.get(app.VIEW)
+        for name, values in plans.items():  # warm-up: one change of each control, then back
+            app.set(**{name: values[0]})
+            app.chart_spec()
+        if app.VIEW in app.values and default_view is not None:
+            app.set(**{app.VIEW: default_view})
+        for name, values in plans.items():
+            ms = []
+            for value in values[1:]:
+                t0 = time.perf_counter()
+                app.set(**{name: value})
+                spec = app.chart_spec()
+                ms.append((time.perf_counter() - t0) * 1e3)
+                if not isinstance(spec, dict) or "$schema" not in spec:
+                    raise RuntimeError(f"controls benchmark: {cls_name}.{name} gave no Vega-Lite spec")
+            if name == app.VIEW and default_view is not None:
+                app.set(**{name: default_view})
+            ms = np.array(ms)
+            out[f"{notebook}/{name}"] = {
+                "explorer": cls_name, "control": name, "kind": app.CONTROLS[name].kind, "draws": draws,
+                "changes": len(ms), "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+                "max_ms": float(ms.max()), "explorer_first_ms": first_ms}
+    return out
+
+
+def bench_sobol(n, seed=0, output="capex_usd", quarter="2027Q4"):
+    """Wall time [s] of :func:`chipsuite.sobol` (``n`` base samples) of one output over every input."""
+    from .sensitivity import sobol
+
+    start = time.perf_counter()
+    s = sobol(output=output, quarter=quarter, n=n, seed=seed)
+    seconds = time.perf_counter() - start
+    return {"n": int(n), "output": output, "quarter": quarter, "inputs": int(s.sizes["input"]),
+            "evaluations": int(s.attrs["evaluations"]), "seconds": seconds,
+            "ms_per_evaluation": seconds * 1e3 / s.attrs["evaluations"],
+            # the same per-evaluation cost at n = 1,024 (the target's size); measured if n == 1024
+            "seconds_at_1024": seconds * 1024 / n,
+            "top_input": str(s.input.values[0]), "top_ST": float(s.ST.values[0])}
+
+
 # --------------------------------------------------------------------------- 3b. run(draws=1)
 
 

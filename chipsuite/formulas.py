@@ -487,22 +487,51 @@ def _raw_layout(inputs, names):
             scalars[name] = float(value)
         else:
             return None
-    try:
-        aligned = dict(zip(arrays, xr.align(*arrays.values(), join="exact", copy=False)))
-    except ValueError:
-        return None
+    if _same_indexes(arrays.values()):
+        aligned = arrays  # what xr.align(join="exact") would return, without its per-call cost
+    else:
+        try:
+            aligned = dict(zip(arrays, xr.align(*arrays.values(), join="exact", copy=False)))
+        except ValueError:
+            return None
     dims = _fast_dims(aligned.values())
     sizes = {d: max(da.sizes.get(d, 1) for da in aligned.values()) for d in dims}
     raw, coord_names, dimsets = {}, {}, {}
     for name, da in aligned.items():
         dimsets[name] = set(da.dims)
-        values = da.transpose(*[d for d in dims if d in da.dims]).values
+        own = [d for d in dims if d in da.dims]
+        values = da.variable.values
+        if list(da.dims) != own:
+            values = np.transpose(values, [da.dims.index(d) for d in own])
         values = np.ascontiguousarray(values, dtype=np.float64)  # no copy if already laid out so
         raw[name] = values[tuple(slice(None) if d in da.dims else np.newaxis for d in dims)]
-        coord_names[name] = {c: v.variable for c, v in da.coords.items()}
+        coord_names[name] = dict(da.coords.variables)
     for name in scalars:
         dimsets[name] = set()
     return dims, sizes, raw, scalars, coord_names, dimsets
+
+
+def _same_indexes(arrays):
+    """True if every dim of ``arrays`` has the same index (or none) in each of them and one size,
+    so that ``xr.align(*arrays, join="exact")`` would return them unchanged (it is then skipped)."""
+    first_index, first_size = {}, {}
+    for da in arrays:
+        indexes = da.xindexes
+        for dim, size in da.sizes.items():
+            index = indexes.get(dim)
+            if dim not in first_size:
+                first_size[dim], first_index[dim] = size, index
+                continue
+            if size != first_size[dim]:
+                return False
+            ref = first_index[dim]
+            if index is ref:
+                continue
+            if index is None or ref is None:
+                return False
+            if not index.equals(ref):
+                return False
+    return True
 
 
 def _merged_coords(sources, dims):
@@ -747,7 +776,22 @@ def _evaluate_numexpr_fast(inputs, formulas):
         values = outputs[f.name].reshape([sizes[d] for d in own])
         if key not in templates:  # one labelled template per layout: coords are built once
             templates[key] = xr.DataArray(values, dims=own, coords=keep)
-        da = templates[key].copy(deep=False, data=values).rename(f.name)
-        da.attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
-        result[f.name] = da.transpose(*sorted(own, key=_dim_rank))  # a view: draw first, as documented
+        attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
+        result[f.name] = _labelled(templates[key], values, f.name, attrs)
     return result
+
+
+def _labelled(template, values, name, attrs):
+    """``values`` (laid out over ``template.dims``) as a DataArray with the template's coords,
+    ``name`` and ``attrs``, transposed (a view) to the canonical dim order (``draw`` first).
+
+    Equal to ``template.copy(deep=False, data=values).rename(name).assign_attrs(attrs).transpose(...)``
+    (tested), built from the Variable directly: no per-call alignment, index or coord copies.
+    """
+    import xarray as xr
+
+    order = sorted(template.dims, key=_dim_rank)
+    perm = [template.dims.index(d) for d in order]
+    variable = xr.Variable(tuple(order), np.transpose(values, perm) if perm != sorted(perm) else values, attrs)
+    coords = {c: v.copy(deep=False) for c, v in template.coords.variables.items()}
+    return xr.DataArray(variable, coords=coords, name=name, indexes=dict(template.xindexes), fastpath=True)
