@@ -531,19 +531,23 @@ def _result_data(values, fleet_out, site_capacity_mw, inputs, results):
 
 
 def _dataset(data, ds):
+    """The result Dataset of ``data`` (name -> DataArray): one Variable per result (:func:`_result_var`),
+    the dim coords of the first variable having each dim, and the label coords, built in one go."""
     variables, coords = {}, {}
     for name, da in data.items():
-        da = _result_variable(name, da)
-        variables[name] = da.variable
-        for dim in da.dims:
-            if dim not in coords and dim in da.coords:
-                coords[dim] = da.coords[dim].variable
-    out = xr.Dataset(variables, coords=coords)  # plain variables and their dim coords: no alignment
-    out = out.assign_coords(quarter_label=("quarter", ds.quarter_label.values))
-    out = out.assign_coords(vendor=("generation", ds.vendor.sel(generation=out.generation.values).values))
-    out = out.assign_coords(chip_vendor=("supplier", [SUPPLIERS[s][0] for s in out.supplier.values]),
-                            sourcing=("supplier", [SUPPLIERS[s][1] for s in out.supplier.values]))
-    return out
+        variables[name] = _result_var(name, da)
+        if len(coords) < len(_DIM_ORDER):
+            for dim, var in da.coords.variables.items():
+                if dim in da.dims and dim not in coords:
+                    coords[dim] = var
+    labels = {"quarter_label": xr.Variable("quarter", ds.quarter_label.values)}
+    if "generation" in coords:
+        labels["vendor"] = xr.Variable("generation", ds.vendor.sel(generation=coords["generation"].values).values)
+    if "supplier" in coords:
+        suppliers = coords["supplier"].values
+        labels["chip_vendor"] = xr.Variable("supplier", [SUPPLIERS[s][0] for s in suppliers])
+        labels["sourcing"] = xr.Variable("supplier", [SUPPLIERS[s][1] for s in suppliers])
+    return xr.Dataset(variables, coords={**coords, **labels})  # plain variables: no alignment
 
 
 def _evaluate(values, ds, engine="numexpr"):
@@ -576,6 +580,19 @@ def _result_variable(name, da):
     if name in OUTPUT_ATTRS:
         attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
     return da.assign_attrs(attrs)
+
+
+def _result_var(name, da):
+    """``_result_variable(name, da).variable``, from the Variable alone (no DataArray copies; tested equal)."""
+    var = da.variable
+    order = [d for d in _DIM_ORDER if d in var.dims]
+    order += [d for d in var.dims if d not in order]
+    attrs = dict(var.attrs)
+    if name in OUTPUT_ATTRS:
+        attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
+    if list(var.dims) != order:
+        return xr.Variable(order, np.transpose(var.data, [var.dims.index(d) for d in order]), attrs)
+    return xr.Variable(var.dims, var.data, attrs)
 
 
 def _check_run_arguments(scenario, draws, engine, seed=0):
@@ -731,7 +748,7 @@ class ModelCache:
         if update.keys() & _SUPPLIER_SOURCES:
             update.update(supplier_view(results, stage["fleet_out"]))
         variables = {name: self._out.variables[name] for name in self._out.data_vars}
-        variables.update({name: _result_variable(name, da).variable for name, da in update.items()})
+        variables.update({name: _result_var(name, da) for name, da in update.items()})
         out = xr.Dataset(variables, coords=self._out.coords)
         stage["inputs"], stage["results"] = inputs, results
         self._values = {**self._values, **{name: values[name] for name in _RESULT_INPUTS}}
