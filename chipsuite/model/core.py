@@ -342,9 +342,10 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     additions = sites_stage.construction_spend_mw(owned_mw, p["facility_capex_lead"][:, None]).sum(axis=1)
     leased = (capacity - owned_mw).sum(axis=1)
 
-    cg = {"draw": draws, "generation": gens, "quarter": ds.quarter}
-    cq = {"draw": draws, "quarter": ds.quarter}
-    cw = {"draw": draws, "workload": workloads, "quarter": ds.quarter}
+    # coords built (with their indexes) once, shared by every output below
+    cg = xr.Coordinates({"draw": draws, "generation": gens, "quarter": ds.quarter.values})
+    cq = xr.Coordinates({"draw": draws, "quarter": ds.quarter.values})
+    cw = xr.Coordinates({"draw": draws, "workload": workloads, "quarter": ds.quarter.values})
     dgq, dq, dwq = ("draw", "generation", "quarter"), ("draw", "quarter"), ("draw", "workload", "quarter")
     purchase_mix = np.zeros((nd, len(gens), nq))
     purchase_mix[:, nv_pos] = unit_mix
