@@ -768,30 +768,39 @@ def _evaluate_numexpr_fast(inputs, formulas):
         else:
             np.copyto(out, values)
 
+    index_of = {}  # dim coord name -> its index, from the inputs (a result reuses them)
+    for name in raw:
+        for c, index in inputs[name].xindexes.items():
+            index_of.setdefault(c, index)
     result, templates = {}, {}
     for f, axis in plan:
         own = tuple(d for d in dims if d in dimsets[f.name])
         keep = coord_names[f.name]
-        key = (own, tuple((c, id(v)) for c, v in keep.items()))
         values = outputs[f.name].reshape([sizes[d] for d in own])
-        if key not in templates:  # one labelled template per layout: coords are built once
-            templates[key] = xr.DataArray(values, dims=own, coords=keep)
         attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
-        result[f.name] = _labelled(templates[key], values, f.name, attrs)
+        indexes = {c: index_of[c] for c in keep if c in own and c in index_of}
+        if all(c in indexes or c not in own for c in keep):
+            result[f.name] = _labelled(values, own, keep, indexes, f.name, attrs)
+            continue
+        key = (own, tuple((c, id(v)) for c, v in keep.items()))
+        if key not in templates:  # a dim coord without an index in the inputs: let xarray build it
+            templates[key] = xr.DataArray(values, dims=own, coords=keep)
+        template = templates[key]
+        result[f.name] = _labelled(values, own, template.coords.variables, dict(template.xindexes), f.name, attrs)
     return result
 
 
-def _labelled(template, values, name, attrs):
-    """``values`` (laid out over ``template.dims``) as a DataArray with the template's coords,
+def _labelled(values, dims, coords, indexes, name, attrs):
+    """``values`` (laid out over ``dims``) as a DataArray with ``coords`` (Variables; their ``indexes``),
     ``name`` and ``attrs``, transposed (a view) to the canonical dim order (``draw`` first).
 
-    Equal to ``template.copy(deep=False, data=values).rename(name).assign_attrs(attrs).transpose(...)``
+    Equal to ``xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=attrs).transpose(...)``
     (tested), built from the Variable directly: no per-call alignment, index or coord copies.
     """
     import xarray as xr
 
-    order = sorted(template.dims, key=_dim_rank)
-    perm = [template.dims.index(d) for d in order]
+    order = sorted(dims, key=_dim_rank)
+    perm = [dims.index(d) for d in order]
     variable = xr.Variable(tuple(order), np.transpose(values, perm) if perm != sorted(perm) else values, attrs)
-    coords = {c: v.copy(deep=False) for c, v in template.coords.variables.items()}
-    return xr.DataArray(variable, coords=coords, name=name, indexes=dict(template.xindexes), fastpath=True)
+    coords = {c: v.copy(deep=False) for c, v in coords.items()}
+    return xr.DataArray(variable, coords=coords, name=name, indexes=indexes, fastpath=True)
