@@ -483,7 +483,7 @@ def supplier_view(results, fleet_out=None):
     and the shares of the first two. ``results``: formula results with (draw, quarter) dims."""
     first = results[_SUPPLIER_PARTS["supplier_h100e"][0]]
     dims = ("draw", "supplier", "quarter")
-    coords = {"draw": first.draw.values, "supplier": list(SUPPLIERS), "quarter": first.quarter.values}
+    coords = xr.Coordinates({"draw": first.draw.values, "supplier": list(SUPPLIERS), "quarter": first.quarter.values})
     out = {}
     for name, parts in _SUPPLIER_PARTS.items():
         stacked = np.stack([results[p].transpose("draw", "quarter").values for p in parts], axis=1)
