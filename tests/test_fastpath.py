@@ -168,3 +168,72 @@ def test_formulas_restricted_to_an_output_equal_the_full_registry(engine):
             assert da.dims == full[name].dims and da.attrs == full[name].attrs
     with pytest.raises(KeyError, match="unknown formula"):
         evaluate_formulas(inputs, only={"no_such_formula"})
+
+
+# ---------------------------------------------------------------- construction fast paths (issue 16)
+
+
+def test_with_draw_equals_expand_dims():
+    import xarray as xr
+
+    from chipsuite.model.inputs import _scalar, with_draw
+
+    values = {"a": xr.DataArray([1.0, 2.0], dims="g", coords={"g": ["x", "y"], "label": ("g", ["p", "q"])},
+                                attrs={"units": "W"}, name="a"),
+              "s": _scalar(0.5), "i": _scalar(3), "has": xr.DataArray([[1.0]], dims=("draw", "g"))}
+    for draws in ([0], np.arange(4), np.arange(2, 5)):
+        fast = with_draw(values, draws)
+        for name, da in values.items():
+            plain = da if "draw" in da.dims else da.expand_dims(draw=draws)
+            assert fast[name].identical(plain), (name, draws)
+            assert fast[name].dtype == plain.dtype and fast[name].draw.dtype == plain.draw.dtype
+            assert fast[name].values.flags.writeable == plain.values.flags.writeable
+            assert list(fast[name].xindexes) == list(plain.xindexes) or set(fast[name].xindexes) == set(plain.xindexes)
+    for v in (1.5, 2, np.float64(0.25)):
+        assert _scalar(v).identical(xr.DataArray(v)) and _scalar(v).dtype == xr.DataArray(v).dtype
+
+
+def test_formula_results_are_labelled_as_xarray_would():
+    import xarray as xr
+
+    from chipsuite.formulas import _labelled
+
+    values = np.arange(6.0).reshape(3, 2)  # laid out (generation, draw): transposed to draw first
+    coords = {"generation": xr.IndexVariable("generation", ["a", "b", "c"]),
+              "vendor": xr.Variable("generation", ["n", "n", "m"])}
+    plain = xr.DataArray(values, dims=("generation", "draw"), coords=coords, name="x",
+                         attrs={"units": "W"}).transpose("draw", "generation")
+    index = xr.Coordinates({"generation": ["a", "b", "c"]}).xindexes["generation"]
+    fast = _labelled(values, ("generation", "draw"), coords, {"generation": index}, "x", {"units": "W"})
+    assert fast.identical(plain) and fast.name == "x" and set(fast.xindexes) == {"generation"}
+    fast.coords["vendor"].attrs["note"] = 1  # coords are copies: the sources stay unchanged
+    assert "note" not in coords["vendor"].attrs
+
+
+def test_result_variables_equal_the_dataarray_path():
+    from chipsuite.model.core import _result_var, _result_variable
+
+    result = run(draws=2, seed=1)
+    values = model_inputs(Scenario.default(), load_dataset(), draws=2, seed=1)
+    for name in ("tdp_w", "pue", "unit_price_usd"):
+        da = values[name].transpose(*reversed(values[name].dims))  # a non-canonical order
+        assert _result_var(name, da).identical(_result_variable(name, da).variable)
+    for name in list(result.data_vars)[:20]:
+        da = result[name]
+        assert _result_var(name, da).identical(_result_variable(name, da).variable)
+
+
+def test_formulas_fast_path_refuses_misaligned_inputs_like_the_plain_path():
+    """Inputs whose coords differ are not aligned silently: the fast path steps aside (None)."""
+    import xarray as xr
+
+    from chipsuite.formulas import _raw_layout, _same_indexes
+
+    a = xr.DataArray([1.0, 2.0], dims="site", coords={"site": ["x", "y"]})
+    b = xr.DataArray([1.0, 2.0], dims="site", coords={"site": ["y", "x"]})
+    c = xr.DataArray([3.0, 4.0], dims="site", coords={"site": ["x", "y"]})
+    assert _same_indexes([a, c]) and not _same_indexes([a, b])
+    assert not _same_indexes([a, xr.DataArray([1.0, 2.0, 3.0], dims="site")])
+    assert _raw_layout({"a": a, "c": c}, ["a", "c"]) is not None
+    assert _raw_layout({"a": a, "b": b}, ["a", "b"]) is None  # join="exact" refuses, as before
+    assert _raw_layout({"a": a, "d": xr.DataArray([1.0], dims="site", coords={"site": ["z"]})}, ["a", "d"]) is None
