@@ -25,6 +25,15 @@ Four measurements, in one process (the scale part in a fresh child process, see 
    with its two parts (inputs + fleet stage, formula registry), reported as ``run_draws1_ms``;
    with ``--compare-run CHECKOUT`` also against another checkout's ``run(draws=1)`` in
    alternating child processes (:func:`compare_run_draws1`).
+   **Every control** (issue 16): for each explorer of the notebooks at the draws its notebook uses
+   (:data:`NOTEBOOK_EXPLORERS`: one draw in 01-04 and 06, 1,000 in 05), every control is moved to a
+   new value (:func:`control_values`) and timed from ``explorer.set(control=value)`` to the finished
+   Vega-Lite spec (``explorer.chart_spec()``, what the live widget draws); p50/p95 per control in
+   the JSON's ``controls``, the slowest p95 as ``controls_p95_ms`` (notebook draws) and
+   ``controls_1000_draws_p95_ms`` (05 at 1,000 draws). Then :func:`chipsuite.sobol` of 2027Q4 capex
+   over every uncertain input (``sobol``; ``sobol_seconds`` at n = 1,024 in the full run; the quick
+   run uses n = 64 and reports the time scaled to 1,024 as an estimate only). The browser figure
+   (``browser_p95_ms``) comes from ``benchmarks/browser.py``.
 4. **Scale.** ``run(draws=1_000_000, chunks={"draw": n})`` streamed to quantiles and sums with
    dask, in a fresh child process so that its peak resident memory is its own. Peak RSS is the
    larger of the child's high-water mark read right after the scale phase (``VmHWM`` from
@@ -51,7 +60,7 @@ import time
 import numpy as np
 
 __all__ = ["main", "plain_xarray_formulas", "prepared_inputs", "relative_difference", "copy_bandwidth",
-           "stream_bandwidth", "counted_bytes", "bench_run_draws1", "compare_run_draws1", "TARGETS"]
+           "stream_bandwidth", "counted_bytes", "bench_run_draws1", "compare_run_draws1", "bench_controls", "control_values", "bench_sobol", "TARGETS"]
 
 #: targets of this benchmark on the reference 2-core machine (reported, never asserted)
 TARGETS = {
@@ -59,12 +68,18 @@ TARGETS = {
     "bandwidth_fraction": (">=", 0.70),
     "interactive_p95_ms": ("<=", 50.0),
     "scale_peak_rss_mb": ("<=", 2048.0),
+    # issue 16: what users feel
+    "controls_p95_ms": ("<=", 30.0),  # slowest control's p95 at the notebooks' draws (01-04, 06)
+    "controls_1000_draws_p95_ms": ("<=", 50.0),  # slowest control's p95 of the uncertainty explorer, 1,000 draws
+    "run_draws1_ms": ("<=", 15.0),
+    "sobol_seconds": ("<=", 60.0),  # chipsuite.sobol, n = 1,024, every uncertain input, on 2 cores
+    "browser_p95_ms": ("<=", 100.0),  # JupyterLab + chromium: slider key press -> chart SVG changed
 }
 
 FULL = {"sizes": {1_000: 7, 10_000: 5, 100_000: 3}, "changes": 30, "scale_draws": 1_000_000,
-        "scale_chunk": 5_000, "copy_repeats": 9, "run_repeats": 50}
+        "scale_chunk": 5_000, "copy_repeats": 9, "run_repeats": 50, "control_changes": 20, "sobol_n": 1024}
 QUICK = {"sizes": {1_000: 5, 10_000: 3}, "changes": 10, "scale_draws": 50_000,
-         "scale_chunk": 5_000, "copy_repeats": 5, "run_repeats": 20}
+         "scale_chunk": 5_000, "copy_repeats": 5, "run_repeats": 20, "control_changes": 4, "sobol_n": 64}
 
 EQUAL_RTOL = 1e-12
 COPY_BYTES = 256 * 2**20  # size of the copied array [bytes]
@@ -845,6 +860,25 @@ def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None):
     out["interactive_p95_ms"] = inter["p95_ms"]
     out["interactive_fleet"] = bench_interactive(config["changes"], seed=seed, parameter=INTERACTIVE_FLEET_PARAMETER)
 
+    progress("every control of every explorer ...")
+    controls = bench_controls(config["control_changes"], seed=seed)
+    out["controls"] = controls
+    at_notebook = {k: v for k, v in controls.items() if v["draws"] < INTERACTIVE_DRAWS}
+    at_1000 = {k: v for k, v in controls.items() if v["draws"] >= INTERACTIVE_DRAWS}
+    for key, group in (("controls_p95_ms", at_notebook), ("controls_1000_draws_p95_ms", at_1000)):
+        slowest = max(group, key=lambda k: group[k]["p95_ms"])
+        out[key] = group[slowest]["p95_ms"]
+        out[key.replace("_p95_ms", "_slowest")] = slowest
+    out["controls_over_target"] = sorted(
+        k for k, v in controls.items()
+        if v["p95_ms"] > TARGETS["controls_1000_draws_p95_ms" if v["draws"] >= INTERACTIVE_DRAWS
+                                  else "controls_p95_ms"][1])
+
+    progress(f"Sobol' indices, n = {config['sobol_n']} ...")
+    out["sobol"] = bench_sobol(config["sobol_n"], seed=seed)
+    out["sobol_seconds"] = out["sobol"]["seconds"] if config["sobol_n"] == 1024 else None
+    out["browser_p95_ms"] = None  # measured by benchmarks/browser.py (needs JupyterLab and chromium)
+
     progress("run(draws=1) ...")
     out["run_draws1"] = bench_run_draws1(config["run_repeats"], seed=seed)
     out["run_draws1_ms"] = out["run_draws1"]["median_ms"]
@@ -861,10 +895,15 @@ def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None):
     out["scale_seconds"] = scale.get("seconds")
     out["scale_peak_rss_mb"] = scale.get("peak_rss_mb")
 
-    out["targets"] = {k: {"target": f"{op} {limit:g}", "value": out.get(k), "status": _target_status(k, out.get(k))}
+    out["targets"] = {k: {"target": f"{op} {limit:g}", "value": out.get(k), "status": _target_status(k, out.get(k)),
+                          "ratio_to_target": None if out.get(k) is None else out[k] / limit}
                       for k, (op, limit) in TARGETS.items()}
     if quick:
         out["targets"]["scale_peak_rss_mb"]["status"] += " (quick: not the million-draw run)"
+        out["targets"]["sobol_seconds"]["status"] += (f" (quick: n = {config['sobol_n']}; "
+                                                      f"{out['sobol']['seconds_at_1024']:.0f} s scaled to n = 1,024)")
+    if out["browser_p95_ms"] is None:
+        out["targets"]["browser_p95_ms"]["status"] += " (run benchmarks/browser.py)"
     out["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     out["total_seconds"] = time.perf_counter() - started
     return out
@@ -907,6 +946,16 @@ def format_table(out):
         lines.append(f"   run(draws=1) {c['ratio_of']}: {c['this']['median_ms']:.0f} / "
                      f"{c['other']['median_ms']:.0f} ms "
                      f"= {c['ratio']:.2f} ({c['other']['root']}, {c['this']['calls']} calls each)")
+    lines.append(f"3c. every control: explorer.set(control=value) then chart_spec(), p50 / p95 [ms] over "
+                 f"{out['config']['control_changes']} changes each")
+    for key, c in out["controls"].items():
+        limit = TARGETS["controls_1000_draws_p95_ms" if c["draws"] >= INTERACTIVE_DRAWS else "controls_p95_ms"][1]
+        lines.append(f"   {key:<44} {c['draws']:>5} draws  p50 {c['p50_ms']:>6.0f}  p95 {c['p95_ms']:>6.0f}  "
+                     f"({c['p95_ms'] / limit:.1f} x target {limit:g})")
+    so = out["sobol"]
+    lines.append(f"3d. Sobol' indices of {so['output']} {so['quarter']} over {so['inputs']} inputs, n = {so['n']}: "
+                 f"{so['evaluations']:,} evaluations in {so['seconds']:.1f} s ({so['ms_per_evaluation']:.2f} ms each; "
+                 f"{so['seconds_at_1024']:.0f} s at n = 1,024)")
     s = out["scale"]
     if "error" in s:
         lines.append(f"4. scale ({s['draws']:,} draws): FAILED: {s['error']}")
@@ -920,7 +969,7 @@ def format_table(out):
     for k, t in out["targets"].items():
         v = t["value"]
         shown = "n/a" if v is None else f"{v:.3g}"
-        lines.append(f"  {k:<22} {t['target']:<8} measured {shown:<8} {t['status']}")
+        lines.append(f"  {k:<26} {t['target']:<8} measured {shown:<8} {t['status']}")
     lines.append(f"total {out['total_seconds']:.0f} s")
     return "\n".join(lines)
 
