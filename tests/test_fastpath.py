@@ -237,3 +237,38 @@ def test_formulas_fast_path_refuses_misaligned_inputs_like_the_plain_path():
     assert _raw_layout({"a": a, "c": c}, ["a", "c"]) is not None
     assert _raw_layout({"a": a, "b": b}, ["a", "b"]) is None  # join="exact" refuses, as before
     assert _raw_layout({"a": a, "d": xr.DataArray([1.0], dims="site", coords={"site": ["z"]})}, ["a", "d"]) is None
+
+
+@pytest.mark.parametrize("name", ["CadenceExplorer", "CapexExplorer", "DependenceExplorer", "EnergyExplorer",
+                                  "DataExplorer"])
+def test_chart_spec_equals_altair_to_dict_for_every_view(name):
+    from chipsuite import widgets
+
+    app = getattr(widgets, name)()
+    views = app.CONTROLS[app.VIEW].options if app.VIEW in app.CONTROLS else (None,)
+    for view in views:
+        assert app.chart_spec(view) == app.chart(view).to_dict(), view
+    if "view" in app.CONTROLS:  # after a change of data, the spec still equals Altair's
+        slider = next((n for n, c in app.CONTROLS.items() if c.kind == "slider"), None)
+        if slider is not None:
+            c = app.CONTROLS[slider]
+            app.set(**{slider: c.min if app.values[slider] != c.min else c.min + c.step})
+            assert app.chart_spec() == app.chart().to_dict()
+
+
+def test_validated_spec_still_refuses_an_invalid_chart():
+    import altair as alt
+    import pandas as pd
+    from jsonschema import ValidationError
+
+    from chipsuite.explorers.base import validated_spec
+
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    good = alt.Chart(frame).mark_point().encode(x="a:Q")
+    assert validated_spec(good) == good.to_dict()
+    bad = alt.Chart(frame).mark_point().encode(x="a:Q")
+    bad.width = {"no": "such"}  # set as an attribute: not checked until to_dict
+    with pytest.raises(ValidationError):
+        validated_spec(bad)
+    with pytest.raises(ValidationError):  # refused every time, not remembered as checked
+        validated_spec(bad)
