@@ -145,3 +145,30 @@ def test_chart_validates(capex):
     assert "Sobol" in spec["title"]["subtitle"]
     values = spec["datasets"][next(iter(spec["datasets"]))]
     assert len(values) == 16
+
+
+@pytest.mark.parametrize("groups", [None, ["p", "q", "p", "r", "q"]])
+def test_design_equals_salib_sample(groups):
+    from SALib.sample import sobol as sobol_sample
+
+    from chipsuite.sensitivity import saltelli_design, saltelli_matrices
+
+    problem = {"num_vars": 5, "names": list("abcde"), "bounds": [[0.0, 1.0]] * 5}
+    if groups:
+        problem["groups"] = groups
+    expected = sobol_sample.sample(problem, 32, calc_second_order=False, scramble=True, seed=7)
+    a, b = saltelli_matrices(problem, 32, 7)
+    design = saltelli_design(a, b, groups or problem["names"])
+    np.testing.assert_array_equal(design, expected)
+    # the inputs' inverse CDFs commute with the design (it only copies entries)
+    f = np.sqrt
+    np.testing.assert_array_equal(saltelli_design(f(a), f(b), groups or problem["names"]), f(expected))
+
+
+def test_worker_processes_give_the_same_indices():
+    serial = sobol(output="energy_mwh", quarter="2026Q4", n=8, chunk=200)
+    parallel = sobol(output="energy_mwh", quarter="2026Q4", n=8, chunk=200, workers=2)
+    assert parallel.attrs["workers"] == 2 and serial.attrs["workers"] == 1
+    for key in ("S1", "S1_conf", "ST", "ST_conf"):
+        np.testing.assert_array_equal(serial[key].values, parallel[key].values)
+    assert list(serial.input.values) == list(parallel.input.values)
