@@ -272,3 +272,18 @@ def test_validated_spec_still_refuses_an_invalid_chart():
         validated_spec(bad)
     with pytest.raises(ValidationError):  # refused every time, not remembered as checked
         validated_spec(bad)
+
+
+def test_model_cache_compares_datasets_by_content_key():
+    from chipsuite.model.core import _same_dataset
+
+    a, b = load_dataset(), load_dataset()
+    assert a.attrs["content_key"] == b.attrs["content_key"] and _same_dataset(a, b)
+    other = b.copy()
+    other.attrs["content_key"] = "another table content"
+    assert not _same_dataset(a, other)
+    plain_a, plain_b = a.copy(), b.copy()
+    del plain_a.attrs["content_key"], plain_b.attrs["content_key"]
+    assert _same_dataset(plain_a, plain_b)  # no key: compared in full
+    plain_b["pue"] = plain_b["pue"] * 1.01
+    assert not _same_dataset(plain_a, plain_b)
