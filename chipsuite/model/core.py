@@ -427,8 +427,8 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
     other_left = np.clip(1.0 - mid_year[None, :] / p["pre2022_other_life_left"][:, None], 0.0, 1.0)
     share = p["pre2022_server_share"][:, None]
     pre2022 = p["pre2022_depreciation"][:, None] / QUARTERS_PER_YEAR * (share * server_left + (1 - share) * other_left)
-    cq = {"draw": draws, "quarter": ds.quarter}
-    d = {"draw": draws}
+    cq = xr.Coordinates({"draw": draws, "quarter": ds.quarter.values})  # built once, shared below
+    d = xr.Coordinates({"draw": draws})
     inputs = {name: fleet_out[name] for name in (
         "units_installed", "units_delivered", "h100e", "mtia_share_purchases_h100e", "replaced_nvidia_units",
         "nvidia_blend_unit_price_usd", "nvidia_blend_system_cost_usd", "facility_capacity_additions_mw",
@@ -437,7 +437,7 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
         "site_capacity_mw": (site_capacity(ds, values["site_capacity_position"]) if site_capacity_mw is None
                              else site_capacity_mw),
         "non_ai_year_weight": xr.DataArray(np.clip((years - DEMAND_YEARS[0]) / (DEMAND_YEARS[-1] - DEMAND_YEARS[0]),
-                                                   0.0, 1.0), {"quarter": ds.quarter}, ("quarter",)),
+                                                   0.0, 1.0), xr.Coordinates({"quarter": ds.quarter.values}), ("quarter",)),
         "component_price_index": xr.DataArray(index, cq, ("draw", "quarter")),
         "pre2022_depreciation_usd": xr.DataArray(pre2022, cq, ("draw", "quarter")),
         "it_annuity_factor": xr.DataArray(_annuity_factor(p["cost_of_capital"], p["useful_life"]), d, ("draw",)),
