@@ -60,7 +60,8 @@ import time
 import numpy as np
 
 __all__ = ["main", "plain_xarray_formulas", "prepared_inputs", "relative_difference", "copy_bandwidth",
-           "stream_bandwidth", "counted_bytes", "bench_run_draws1", "compare_run_draws1", "bench_controls", "control_values", "bench_sobol", "TARGETS"]
+           "stream_bandwidth", "counted_bytes", "bench_run_draws1", "compare_run_draws1", "bench_controls",
+           "control_values", "bench_sobol", "bench_browser", "TARGETS"]
 
 #: targets of this benchmark on the reference 2-core machine (reported, never asserted)
 TARGETS = {
@@ -77,9 +78,11 @@ TARGETS = {
 }
 
 FULL = {"sizes": {1_000: 7, 10_000: 5, 100_000: 3}, "changes": 30, "scale_draws": 1_000_000,
-        "scale_chunk": 5_000, "copy_repeats": 9, "run_repeats": 50, "control_changes": 20, "sobol_n": 1024}
+        "scale_chunk": 5_000, "copy_repeats": 9, "run_repeats": 50, "control_changes": 20, "sobol_n": 1024,
+        "sobol_workers": 2}
 QUICK = {"sizes": {1_000: 5, 10_000: 3}, "changes": 10, "scale_draws": 50_000,
-         "scale_chunk": 5_000, "copy_repeats": 5, "run_repeats": 20, "control_changes": 4, "sobol_n": 64}
+         "scale_chunk": 5_000, "copy_repeats": 5, "run_repeats": 20, "control_changes": 4, "sobol_n": 64,
+         "sobol_workers": 1}
 
 EQUAL_RTOL = 1e-12
 COPY_BYTES = 256 * 2**20  # size of the copied array [bytes]
@@ -602,14 +605,16 @@ def _try_set(app, name, value):
     return True
 
 
-def bench_sobol(n, seed=0, output="capex_usd", quarter="2027Q4"):
-    """Wall time [s] of :func:`chipsuite.sobol` (``n`` base samples) of one output over every input."""
+def bench_sobol(n, seed=0, output="capex_usd", quarter="2027Q4", workers=1):
+    """Wall time [s] of :func:`chipsuite.sobol` (``n`` base samples) of one output over every input,
+    evaluated in ``workers`` processes."""
     from .sensitivity import sobol
 
     start = time.perf_counter()
-    s = sobol(output=output, quarter=quarter, n=n, seed=seed)
+    s = sobol(output=output, quarter=quarter, n=n, seed=seed, workers=workers)
     seconds = time.perf_counter() - start
-    return {"n": int(n), "output": output, "quarter": quarter, "inputs": int(s.sizes["input"]),
+    return {"n": int(n), "workers": int(workers), "output": output, "quarter": quarter,
+            "inputs": int(s.sizes["input"]),
             "evaluations": int(s.attrs["evaluations"]), "seconds": seconds,
             "ms_per_evaluation": seconds * 1e3 / s.attrs["evaluations"],
             # the same per-evaluation cost at n = 1,024 (the target's size); measured if n == 1024
@@ -844,9 +849,32 @@ def _target_status(key, value):
     return "met" if met else "NOT met"
 
 
-def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None):
+def bench_browser(changes=20, draws=INTERACTIVE_DRAWS):
+    """``benchmarks/browser.py`` (JupyterLab + Playwright + /usr/bin/chromium) in a child process:
+    its JSON (per notebook p50/p95 from a slider key press to the chart's SVG changing), or
+    ``{"error": ...}`` when it cannot run here (no checkout's benchmarks/, no chromium, no Playwright)."""
+    import tempfile
+
+    import chipsuite
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(chipsuite.__file__)))
+    script = os.path.join(root, "benchmarks", "browser.py")
+    if not os.path.exists(script):
+        return {"error": f"{script} not found (run from a checkout)"}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "browser.json")
+        proc = subprocess.run([sys.executable, script, "--changes", str(changes), "--draws", str(draws),
+                               "--json", path], capture_output=True, text=True, cwd=root, timeout=3600)
+        if proc.returncode != 0 or not os.path.exists(path):
+            return {"error": (proc.stderr or proc.stdout)[-2000:]}
+        with open(path) as fh:
+            return json.load(fh)
+
+
+def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None, browser=False):
     """All parts; returns the JSON-ready dict. ``compare_with``: path of another checkout whose
-    ``run(draws=1)`` is timed against this one's (:func:`compare_run_draws1`)."""
+    ``run(draws=1)`` is timed against this one's (:func:`compare_run_draws1`); ``browser``: also
+    run the browser measurement (:func:`bench_browser`)."""
     config = QUICK if quick else FULL
     out = {"quick": bool(quick), "config": {k: (v if k != "sizes" else {str(s): r for s, r in v.items()})
                                             for k, v in config.items()},
@@ -893,9 +921,13 @@ def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None):
                                   else "controls_p95_ms"][1])
 
     progress(f"Sobol' indices, n = {config['sobol_n']} ...")
-    out["sobol"] = bench_sobol(config["sobol_n"], seed=seed)
+    out["sobol"] = bench_sobol(config["sobol_n"], seed=seed, workers=config["sobol_workers"])
     out["sobol_seconds"] = out["sobol"]["seconds"] if config["sobol_n"] == 1024 else None
     out["browser_p95_ms"] = None  # measured by benchmarks/browser.py (needs JupyterLab and chromium)
+    if browser:
+        progress("browser: JupyterLab + chromium, slider key press -> chart SVG changed ...")
+        out["browser"] = bench_browser(changes=5 if quick else 20)
+        out["browser_p95_ms"] = out["browser"].get("browser_p95_ms")
 
     progress("run(draws=1) ...")
     out["run_draws1"] = bench_run_draws1(config["run_repeats"], seed=seed)
@@ -921,7 +953,8 @@ def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None):
         out["targets"]["sobol_seconds"]["status"] += (f" (quick: n = {config['sobol_n']}; "
                                                       f"{out['sobol']['seconds_at_1024']:.0f} s scaled to n = 1,024)")
     if out["browser_p95_ms"] is None:
-        out["targets"]["browser_p95_ms"]["status"] += " (run benchmarks/browser.py)"
+        out["targets"]["browser_p95_ms"]["status"] += (" (browser failed, see 'browser')" if "browser" in out
+                                                        else " (add --browser)")
     out["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     out["total_seconds"] = time.perf_counter() - started
     return out
@@ -971,9 +1004,18 @@ def format_table(out):
         lines.append(f"   {key:<44} {c['draws']:>5} draws  p50 {c['p50_ms']:>6.0f}  p95 {c['p95_ms']:>6.0f}  "
                      f"({c['p95_ms'] / limit:.1f} x target {limit:g})")
     so = out["sobol"]
-    lines.append(f"3d. Sobol' indices of {so['output']} {so['quarter']} over {so['inputs']} inputs, n = {so['n']}: "
+    lines.append(f"3d. Sobol' indices of {so['output']} {so['quarter']} over {so['inputs']} inputs, n = {so['n']}, "
+                 f"{so['workers']} process(es): "
                  f"{so['evaluations']:,} evaluations in {so['seconds']:.1f} s ({so['ms_per_evaluation']:.2f} ms each; "
                  f"{so['seconds_at_1024']:.0f} s at n = 1,024)")
+    b = out.get("browser")
+    if b and "error" in b:
+        lines.append(f"3e. browser: FAILED: {b['error'][-300:]}")
+    elif b:
+        lines.append(f"3e. browser (JupyterLab + chromium, key press on a slider -> chart SVG changed, "
+                     f"{b['changes']} changes per notebook):")
+        for name, r in b["notebooks"].items():
+            lines.append(f"   {name:<28} p50 {r['p50_ms']:>6.0f}  p95 {r['p95_ms']:>6.0f} ms")
     s = out["scale"]
     if "error" in s:
         lines.append(f"4. scale ({s['draws']:,} draws): FAILED: {s['error']}")
@@ -1006,10 +1048,13 @@ def main(argv=None):
     parser.add_argument("--compare-run", metavar="CHECKOUT",
                         help="also time run(draws=1) of another checkout (e.g. a git worktree of an older "
                              "commit) against this one, in alternating child processes")
+    parser.add_argument("--browser", action="store_true",
+                        help="also time slider -> redrawn chart in JupyterLab with Playwright and /usr/bin/chromium "
+                             "(benchmarks/browser.py; 20 changes per notebook, 5 with --quick)")
     args = parser.parse_args(argv)
 
     out = run_benchmarks(quick=args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr),
-                         compare_with=args.compare_run)
+                         compare_with=args.compare_run, browser=args.browser)
     print(format_table(out))
     if args.json:
         with open(args.json, "w") as fh:
