@@ -287,3 +287,42 @@ def test_model_cache_compares_datasets_by_content_key():
     assert _same_dataset(plain_a, plain_b)  # no key: compared in full
     plain_b["pue"] = plain_b["pue"] * 1.01
     assert not _same_dataset(plain_a, plain_b)
+
+
+def test_annual_fast_path_equals_groupby():
+    from chipsuite.model.core import annual
+
+    def groupby(da, how):
+        grouped = da.groupby(da.quarter.dt.year.rename("year"))
+        return grouped.sum() if how == "sum" else grouped.last()
+
+    result = run(draws=3, seed=2)
+    checked = 0
+    for name, da in result.data_vars.items():
+        if "quarter" not in da.dims:
+            continue
+        for how in ("sum", "last"):
+            fast, plain = annual(da, how), groupby(da, how)
+            assert fast.identical(plain) and fast.dims == plain.dims and fast.dtype == plain.dtype, (name, how)
+            checked += 1
+    assert checked > 100
+    holes = result.energy_mwh.copy()
+    holes[0, 0, 3] = np.nan  # the year-end value of 2022 is missing: "last" skips it, as xarray does
+    holes[1, 0, :4] = np.nan
+    for how in ("sum", "last"):
+        assert annual(holes, how).identical(groupby(holes, how))
+    part = result.capex_usd.isel(quarter=slice(1, 9))  # not whole years from a Q1: xarray's groupby
+    assert annual(part).identical(groupby(part, "sum"))
+
+
+def test_same_input_compares_coords_and_values():
+    import xarray as xr
+
+    from chipsuite.model.core import _same_input
+
+    a = xr.DataArray([1.0, np.nan], dims="g", coords={"g": ["x", "y"]})
+    assert _same_input(a, a.copy(deep=True))
+    assert not _same_input(a, a.assign_coords(g=["x", "z"]))
+    assert not _same_input(a, a.fillna(0.0))
+    assert not _same_input(a, a.rename(g="h"))
+    assert _same_input(0.5, 0.5) and not _same_input(0.5, a)
