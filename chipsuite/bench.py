@@ -570,17 +570,21 @@ def bench_controls(changes, explorers=None, seed=0):
         if app.VIEW in app.values and default_view is not None:
             app.set(**{app.VIEW: default_view})
         for name, values in plans.items():
-            ms, refused = [], 0
+            ms, refused, errors = [], 0, []
             for value in values[1:]:
                 if len(ms) == changes:
                     break
                 if value == app.values[name]:
                     continue
                 t0 = time.perf_counter()
-                if not _try_set(app, name, value):
-                    refused += 1
+                try:
+                    if not _try_set(app, name, value):
+                        refused += 1
+                        continue
+                    spec = app.chart_spec()
+                except Exception as err:  # noqa: BLE001 - a failing control is reported, not timed
+                    errors.append(f"{name}={value!r} with {dict(app.values)!r}: {type(err).__name__}: {err}")
                     continue
-                spec = app.chart_spec()
                 ms.append((time.perf_counter() - t0) * 1e3)
                 if not isinstance(spec, dict) or "$schema" not in spec:
                     raise RuntimeError(f"controls benchmark: {cls_name}.{name} gave no Vega-Lite spec")
@@ -589,7 +593,8 @@ def bench_controls(changes, explorers=None, seed=0):
             ms = np.array(ms)
             out[f"{notebook}/{name}"] = {
                 "explorer": cls_name, "control": name, "kind": app.CONTROLS[name].kind, "draws": draws,
-                "changes": len(ms), "refused_values": refused, "p50_ms": float(np.percentile(ms, 50)),
+                "changes": len(ms), "refused_values": refused, "errors": errors[:5],
+                "p50_ms": float(np.percentile(ms, 50)),
                 "p95_ms": float(np.percentile(ms, 95)), "max_ms": float(ms.max()), "explorer_first_ms": first_ms}
     return out
 
@@ -915,6 +920,7 @@ def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None, brows
         slowest = max(group, key=lambda k: group[k]["p95_ms"])
         out[key] = group[slowest]["p95_ms"]
         out[key.replace("_p95_ms", "_slowest")] = slowest
+    out["controls_errors"] = {k: v["errors"] for k, v in controls.items() if v["errors"]}
     out["controls_over_target"] = sorted(
         k for k, v in controls.items()
         if v["p95_ms"] > TARGETS["controls_1000_draws_p95_ms" if v["draws"] >= INTERACTIVE_DRAWS
@@ -1003,6 +1009,8 @@ def format_table(out):
         limit = TARGETS["controls_1000_draws_p95_ms" if c["draws"] >= INTERACTIVE_DRAWS else "controls_p95_ms"][1]
         lines.append(f"   {key:<44} {c['draws']:>5} draws  p50 {c['p50_ms']:>6.0f}  p95 {c['p95_ms']:>6.0f}  "
                      f"({c['p95_ms'] / limit:.1f} x target {limit:g})")
+    for key, errors in out.get("controls_errors", {}).items():
+        lines.append(f"   ERROR in {key}: {errors[0][:200]}")
     so = out["sobol"]
     lines.append(f"3d. Sobol' indices of {so['output']} {so['quarter']} over {so['inputs']} inputs, n = {so['n']}, "
                  f"{so['workers']} process(es): "
