@@ -178,6 +178,8 @@ def sobol_indices(spec, evaluate, n=1024, seed=0, *, by="input", method="pert", 
     workers : int
         Processes evaluating chunks in parallel (spawned; ``evaluate`` must then be picklable, as
         the model evaluator of :func:`sobol` is). 1: in this process. Results do not depend on it.
+        Spawned processes import the calling script: in a script, call this under
+        ``if __name__ == "__main__":`` (notebooks need nothing).
 
     Returns
     -------
