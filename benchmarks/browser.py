@@ -3,7 +3,8 @@
 For each notebook with an explorer (01-05), the notebook is opened in a JupyterLab server on
 127.0.0.1 (a temporary copy of the notebooks, no network: every other request is aborted) and run
 with Run All Cells. Then, ``changes`` times, a key press on the explorer's first slider handle
-(ArrowRight and ArrowLeft in turns, so the value always changes) is timed in the page, from the
+(ArrowRight and ArrowLeft in turns, so the value always changes; 05's explorer has no slider, so
+its first dropdown, with ArrowDown and ArrowUp) is timed in the page, from the
 ``keydown`` event (``performance.now()``, capture phase) to the first DOM mutation after which an
 SVG of the explorer's output area differs from before the key press (a ``MutationObserver``):
 the kernel round trip (comm message, ``Explorer.set``, ``chart_spec``), the spec's transfer and
@@ -61,7 +62,9 @@ ALL_EXECUTED = r"""() => {
 #: in the page: arm a timer for the next key press on the first slider handle; resolves with
 #: (first redraw - keydown) [ms] once an SVG of the explorer's output area has changed
 ARM = r"""() => {
-  const handle = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .widget-slider .noUi-handle');
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  // the explorer's first slider handle; an explorer without sliders (05): its first dropdown
+  const handle = panel.querySelector('.widget-slider .noUi-handle') || panel.querySelector('.widget-dropdown select');
   const area = handle.closest('.jp-OutputArea');
   const svgs = () => [...area.querySelectorAll('svg')].map((s) => s.outerHTML).join('\n');
   const before = svgs();
@@ -135,21 +138,25 @@ def measure_notebook(context, base, token, name, changes):
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     page.wait_for_function(ALL_EXECUTED, timeout=WAIT_MS)
-    handle = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-slider .noUi-handle").first
-    handle.wait_for(timeout=WAIT_MS)
+    panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    page.wait_for_selector(f"{panel} .widget-slider .noUi-handle, {panel} .widget-dropdown select", timeout=WAIT_MS)
+    sliders = page.locator(f"{panel} .widget-slider .noUi-handle")
+    handle = sliders.first if sliders.count() else page.locator(f"{panel} .widget-dropdown select").first
+    kind = "slider" if sliders.count() else "dropdown"
     handle.scroll_into_view_if_needed()
+    keys = ("ArrowRight", "ArrowLeft") if kind == "slider" else ("ArrowDown", "ArrowUp")
     page.wait_for_selector(".jp-OutputArea-output .vega-embed svg", timeout=WAIT_MS)
     latencies = []
     for i in range(changes + 1):  # the first change warms the path up and is not counted
         page.evaluate(ARM)
-        page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        page.keyboard.press(keys[i % 2])
         page.wait_for_function("() => window.__latency !== null", timeout=WAIT_MS)
         latency = page.evaluate("() => window.__latency")
         page.wait_for_function(KERNEL_READY, arg=name, timeout=WAIT_MS)  # nothing left in flight
         if i:
             latencies.append(latency)
     page.close()
-    return latencies, errors
+    return latencies, errors, kind
 
 
 def run(notebooks=None, changes=20, draws=1000):
@@ -172,9 +179,15 @@ def run(notebooks=None, changes=20, draws=1000):
                 context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
                     (base + "/", "data:", "blob:")) else (blocked.append(route.request.url), route.abort()))
                 for name in notebooks or NOTEBOOKS:
-                    ms, errors = measure_notebook(context, base, token, name, changes)
+                    try:
+                        ms, errors, kind = measure_notebook(context, base, token, name, changes)
+                    except Exception as err:  # noqa: BLE001 - reported per notebook
+                        out["notebooks"][name] = {"error": f"{type(err).__name__}: {str(err)[:500]}"}
+                        print(f"{name}: FAILED {err}", file=sys.stderr)
+                        continue
                     ms = np.array(ms)
-                    out["notebooks"][name] = {"changes": len(ms), "p50_ms": float(np.percentile(ms, 50)),
+                    out["notebooks"][name] = {"control": kind, "changes": len(ms),
+                                              "p50_ms": float(np.percentile(ms, 50)),
                                               "p95_ms": float(np.percentile(ms, 95)), "max_ms": float(ms.max()),
                                               "min_ms": float(ms.min()), "page_errors": errors}
                     print(f"{name}: p50 {out['notebooks'][name]['p50_ms']:.0f} ms, "
@@ -187,8 +200,9 @@ def run(notebooks=None, changes=20, draws=1000):
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-    out["browser_p95_ms"] = max(v["p95_ms"] for v in out["notebooks"].values())
-    out["browser_slowest"] = max(out["notebooks"], key=lambda k: out["notebooks"][k]["p95_ms"])
+    measured = {k: v for k, v in out["notebooks"].items() if "p95_ms" in v}
+    out["browser_p95_ms"] = max(v["p95_ms"] for v in measured.values()) if measured else None
+    out["browser_slowest"] = max(measured, key=lambda k: measured[k]["p95_ms"]) if measured else None
     return out
 
 
