@@ -33,6 +33,7 @@ _EXPORTS = {
     "Scenario": "chipsuite.scenario",
     "ScenarioError": "chipsuite.scenario",
     "is_report_mode": "chipsuite.modes",
+    "sobol": "chipsuite.sensitivity",
     "quantiles": "chipsuite.uncertainty",
     "sweep": "chipsuite.uncertainty",
     "tornado": "chipsuite.uncertainty",

@@ -25,6 +25,15 @@ Four measurements, in one process (the scale part in a fresh child process, see 
    with its two parts (inputs + fleet stage, formula registry), reported as ``run_draws1_ms``;
    with ``--compare-run CHECKOUT`` also against another checkout's ``run(draws=1)`` in
    alternating child processes (:func:`compare_run_draws1`).
+   **Every control** (issue 16): for each explorer of the notebooks at the draws its notebook uses
+   (:data:`NOTEBOOK_EXPLORERS`: one draw in 01-04 and 06, 1,000 in 05), every control is moved to a
+   new value (:func:`control_values`) and timed from ``explorer.set(control=value)`` to the finished
+   Vega-Lite spec (``explorer.chart_spec()``, what the live widget draws); p50/p95 per control in
+   the JSON's ``controls``, the slowest p95 as ``controls_p95_ms`` (notebook draws) and
+   ``controls_1000_draws_p95_ms`` (05 at 1,000 draws). Then :func:`chipsuite.sobol` of 2027Q4 capex
+   over every uncertain input (``sobol``; ``sobol_seconds`` at n = 1,024 in the full run; the quick
+   run uses n = 64 and reports the time scaled to 1,024 as an estimate only). The browser figure
+   (``browser_p95_ms``) comes from ``benchmarks/browser.py``.
 4. **Scale.** ``run(draws=1_000_000, chunks={"draw": n})`` streamed to quantiles and sums with
    dask, in a fresh child process so that its peak resident memory is its own. Peak RSS is the
    larger of the child's high-water mark read right after the scale phase (``VmHWM`` from
@@ -51,7 +60,8 @@ import time
 import numpy as np
 
 __all__ = ["main", "plain_xarray_formulas", "prepared_inputs", "relative_difference", "copy_bandwidth",
-           "stream_bandwidth", "counted_bytes", "bench_run_draws1", "compare_run_draws1", "TARGETS"]
+           "stream_bandwidth", "counted_bytes", "bench_run_draws1", "compare_run_draws1", "bench_controls",
+           "control_values", "bench_sobol", "bench_browser", "TARGETS"]
 
 #: targets of this benchmark on the reference 2-core machine (reported, never asserted)
 TARGETS = {
@@ -59,12 +69,20 @@ TARGETS = {
     "bandwidth_fraction": (">=", 0.70),
     "interactive_p95_ms": ("<=", 50.0),
     "scale_peak_rss_mb": ("<=", 2048.0),
+    # issue 16: what users feel
+    "controls_p95_ms": ("<=", 30.0),  # slowest control's p95 at the notebooks' draws (01-04, 06)
+    "controls_1000_draws_p95_ms": ("<=", 50.0),  # slowest control's p95 of the uncertainty explorer, 1,000 draws
+    "run_draws1_ms": ("<=", 15.0),
+    "sobol_seconds": ("<=", 60.0),  # chipsuite.sobol, n = 1,024, every uncertain input, on 2 cores
+    "browser_p95_ms": ("<=", 100.0),  # JupyterLab + chromium: slider key press -> chart SVG changed
 }
 
 FULL = {"sizes": {1_000: 7, 10_000: 5, 100_000: 3}, "changes": 30, "scale_draws": 1_000_000,
-        "scale_chunk": 5_000, "copy_repeats": 9, "run_repeats": 50}
+        "scale_chunk": 5_000, "copy_repeats": 9, "run_repeats": 50, "control_changes": 20, "sobol_n": 1024,
+        "sobol_workers": 2}
 QUICK = {"sizes": {1_000: 5, 10_000: 3}, "changes": 10, "scale_draws": 50_000,
-         "scale_chunk": 5_000, "copy_repeats": 5, "run_repeats": 20}
+         "scale_chunk": 5_000, "copy_repeats": 5, "run_repeats": 20, "control_changes": 4, "sobol_n": 64,
+         "sobol_workers": 1}
 
 EQUAL_RTOL = 1e-12
 COPY_BYTES = 256 * 2**20  # size of the copied array [bytes]
@@ -476,6 +494,139 @@ def bench_interactive(changes, draws=INTERACTIVE_DRAWS, parameter=INTERACTIVE_PA
             "chart_p50_ms": float(np.percentile(ms - model_ms, 50))}
 
 
+# --------------------------------------------------------------------------- 3a. every control
+
+
+#: explorers of the notebooks and the draws each notebook gives them (``widgets.X()`` in 01-04 and
+#: 06: one draw, the base case; 05: ``UncertaintyExplorer(draws=DRAWS)``, 1,000 by default)
+NOTEBOOK_EXPLORERS = {
+    "01_cadence": ("CadenceExplorer", 1),
+    "02_capex": ("CapexExplorer", 1),
+    "03_nvidia_dependence": ("DependenceExplorer", 1),
+    "04_energy_sites": ("EnergyExplorer", 1),
+    "05_uncertainty": ("UncertaintyExplorer", 1_000),
+    "06_data_explorer": ("DataExplorer", 1),
+}
+#: values the benchmark types into the text controls (cycled; each differs from the previous)
+TEXT_VALUES = {
+    "metric": ("capex_usd / h100e_total", "energy_mwh * pue", "emissions_tco2 / 1e6", ""),
+    "filter": ("h100", "mtia", "price", ""),
+}
+
+
+def control_values(control, name, changes, current=None):
+    """``changes`` values of one control, each different from the one before (no cache can answer).
+
+    Sliders walk their range up and down in steps (``min``..``max`` by ``step``), starting next to
+    ``current``; selects cycle their options; text controls cycle :data:`TEXT_VALUES`.
+    """
+    if control.kind == "slider":
+        grid = list(np.round(np.arange(control.min, control.max + control.step / 2, control.step), 10))
+        cycle = grid + grid[-2:0:-1]  # up, then down: consecutive values always differ
+    elif control.kind == "select":
+        cycle = list(control.options)
+    else:
+        cycle = list(TEXT_VALUES.get(name, ("a", "b", "")))
+    if len(cycle) < 2:
+        raise ValueError(f"control {name!r} has fewer than two values to alternate")
+    start = cycle.index(current) + 1 if current in cycle else 0
+    out = []
+    while len(out) < changes:
+        value = cycle[(start + len(out)) % len(cycle)]
+        if out and value == out[-1] or not out and value == current:
+            start += 1
+            continue
+        out.append(value)
+    return out
+
+
+def bench_controls(changes, explorers=None, seed=0):
+    """Latency [ms] of every control of every explorer: ``explorer.set(control=value)`` then
+    ``explorer.chart_spec()`` (what the live widget does after a change: the new Vega-Lite spec).
+
+    ``explorers``: ``{notebook: (explorer class name, draws)}`` (default
+    :data:`NOTEBOOK_EXPLORERS`: the draws each notebook uses). Per control, ``changes`` new values
+    (:func:`control_values`), each from the state the previous change left; the explorer is warmed
+    up first with one change of every control (first model run, chart templates). The view stays
+    the explorer's default while the other controls move; a ``view`` control is timed switching
+    between views. Returns ``{"notebook/control": {...p50_ms, p95_ms, max_ms, explorer, draws}}``.
+    """
+    from . import widgets
+
+    out = {}
+    for notebook, (cls_name, draws) in (explorers or NOTEBOOK_EXPLORERS).items():
+        start = time.perf_counter()
+        app = getattr(widgets, cls_name)(draws=draws, seed=seed) if cls_name != "DataExplorer" \
+            else getattr(widgets, cls_name)()
+        app.chart_spec()
+        first_ms = (time.perf_counter() - start) * 1e3
+        # 3 x as many candidates: values the scenario refuses (gas + nuclear share above 1) are skipped
+        plans = {name: control_values(c, name, 3 * changes + 1, app.values.get(name))
+                 for name, c in app.CONTROLS.items()}
+        default_view = app.values.get(app.VIEW)
+        for name, values in plans.items():  # warm-up: one change of each control, then back
+            _try_set(app, name, values[0])
+            app.chart_spec()
+        if app.VIEW in app.values and default_view is not None:
+            app.set(**{app.VIEW: default_view})
+        for name, values in plans.items():
+            ms, refused, errors = [], 0, []
+            for value in values[1:]:
+                if len(ms) == changes:
+                    break
+                if value == app.values[name]:
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    if not _try_set(app, name, value):
+                        refused += 1
+                        continue
+                    spec = app.chart_spec()
+                except Exception as err:  # noqa: BLE001 - a failing control is reported, not timed
+                    errors.append(f"{name}={value!r} with {dict(app.values)!r}: {type(err).__name__}: {err}")
+                    continue
+                ms.append((time.perf_counter() - t0) * 1e3)
+                if not isinstance(spec, dict) or "$schema" not in spec:
+                    raise RuntimeError(f"controls benchmark: {cls_name}.{name} gave no Vega-Lite spec")
+            if name == app.VIEW and default_view is not None:
+                app.set(**{name: default_view})
+            ms = np.array(ms)
+            out[f"{notebook}/{name}"] = {
+                "explorer": cls_name, "control": name, "kind": app.CONTROLS[name].kind, "draws": draws,
+                "changes": len(ms), "refused_values": refused, "errors": errors[:5],
+                "p50_ms": float(np.percentile(ms, 50)),
+                "p95_ms": float(np.percentile(ms, 95)), "max_ms": float(ms.max()), "explorer_first_ms": first_ms}
+    return out
+
+
+def _try_set(app, name, value):
+    """``app.set(name=value)``; False (nothing changed) if the scenario refuses the value."""
+    from .scenario import ScenarioError
+
+    try:
+        app.set(**{name: value})
+    except ScenarioError:
+        return False
+    return True
+
+
+def bench_sobol(n, seed=0, output="capex_usd", quarter="2027Q4", workers=1):
+    """Wall time [s] of :func:`chipsuite.sobol` (``n`` base samples) of one output over every input,
+    evaluated in ``workers`` processes."""
+    from .sensitivity import sobol
+
+    start = time.perf_counter()
+    s = sobol(output=output, quarter=quarter, n=n, seed=seed, workers=workers)
+    seconds = time.perf_counter() - start
+    return {"n": int(n), "workers": int(workers), "output": output, "quarter": quarter,
+            "inputs": int(s.sizes["input"]),
+            "evaluations": int(s.attrs["evaluations"]), "seconds": seconds,
+            "ms_per_evaluation": seconds * 1e3 / s.attrs["evaluations"],
+            # the same per-evaluation cost at n = 1,024 (the target's size); measured if n == 1024
+            "seconds_at_1024": seconds * 1024 / n,
+            "top_input": str(s.input.values[0]), "top_ST": float(s.ST.values[0])}
+
+
 # --------------------------------------------------------------------------- 3b. run(draws=1)
 
 
@@ -703,9 +854,32 @@ def _target_status(key, value):
     return "met" if met else "NOT met"
 
 
-def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None):
+def bench_browser(changes=20, draws=INTERACTIVE_DRAWS):
+    """``benchmarks/browser.py`` (JupyterLab + Playwright + /usr/bin/chromium) in a child process:
+    its JSON (per notebook p50/p95 from a slider key press to the chart's SVG changing), or
+    ``{"error": ...}`` when it cannot run here (no checkout's benchmarks/, no chromium, no Playwright)."""
+    import tempfile
+
+    import chipsuite
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(chipsuite.__file__)))
+    script = os.path.join(root, "benchmarks", "browser.py")
+    if not os.path.exists(script):
+        return {"error": f"{script} not found (run from a checkout)"}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "browser.json")
+        proc = subprocess.run([sys.executable, script, "--changes", str(changes), "--draws", str(draws),
+                               "--json", path], capture_output=True, text=True, cwd=root, timeout=3600)
+        if proc.returncode != 0 or not os.path.exists(path):
+            return {"error": (proc.stderr or proc.stdout)[-2000:]}
+        with open(path) as fh:
+            return json.load(fh)
+
+
+def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None, browser=False):
     """All parts; returns the JSON-ready dict. ``compare_with``: path of another checkout whose
-    ``run(draws=1)`` is timed against this one's (:func:`compare_run_draws1`)."""
+    ``run(draws=1)`` is timed against this one's (:func:`compare_run_draws1`); ``browser``: also
+    run the browser measurement (:func:`bench_browser`)."""
     config = QUICK if quick else FULL
     out = {"quick": bool(quick), "config": {k: (v if k != "sizes" else {str(s): r for s, r in v.items()})
                                             for k, v in config.items()},
@@ -737,6 +911,30 @@ def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None):
     out["interactive_p95_ms"] = inter["p95_ms"]
     out["interactive_fleet"] = bench_interactive(config["changes"], seed=seed, parameter=INTERACTIVE_FLEET_PARAMETER)
 
+    progress("every control of every explorer ...")
+    controls = bench_controls(config["control_changes"], seed=seed)
+    out["controls"] = controls
+    at_notebook = {k: v for k, v in controls.items() if v["draws"] < INTERACTIVE_DRAWS}
+    at_1000 = {k: v for k, v in controls.items() if v["draws"] >= INTERACTIVE_DRAWS}
+    for key, group in (("controls_p95_ms", at_notebook), ("controls_1000_draws_p95_ms", at_1000)):
+        slowest = max(group, key=lambda k: group[k]["p95_ms"])
+        out[key] = group[slowest]["p95_ms"]
+        out[key.replace("_p95_ms", "_slowest")] = slowest
+    out["controls_errors"] = {k: v["errors"] for k, v in controls.items() if v["errors"]}
+    out["controls_over_target"] = sorted(
+        k for k, v in controls.items()
+        if v["p95_ms"] > TARGETS["controls_1000_draws_p95_ms" if v["draws"] >= INTERACTIVE_DRAWS
+                                  else "controls_p95_ms"][1])
+
+    progress(f"Sobol' indices, n = {config['sobol_n']} ...")
+    out["sobol"] = bench_sobol(config["sobol_n"], seed=seed, workers=config["sobol_workers"])
+    out["sobol_seconds"] = out["sobol"]["seconds"] if config["sobol_n"] == 1024 else None
+    out["browser_p95_ms"] = None  # measured by benchmarks/browser.py (needs JupyterLab and chromium)
+    if browser:
+        progress("browser: JupyterLab + chromium, slider key press -> chart SVG changed ...")
+        out["browser"] = bench_browser(changes=5 if quick else 20)
+        out["browser_p95_ms"] = out["browser"].get("browser_p95_ms")
+
     progress("run(draws=1) ...")
     out["run_draws1"] = bench_run_draws1(config["run_repeats"], seed=seed)
     out["run_draws1_ms"] = out["run_draws1"]["median_ms"]
@@ -753,10 +951,16 @@ def run_benchmarks(quick=False, seed=0, progress=print, compare_with=None):
     out["scale_seconds"] = scale.get("seconds")
     out["scale_peak_rss_mb"] = scale.get("peak_rss_mb")
 
-    out["targets"] = {k: {"target": f"{op} {limit:g}", "value": out.get(k), "status": _target_status(k, out.get(k))}
+    out["targets"] = {k: {"target": f"{op} {limit:g}", "value": out.get(k), "status": _target_status(k, out.get(k)),
+                          "ratio_to_target": None if out.get(k) is None else out[k] / limit}
                       for k, (op, limit) in TARGETS.items()}
     if quick:
         out["targets"]["scale_peak_rss_mb"]["status"] += " (quick: not the million-draw run)"
+        out["targets"]["sobol_seconds"]["status"] += (f" (quick: n = {config['sobol_n']}; "
+                                                      f"{out['sobol']['seconds_at_1024']:.0f} s scaled to n = 1,024)")
+    if out["browser_p95_ms"] is None:
+        out["targets"]["browser_p95_ms"]["status"] += (" (browser failed, see 'browser')" if "browser" in out
+                                                        else " (add --browser)")
     out["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     out["total_seconds"] = time.perf_counter() - started
     return out
@@ -799,6 +1003,27 @@ def format_table(out):
         lines.append(f"   run(draws=1) {c['ratio_of']}: {c['this']['median_ms']:.0f} / "
                      f"{c['other']['median_ms']:.0f} ms "
                      f"= {c['ratio']:.2f} ({c['other']['root']}, {c['this']['calls']} calls each)")
+    lines.append(f"3c. every control: explorer.set(control=value) then chart_spec(), p50 / p95 [ms] over "
+                 f"{out['config']['control_changes']} changes each")
+    for key, c in out["controls"].items():
+        limit = TARGETS["controls_1000_draws_p95_ms" if c["draws"] >= INTERACTIVE_DRAWS else "controls_p95_ms"][1]
+        lines.append(f"   {key:<44} {c['draws']:>5} draws  p50 {c['p50_ms']:>6.0f}  p95 {c['p95_ms']:>6.0f}  "
+                     f"({c['p95_ms'] / limit:.1f} x target {limit:g})")
+    for key, errors in out.get("controls_errors", {}).items():
+        lines.append(f"   ERROR in {key}: {errors[0][:200]}")
+    so = out["sobol"]
+    lines.append(f"3d. Sobol' indices of {so['output']} {so['quarter']} over {so['inputs']} inputs, n = {so['n']}, "
+                 f"{so['workers']} process(es): "
+                 f"{so['evaluations']:,} evaluations in {so['seconds']:.1f} s ({so['ms_per_evaluation']:.2f} ms each; "
+                 f"{so['seconds_at_1024']:.0f} s at n = 1,024)")
+    b = out.get("browser")
+    if b and "error" in b:
+        lines.append(f"3e. browser: FAILED: {b['error'][-300:]}")
+    elif b:
+        lines.append(f"3e. browser (JupyterLab + chromium, key press on a slider -> chart SVG changed, "
+                     f"{b['changes']} changes per notebook):")
+        for name, r in b["notebooks"].items():
+            lines.append(f"   {name:<28} p50 {r['p50_ms']:>6.0f}  p95 {r['p95_ms']:>6.0f} ms")
     s = out["scale"]
     if "error" in s:
         lines.append(f"4. scale ({s['draws']:,} draws): FAILED: {s['error']}")
@@ -812,7 +1037,7 @@ def format_table(out):
     for k, t in out["targets"].items():
         v = t["value"]
         shown = "n/a" if v is None else f"{v:.3g}"
-        lines.append(f"  {k:<22} {t['target']:<8} measured {shown:<8} {t['status']}")
+        lines.append(f"  {k:<26} {t['target']:<8} measured {shown:<8} {t['status']}")
     lines.append(f"total {out['total_seconds']:.0f} s")
     return "\n".join(lines)
 
@@ -831,10 +1056,13 @@ def main(argv=None):
     parser.add_argument("--compare-run", metavar="CHECKOUT",
                         help="also time run(draws=1) of another checkout (e.g. a git worktree of an older "
                              "commit) against this one, in alternating child processes")
+    parser.add_argument("--browser", action="store_true",
+                        help="also time slider -> redrawn chart in JupyterLab with Playwright and /usr/bin/chromium "
+                             "(benchmarks/browser.py; 20 changes per notebook, 5 with --quick)")
     args = parser.parse_args(argv)
 
     out = run_benchmarks(quick=args.quick, seed=args.seed, progress=lambda msg: print(msg, file=sys.stderr),
-                         compare_with=args.compare_run)
+                         compare_with=args.compare_run, browser=args.browser)
     print(format_table(out))
     if args.json:
         with open(args.json, "w") as fh:

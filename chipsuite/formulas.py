@@ -360,12 +360,15 @@ def formula_table():
     } for f in FORMULAS.values()])
 
 
-def evaluate_formulas(inputs, engine="numexpr", previous=None, changed=None):
+def evaluate_formulas(inputs, engine="numexpr", previous=None, changed=None, only=None):
     """Evaluate every formula of :data:`FORMULAS` in order.
 
     ``inputs`` maps each name of :func:`formula_inputs` to an ``xr.DataArray`` (or a plain number);
     returns ``{name: DataArray}`` for every formula, with ``units`` and ``long_name`` attrs. Nothing
     is loaded from disk. ``engine`` is ``"numexpr"`` or ``"numpy"``.
+
+    ``only``: names of formulas wanted; then only they and the formulas they read are evaluated
+    and returned (each equal to its value in a full evaluation).
 
     Incremental re-evaluation: ``previous`` is the result of an earlier call whose inputs differed
     from ``inputs`` only in the names ``changed`` (the caller vouches for that). Then only the
@@ -388,13 +391,17 @@ def evaluate_formulas(inputs, engine="numexpr", previous=None, changed=None):
     else:
         todo = set(FORMULAS)
         values = dict(inputs)
+    if only is not None:
+        todo = _restricted(todo, only)
     formulas = [f for f in FORMULAS.values() if f.name in todo]
     if engine == "numexpr" and formulas:
         fast = _evaluate_numexpr_fast(values, formulas)
         if fast is not None:
-            return {n: fast[n] if n in todo else previous[n] for n in FORMULAS}
+            return {n: fast[n] if n in todo else previous[n] for n in FORMULAS if only is None or n in todo}
     out = {}
     for f in FORMULAS.values():
+        if f.name not in todo and only is not None:
+            continue
         if f.name not in todo:
             out[f.name] = previous[f.name]
             continue
@@ -418,6 +425,18 @@ def evaluate_formulas(inputs, engine="numexpr", previous=None, changed=None):
 # the outputs are wrapped as DataArrays at the end and transposed (a view, no copy) to the canonical
 # dim order (``draw`` first). Semantics are those of the per-formula path (sums skip NaN, as
 # xarray's do); the results are identical.
+
+
+def _restricted(todo, only):
+    """The formulas of ``todo`` that ``only`` (formula names) need, directly or through others."""
+    unknown = sorted(set(only) - set(FORMULAS))
+    if unknown:
+        raise KeyError(f"evaluate_formulas: only names unknown formula(s) {unknown}")
+    needed = set(only)
+    for f in reversed(list(FORMULAS.values())):
+        if f.name in needed:
+            needed |= set(f.inputs) & set(FORMULAS)
+    return todo & needed
 
 
 def dependents(names):
@@ -468,22 +487,51 @@ def _raw_layout(inputs, names):
             scalars[name] = float(value)
         else:
             return None
-    try:
-        aligned = dict(zip(arrays, xr.align(*arrays.values(), join="exact", copy=False)))
-    except ValueError:
-        return None
+    if _same_indexes(arrays.values()):
+        aligned = arrays  # what xr.align(join="exact") would return, without its per-call cost
+    else:
+        try:
+            aligned = dict(zip(arrays, xr.align(*arrays.values(), join="exact", copy=False)))
+        except ValueError:
+            return None
     dims = _fast_dims(aligned.values())
     sizes = {d: max(da.sizes.get(d, 1) for da in aligned.values()) for d in dims}
     raw, coord_names, dimsets = {}, {}, {}
     for name, da in aligned.items():
         dimsets[name] = set(da.dims)
-        values = da.transpose(*[d for d in dims if d in da.dims]).values
+        own = [d for d in dims if d in da.dims]
+        values = da.variable.values
+        if list(da.dims) != own:
+            values = np.transpose(values, [da.dims.index(d) for d in own])
         values = np.ascontiguousarray(values, dtype=np.float64)  # no copy if already laid out so
         raw[name] = values[tuple(slice(None) if d in da.dims else np.newaxis for d in dims)]
-        coord_names[name] = {c: v.variable for c, v in da.coords.items()}
+        coord_names[name] = dict(da.coords.variables)
     for name in scalars:
         dimsets[name] = set()
     return dims, sizes, raw, scalars, coord_names, dimsets
+
+
+def _same_indexes(arrays):
+    """True if every dim of ``arrays`` has the same index (or none) in each of them and one size,
+    so that ``xr.align(*arrays, join="exact")`` would return them unchanged (it is then skipped)."""
+    first_index, first_size = {}, {}
+    for da in arrays:
+        indexes = da.xindexes
+        for dim, size in da.sizes.items():
+            index = indexes.get(dim)
+            if dim not in first_size:
+                first_size[dim], first_index[dim] = size, index
+                continue
+            if size != first_size[dim]:
+                return False
+            ref = first_index[dim]
+            if index is ref:
+                continue
+            if index is None or ref is None:
+                return False
+            if not index.equals(ref):
+                return False
+    return True
 
 
 def _merged_coords(sources, dims):
@@ -720,15 +768,39 @@ def _evaluate_numexpr_fast(inputs, formulas):
         else:
             np.copyto(out, values)
 
+    index_of = {}  # dim coord name -> its index, from the inputs (a result reuses them)
+    for name in raw:
+        for c, index in inputs[name].xindexes.items():
+            index_of.setdefault(c, index)
     result, templates = {}, {}
     for f, axis in plan:
         own = tuple(d for d in dims if d in dimsets[f.name])
         keep = coord_names[f.name]
-        key = (own, tuple((c, id(v)) for c, v in keep.items()))
         values = outputs[f.name].reshape([sizes[d] for d in own])
-        if key not in templates:  # one labelled template per layout: coords are built once
+        attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
+        indexes = {c: index_of[c] for c in keep if c in own and c in index_of}
+        if all(c in indexes or c not in own for c in keep):
+            result[f.name] = _labelled(values, own, keep, indexes, f.name, attrs)
+            continue
+        key = (own, tuple((c, id(v)) for c, v in keep.items()))
+        if key not in templates:  # a dim coord without an index in the inputs: let xarray build it
             templates[key] = xr.DataArray(values, dims=own, coords=keep)
-        da = templates[key].copy(deep=False, data=values).rename(f.name)
-        da.attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
-        result[f.name] = da.transpose(*sorted(own, key=_dim_rank))  # a view: draw first, as documented
+        template = templates[key]
+        result[f.name] = _labelled(values, own, template.coords.variables, dict(template.xindexes), f.name, attrs)
     return result
+
+
+def _labelled(values, dims, coords, indexes, name, attrs):
+    """``values`` (laid out over ``dims``) as a DataArray with ``coords`` (Variables; their ``indexes``),
+    ``name`` and ``attrs``, transposed (a view) to the canonical dim order (``draw`` first).
+
+    Equal to ``xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=attrs).transpose(...)``
+    (tested), built from the Variable directly: no per-call alignment, index or coord copies.
+    """
+    import xarray as xr
+
+    order = sorted(dims, key=_dim_rank)
+    perm = [dims.index(d) for d in order]
+    variable = xr.Variable(tuple(order), np.transpose(values, perm) if perm != sorted(perm) else values, attrs)
+    coords = {c: v.copy(deep=False) for c, v in coords.items()}
+    return xr.DataArray(variable, coords=coords, name=name, indexes=indexes, fastpath=True)

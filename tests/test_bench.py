@@ -53,10 +53,35 @@ def test_quick_json_has_every_headline_figure(quick):
     assert out["stream_fraction"] == pytest.approx(out["stream_bandwidth_gb_per_s"] / out["copy_bandwidth_gb_per_s"])
     assert out["interactive"]["model_paths"] == {"fast": out["interactive"]["changes"]}  # every change incremental
     assert out["interactive_fleet"]["model_paths"] == {"full": out["interactive_fleet"]["changes"]}
-    assert set(out["targets"]) == {"numexpr_speedup", "bandwidth_fraction", "interactive_p95_ms",
-                                   "scale_peak_rss_mb"}
+    assert set(out["targets"]) == set(bench.TARGETS) >= {"numexpr_speedup", "bandwidth_fraction",
+                                                         "interactive_p95_ms", "scale_peak_rss_mb"}
     for t in out["targets"].values():
         assert t["status"].startswith(("met", "NOT met", "not measured"))
+        assert t["ratio_to_target"] is None or _positive(t["ratio_to_target"])
+
+
+@pytest.mark.slow  # runs the quick benchmark (about a minute)
+def test_quick_json_every_control_and_sobol(quick):
+    out, stdout = quick
+    from chipsuite import widgets
+
+    controls = out["controls"]
+    expected = {f"{nb}/{name}" for nb, (cls, _) in bench.NOTEBOOK_EXPLORERS.items()
+                for name in getattr(widgets, cls).CONTROLS}
+    assert set(controls) == expected  # every control of every explorer
+    for key, c in controls.items():
+        assert c["changes"] == bench.QUICK["control_changes"], key
+        assert 0 < c["p50_ms"] <= c["p95_ms"] <= c["max_ms"], key
+        assert c["draws"] == bench.NOTEBOOK_EXPLORERS[key.split("/")[0]][1]
+    slow_notebook = max((v["p95_ms"] for v in controls.values() if v["draws"] < 1_000))
+    assert out["controls_p95_ms"] == slow_notebook and out["controls_slowest"] in controls
+    assert out["controls_1000_draws_p95_ms"] == max(v["p95_ms"] for v in controls.values() if v["draws"] >= 1_000)
+    so = out["sobol"]
+    assert so["n"] == bench.QUICK["sobol_n"] and so["evaluations"] == so["n"] * (so["inputs"] + 2)
+    assert _positive(so["seconds"]) and so["seconds_at_1024"] == pytest.approx(so["seconds"] * 1024 / so["n"])
+    assert out["sobol_seconds"] is None  # quick: n < 1,024, reported as not measured
+    assert out["targets"]["sobol_seconds"]["status"].startswith("not measured")
+    assert "3c. every control" in stdout and "Sobol'" in stdout
 
 
 @pytest.mark.slow  # runs the quick benchmark (about a minute)
@@ -242,3 +267,28 @@ def test_numexpr_fast_path_skips_nan_in_sums_like_xarray():
     np.testing.assert_allclose(total.values, ref["units_installed_total"].values, rtol=1e-12)
     np.testing.assert_allclose(total.isel(draw=1, quarter=3).item(),
                                np.nansum(units.isel(draw=1, quarter=3).values), rtol=1e-12)
+
+
+def test_control_values_alternate_and_cover_the_range():
+    from chipsuite.explorers.base import Control
+
+    slider = Control("slider", "x", min=0.0, max=1.0, step=0.25)
+    values = bench.control_values(slider, "x", 12, current=0.5)
+    assert len(values) == 12 and values[0] != 0.5
+    assert all(a != b for a, b in zip(values, values[1:]))  # no change repeats the previous value
+    assert set(values) == {0.0, 0.25, 0.5, 0.75, 1.0}
+    select = Control("select", "view", default="a", options=("a", "b", "c"))
+    assert bench.control_values(select, "view", 4, current="a") == ["b", "c", "a", "b"]
+    text = bench.control_values(Control("text", "metric"), "metric", 5, current="")
+    assert text[0] != "" and all(a != b for a, b in zip(text, text[1:]))
+    with pytest.raises(ValueError, match="fewer than two"):
+        bench.control_values(Control("select", "one", options=("only",)), "one", 3)
+
+
+def test_bench_controls_by_hand():
+    out = bench.bench_controls(2, explorers={"04_energy_sites": ("EnergyExplorer", 1)})
+    from chipsuite import widgets
+
+    assert set(out) == {f"04_energy_sites/{n}" for n in widgets.EnergyExplorer.CONTROLS}
+    for c in out.values():
+        assert c["changes"] == 2 and 0 < c["p50_ms"] <= c["p95_ms"] <= c["max_ms"]

@@ -149,3 +149,180 @@ def test_scenario_state_takes_the_fast_path():
     result = state.result
     assert state._cache.last_path == "fast"
     assert_same_result(result, run(Scenario.default().replace(utilisation=0.55)))
+
+
+@pytest.mark.parametrize("engine", ["numexpr", "numpy"])
+def test_formulas_restricted_to_an_output_equal_the_full_registry(engine):
+    """evaluate_formulas(only=...) (used by chipsuite.sobol) evaluates the ancestors only, equal to all."""
+    from chipsuite.formulas import FORMULAS, evaluate_formulas
+
+    ds = load_dataset()
+    values = model_inputs(Scenario.default(), ds, draws=3, seed=1)
+    inputs = formula_inputs_for(values, simulate_fleet(values, ds), ds)
+    full = evaluate_formulas(inputs, engine=engine)
+    for wanted in ({"capex_usd"}, {"emissions_tco2", "hhi"}, {list(FORMULAS)[0]}):
+        part = evaluate_formulas(inputs, engine=engine, only=wanted)
+        assert wanted <= set(part) and len(part) < len(FORMULAS)
+        for name, da in part.items():
+            assert_allclose(da.values, full[name].values, rtol=0, atol=0, err_msg=name)
+            assert da.dims == full[name].dims and da.attrs == full[name].attrs
+    with pytest.raises(KeyError, match="unknown formula"):
+        evaluate_formulas(inputs, only={"no_such_formula"})
+
+
+# ---------------------------------------------------------------- construction fast paths (issue 16)
+
+
+def test_with_draw_equals_expand_dims():
+    import xarray as xr
+
+    from chipsuite.model.inputs import _scalar, with_draw
+
+    values = {"a": xr.DataArray([1.0, 2.0], dims="g", coords={"g": ["x", "y"], "label": ("g", ["p", "q"])},
+                                attrs={"units": "W"}, name="a"),
+              "s": _scalar(0.5), "i": _scalar(3), "has": xr.DataArray([[1.0]], dims=("draw", "g"))}
+    for draws in ([0], np.arange(4), np.arange(2, 5)):
+        fast = with_draw(values, draws)
+        for name, da in values.items():
+            plain = da if "draw" in da.dims else da.expand_dims(draw=draws)
+            assert fast[name].identical(plain), (name, draws)
+            assert fast[name].dtype == plain.dtype and fast[name].draw.dtype == plain.draw.dtype
+            assert fast[name].values.flags.writeable == plain.values.flags.writeable
+            assert list(fast[name].xindexes) == list(plain.xindexes) or set(fast[name].xindexes) == set(plain.xindexes)
+    for v in (1.5, 2, np.float64(0.25)):
+        assert _scalar(v).identical(xr.DataArray(v)) and _scalar(v).dtype == xr.DataArray(v).dtype
+
+
+def test_formula_results_are_labelled_as_xarray_would():
+    import xarray as xr
+
+    from chipsuite.formulas import _labelled
+
+    values = np.arange(6.0).reshape(3, 2)  # laid out (generation, draw): transposed to draw first
+    coords = {"generation": xr.IndexVariable("generation", ["a", "b", "c"]),
+              "vendor": xr.Variable("generation", ["n", "n", "m"])}
+    plain = xr.DataArray(values, dims=("generation", "draw"), coords=coords, name="x",
+                         attrs={"units": "W"}).transpose("draw", "generation")
+    index = xr.Coordinates({"generation": ["a", "b", "c"]}).xindexes["generation"]
+    fast = _labelled(values, ("generation", "draw"), coords, {"generation": index}, "x", {"units": "W"})
+    assert fast.identical(plain) and fast.name == "x" and set(fast.xindexes) == {"generation"}
+    fast.coords["vendor"].attrs["note"] = 1  # coords are copies: the sources stay unchanged
+    assert "note" not in coords["vendor"].attrs
+
+
+def test_result_variables_equal_the_dataarray_path():
+    from chipsuite.model.core import _result_var, _result_variable
+
+    result = run(draws=2, seed=1)
+    values = model_inputs(Scenario.default(), load_dataset(), draws=2, seed=1)
+    for name in ("tdp_w", "pue", "unit_price_usd"):
+        da = values[name].transpose(*reversed(values[name].dims))  # a non-canonical order
+        assert _result_var(name, da).identical(_result_variable(name, da).variable)
+    for name in list(result.data_vars)[:20]:
+        da = result[name]
+        assert _result_var(name, da).identical(_result_variable(name, da).variable)
+
+
+def test_formulas_fast_path_refuses_misaligned_inputs_like_the_plain_path():
+    """Inputs whose coords differ are not aligned silently: the fast path steps aside (None)."""
+    import xarray as xr
+
+    from chipsuite.formulas import _raw_layout, _same_indexes
+
+    a = xr.DataArray([1.0, 2.0], dims="site", coords={"site": ["x", "y"]})
+    b = xr.DataArray([1.0, 2.0], dims="site", coords={"site": ["y", "x"]})
+    c = xr.DataArray([3.0, 4.0], dims="site", coords={"site": ["x", "y"]})
+    assert _same_indexes([a, c]) and not _same_indexes([a, b])
+    assert not _same_indexes([a, xr.DataArray([1.0, 2.0, 3.0], dims="site")])
+    assert _raw_layout({"a": a, "c": c}, ["a", "c"]) is not None
+    assert _raw_layout({"a": a, "b": b}, ["a", "b"]) is None  # join="exact" refuses, as before
+    assert _raw_layout({"a": a, "d": xr.DataArray([1.0], dims="site", coords={"site": ["z"]})}, ["a", "d"]) is None
+
+
+@pytest.mark.parametrize("name", ["CadenceExplorer", "CapexExplorer", "DependenceExplorer", "EnergyExplorer",
+                                  "DataExplorer"])
+def test_chart_spec_equals_altair_to_dict_for_every_view(name):
+    from chipsuite import widgets
+
+    app = getattr(widgets, name)()
+    views = app.CONTROLS[app.VIEW].options if app.VIEW in app.CONTROLS else (None,)
+    for view in views:
+        assert app.chart_spec(view) == app.chart(view).to_dict(), view
+    if "view" in app.CONTROLS:  # after a change of data, the spec still equals Altair's
+        slider = next((n for n, c in app.CONTROLS.items() if c.kind == "slider"), None)
+        if slider is not None:
+            c = app.CONTROLS[slider]
+            app.set(**{slider: c.min if app.values[slider] != c.min else c.min + c.step})
+            assert app.chart_spec() == app.chart().to_dict()
+
+
+def test_validated_spec_still_refuses_an_invalid_chart():
+    import altair as alt
+    import pandas as pd
+    from jsonschema import ValidationError
+
+    from chipsuite.explorers.base import validated_spec
+
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    good = alt.Chart(frame).mark_point().encode(x="a:Q")
+    assert validated_spec(good) == good.to_dict()
+    bad = alt.Chart(frame).mark_point().encode(x="a:Q")
+    bad.width = {"no": "such"}  # set as an attribute: not checked until to_dict
+    with pytest.raises(ValidationError):
+        validated_spec(bad)
+    with pytest.raises(ValidationError):  # refused every time, not remembered as checked
+        validated_spec(bad)
+
+
+def test_model_cache_compares_datasets_by_content_key():
+    from chipsuite.model.core import _same_dataset
+
+    a, b = load_dataset(), load_dataset()
+    assert a.attrs["content_key"] == b.attrs["content_key"] and _same_dataset(a, b)
+    other = b.copy()
+    other.attrs["content_key"] = "another table content"
+    assert not _same_dataset(a, other)
+    plain_a, plain_b = a.copy(), b.copy()
+    del plain_a.attrs["content_key"], plain_b.attrs["content_key"]
+    assert _same_dataset(plain_a, plain_b)  # no key: compared in full
+    plain_b["pue"] = plain_b["pue"] * 1.01
+    assert not _same_dataset(plain_a, plain_b)
+
+
+def test_annual_fast_path_equals_groupby():
+    from chipsuite.model.core import annual
+
+    def groupby(da, how):
+        grouped = da.groupby(da.quarter.dt.year.rename("year"))
+        return grouped.sum() if how == "sum" else grouped.last()
+
+    result = run(draws=3, seed=2)
+    checked = 0
+    for name, da in result.data_vars.items():
+        if "quarter" not in da.dims:
+            continue
+        for how in ("sum", "last"):
+            fast, plain = annual(da, how), groupby(da, how)
+            assert fast.identical(plain) and fast.dims == plain.dims and fast.dtype == plain.dtype, (name, how)
+            checked += 1
+    assert checked > 100
+    holes = result.energy_mwh.copy()
+    holes[0, 0, 3] = np.nan  # the year-end value of 2022 is missing: "last" skips it, as xarray does
+    holes[1, 0, :4] = np.nan
+    for how in ("sum", "last"):
+        assert annual(holes, how).identical(groupby(holes, how))
+    part = result.capex_usd.isel(quarter=slice(1, 9))  # not whole years from a Q1: xarray's groupby
+    assert annual(part).identical(groupby(part, "sum"))
+
+
+def test_same_input_compares_coords_and_values():
+    import xarray as xr
+
+    from chipsuite.model.core import _same_input
+
+    a = xr.DataArray([1.0, np.nan], dims="g", coords={"g": ["x", "y"]})
+    assert _same_input(a, a.copy(deep=True))
+    assert not _same_input(a, a.assign_coords(g=["x", "z"]))
+    assert not _same_input(a, a.fillna(0.0))
+    assert not _same_input(a, a.rename(g="h"))
+    assert _same_input(0.5, 0.5) and not _same_input(0.5, a)

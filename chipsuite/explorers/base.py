@@ -228,10 +228,13 @@ class Explorer:
     def chart_spec(self, view=None):
         """The Vega-Lite spec (dict) of :meth:`chart`, what the live widget draws after a change.
 
-        Equal to ``self.chart(view).to_dict()``; explorers may override it with a cheaper path
-        for the same spec (e.g. :func:`chipsuite.charts.fan_spec`).
+        Equal to ``self.chart(view).to_dict()`` (tested); explorers may override it with a cheaper
+        path for the same spec (e.g. :func:`chipsuite.charts.fan_spec`). The spec is validated
+        against the Vega-Lite schema (Altair's ``to_dict()``) the first time its structure -- the
+        spec without its inline ``datasets`` -- is seen (:func:`validated_spec`); a slider change
+        that only changes the data reuses that check.
         """
-        return self.chart(view).to_dict()
+        return validated_spec(self.chart(view))
 
     def summary(self):
         """Key numbers of the current state (a dict, for prose computed in notebooks)."""
@@ -420,6 +423,33 @@ class Explorer:
 
         display(self.static_fallback_bundle(), raw=True)
         display(self.widget)
+
+
+#: hashes of chart structures (spec without ``datasets``) already validated by Altair in this process
+_VALIDATED_STRUCTURES: set = set()
+_MAX_VALIDATED = 4096
+
+
+def validated_spec(chart):
+    """``chart.to_dict()``, validated by Altair only when its structure has not been validated before.
+
+    The spec is built without validation; if its structure (every key but ``datasets``, the
+    inline data rows, whose schema accepts any records) is new, ``chart.to_dict()`` validates it
+    (raising on an invalid chart, as ``to_dict()`` does) and the structure is remembered. The
+    result equals ``chart.to_dict()`` either way: validation never changes a spec.
+    """
+    import hashlib
+    import json
+
+    spec = chart.to_dict(validate=False)
+    structure = {k: v for k, v in spec.items() if k != "datasets"}
+    key = hashlib.blake2b(json.dumps(structure, sort_keys=True, default=str).encode(), digest_size=16).digest()
+    if key not in _VALIDATED_STRUCTURES:
+        spec = chart.to_dict()  # validates
+        if len(_VALIDATED_STRUCTURES) >= _MAX_VALIDATED:
+            _VALIDATED_STRUCTURES.clear()
+        _VALIDATED_STRUCTURES.add(key)
+    return spec
 
 
 def display_chart(chart):

@@ -139,7 +139,7 @@ def parameter_spec(scenario):
     for name in PARAMETERS:
         low, value, high = scenario.sampling_range(name)
         if low < high:
-            spec[name] = (xr.DataArray(low), xr.DataArray(value), xr.DataArray(high))
+            spec[name] = (_scalar(low), _scalar(value), _scalar(high))
     return spec
 
 
@@ -153,7 +153,8 @@ def with_fixed_parameters(scenario, values):
     """``values`` plus every scenario parameter it lacks, at the scenario's value (0-d DataArrays)."""
     values = dict(values)
     for name in PARAMETERS:
-        values.setdefault(name, xr.DataArray(getattr(scenario, name)))
+        if name not in values:
+            values[name] = _scalar(getattr(scenario, name))
     return values
 
 
@@ -161,8 +162,8 @@ def _bounded_path(var, position, dim):
     low, base, high = (var.sel(bound=b, drop=True).transpose(dim, "quarter").values for b in ("low", "base", "high"))
     pos = position.transpose("draw", dim)
     out = capacity_from_position(low, base, high, pos.values)
-    return xr.DataArray(out, {"draw": pos.draw.values, dim: var[dim].values, "quarter": var.quarter.values},
-                        ("draw", dim, "quarter"))
+    coords = xr.Coordinates({"draw": pos.draw.values, dim: var[dim].values, "quarter": var.quarter.values})
+    return xr.DataArray(out, coords, ("draw", dim, "quarter"))
 
 
 def site_capacity(ds, position):
@@ -179,13 +180,38 @@ def deal_volume(ds, position):
 
 
 def with_draw(values, draws):
-    """``values`` with a ``draw`` dim of coordinates ``draws`` added where missing."""
+    """``values`` with a ``draw`` dim of coordinates ``draws`` added where missing.
+
+    As ``da.expand_dims(draw=draws)`` (tested equal: values, coords, attrs, writeability), with the
+    ``draw`` coordinate and its index built once for all inputs.
+    """
+    draw = xr.Coordinates({"draw": np.asarray(draws)})
     out = {}
     for name, da in values.items():
         if "draw" not in da.dims:
-            da = da.expand_dims(draw=draws)
+            da = _expand_draw(da, draw)
         out[name] = da
     return out
+
+
+def _expand_draw(da, draw):
+    """``da.expand_dims(draw=...)`` with the prebuilt ``draw`` coordinate (xr.Coordinates)."""
+    data = da.variable.data
+    if not isinstance(data, np.ndarray):
+        return da.expand_dims(draw=draw["draw"].values)
+    n = draw.sizes["draw"]
+    # expand_dims gives a writeable view for one draw and a read-only broadcast for more
+    new = data[np.newaxis] if n == 1 else np.broadcast_to(data[np.newaxis], (n,) + data.shape)
+    variable = xr.Variable(("draw",) + da.dims, new, dict(da.attrs))
+    coords = {"draw": draw.variables["draw"].copy(deep=False)}
+    coords.update({c: v.copy(deep=False) for c, v in da.coords.variables.items()})
+    return xr.DataArray(variable, coords=coords, name=da.name, indexes={**draw.xindexes, **da.xindexes},
+                        fastpath=True)
+
+
+def _scalar(value):
+    """``xr.DataArray(value)`` for a number: a 0-d float DataArray without coords, built directly."""
+    return xr.DataArray(xr.Variable((), value), coords={}, name=None, indexes={}, fastpath=True)
 
 
 def _sampled_inputs(scenario, ds, draws, seed, **sampling):
