@@ -450,4 +450,5 @@ class PowerExplorer(Explorer):
         """Kernel-free: the capex- vs power-constrained build side by side (the live default view), above the
         power-constrained build over Hyperion delays of 0-8 quarters (a slider)."""
         frame = power_delay_grid_frame(self.scenario)
-        return alt.vconcat(self.chart("power vs capex build"), power_delay_chart(frame, delay=4.0))
+        return alt.vconcat(self.chart("power vs capex build"), power_delay_chart(frame, delay=4.0),
+                           title="Hyperion's power delay: capex- vs power-constrained build")
