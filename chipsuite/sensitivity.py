@@ -420,24 +420,27 @@ def sobol_chart(indices, top: int = 12, title: str | None = None):
     import altair as alt
     import pandas as pd
 
+    from . import display
+
     rows = []
     for i, name in enumerate(indices.input.values[:top]):
         for key, label in (("S1", "first order (alone)"), ("ST", "total (alone + interactions)")):
             value = float(indices[key].values[i])
             half = float(indices[f"{key}_conf"].values[i])
-            rows.append({"input": str(name), "index": label, "value": value,
+            rows.append({"input": display.name(str(name)), "index": label, "value": value,
                          "lower": value - half, "upper": value + half})
     frame = pd.DataFrame(rows)
-    order = [str(v) for v in indices.input.values[:top]]
+    order = [display.name(str(v)) for v in indices.input.values[:top]]
     what = indices.attrs.get("long_name", indices.attrs.get("output", "output"))
     title = title or f"Share of the variance of {what} in {indices.attrs.get('quarter', '')} by input"
     y = alt.Y("input:N", sort=order, title=None)
     color = alt.Color("index:N", title="Sobol' index", sort=["first order (alone)", "total (alone + interactions)"])
     bars = alt.Chart(frame).mark_bar().encode(
-        y=y, x=alt.X("value:Q", title="share of output variance [1]"), color=color,
+        y=y, x=alt.X("value:Q", title="Share of output variance"), color=color,
         yOffset=alt.YOffset("index:N", sort=["first order (alone)", "total (alone + interactions)"]),
-        tooltip=["input:N", "index:N", alt.Tooltip("value:Q", format=".3f"),
-                 alt.Tooltip("lower:Q", format=".3f"), alt.Tooltip("upper:Q", format=".3f")])
+        tooltip=[alt.Tooltip("input:N", title="Input"), alt.Tooltip("index:N", title="Index"),
+                 alt.Tooltip("value:Q", format=".3f", title="Value"),
+                 alt.Tooltip("lower:Q", format=".3f", title="Lower"), alt.Tooltip("upper:Q", format=".3f", title="Upper")])
     rules = alt.Chart(frame).mark_rule(color="black").encode(
         y=y, x="lower:Q", x2="upper:Q",
         yOffset=alt.YOffset("index:N", sort=["first order (alone)", "total (alone + interactions)"]))

@@ -310,9 +310,10 @@ def test_power_explorer_views_and_report_view():
     frame = widgets.PowerExplorer().chart_data("contract timeline")
     assert len(frame) == len(load_tables()["energy_contracts"])
     app.set(hyperion_power_delay_quarters=4)
-    moved = app.chart_data("contract timeline").set_index("contract")
-    richland = [c for c in moved.index if c.endswith("entergy_ccct_richland")][0]
-    assert moved.loc[richland, "start"].year == 2029
+    moved = app.chart_data("contract timeline").set_index("contract_id")
+    assert moved.loc["entergy_ccct_richland", "start"].year == 2029
+    assert moved.loc["entergy_ccct_richland", "contract"] == "Entergy Louisiana: Two combined-cycle plants in Richland Parish"
+    assert not any("_" in label for label in moved["contract"])  # display names, no raw ids on the axis
 
 
 def test_power_delay_effect_matches_the_runs():

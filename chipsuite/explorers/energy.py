@@ -4,6 +4,8 @@ fleet's electricity, Scope 2 by both methods, the power-constrained build) and t
 
 from __future__ import annotations
 
+import re
+
 from .. import charts
 from .base import Control, Explorer
 from .grids import supply_mix_grid_frame
@@ -168,7 +170,9 @@ def contract_timeline_frame(scenario=None, tables=None):
     for i, row in c.reset_index(drop=True).iterrows():
         delay = getattr(scenario, f"{row['site']}_power_delay_quarters", 0.0) if row["site"] != "fleet" else 0.0
         shift = pd.DateOffset(months=int(round(3 * delay)))
-        rows.append({"contract": f"{row['counterparty']}: {row['contract_id']}", "technology": row["technology"],
+        plant = re.sub(r"\s*\([^)]*\)", "", str(row["plant"]))  # "Clinton ... (IL, MISO Zone 4)" -> "Clinton ..."
+        rows.append({"contract": f"{row['counterparty']}: {plant}", "contract_id": row["contract_id"],
+                     "technology": row["technology"],
                      "site": row["site"], "kind": row["contract_type"], "start": row["start_quarter"] + shift,
                      "end": row["end_quarter"] + shift, "mw": float(mw[i]), "delayed_quarters": float(delay)})
     return pd.DataFrame(rows).sort_values("start").reset_index(drop=True)
@@ -183,9 +187,10 @@ def contract_timeline_chart(frame, case="base case", end="2036-01-01"):
         x2="end:T",
         y=alt.Y("contract:N", sort=list(f["contract"]), title=None, axis=alt.Axis(labelLimit=360)),
         color=alt.Color("technology:N", title="Technology", scale=TECH_COLORS),
-        tooltip=["contract:N", "site:N", "kind:N", alt.Tooltip("mw:Q", format=",.0f", title="MW"),
-                 alt.Tooltip("start:T", format="%Y-%m"), alt.Tooltip("end:T", format="%Y-%m"),
-                 "delayed_quarters:Q"])
+        tooltip=[alt.Tooltip("contract:N", title="Contract"), alt.Tooltip("site:N", title="Site"),
+                 alt.Tooltip("kind:N", title="Kind"), alt.Tooltip("mw:Q", format=",.0f", title="MW"),
+                 alt.Tooltip("start:T", format="%Y-%m", title="Start"), alt.Tooltip("end:T", format="%Y-%m", title="End"),
+                 alt.Tooltip("delayed_quarters:Q", title="Delay [quarters]")])
 
 
 def emissions_methods_frame(result, tables=None):
