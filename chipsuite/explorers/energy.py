@@ -181,7 +181,7 @@ def contract_timeline_frame(scenario=None, tables=None):
 def contract_timeline_chart(frame, case="base case", end="2036-01-01"):
     """Gantt bars: when each contract is in force (to ``end``), coloured by technology, MW in the tooltip."""
     f = frame.assign(end=frame["end"].clip(upper=pd.Timestamp(end)))
-    return alt.Chart(f, title=_title("Dated supply contracts (energy_contracts.csv)", case), width=charts.WIDTH,
+    return alt.Chart(f, title=_title("Dated supply contracts", case), width=charts.WIDTH,
                      height=16 * len(f)).mark_bar().encode(
         x=alt.X("start:T", title="In force from start to end quarter (cut at 2036)"),
         x2="end:T",
