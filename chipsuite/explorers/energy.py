@@ -107,25 +107,33 @@ def _years(result, da, how="sum"):
     return annual(da.isel(draw=0) if "draw" in da.dims else da, how)
 
 
+def _twh_rows(by_year_mwh, key, label):
+    """Rows ``{"year", key: label, "twh"}`` of an annual series in MWh (``year`` dim) [TWh]."""
+    twh = by_year_mwh / 1e6
+    return [{"year": str(int(y)), key: label, "twh": float(v)} for y, v in zip(twh.year.values, twh.values)]
+
+
+def _twh_bars(frame, key, title, legend, case, **color):
+    """Stacked bars of ``twh`` per year, one colour per ``key`` (the legend titled ``legend``)."""
+    return alt.Chart(frame, title=_title(title, case), width=charts.WIDTH, height=charts.HEIGHT).mark_bar().encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("twh:Q", stack="zero", title="Electricity [TWh per year]"),
+        color=alt.Color(f"{key}:N", title=legend, **color),
+        tooltip=["year:O", f"{key}:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
+
+
 def electricity_by_source_frame(result):
     """Whole-fleet electricity per year by supply source: ``year``, ``source``, ``twh`` [TWh]."""
     rows = []
     for k, label in SOURCE_LABELS.items():
-        by_year = _years(result, result[f"supply_{k}_mwh"].sum("site")) / 1e6
-        rows += [{"year": str(int(y)), "source": label, "twh": float(v)} for y, v in
-                 zip(by_year.year.values, by_year.values)]
+        rows += _twh_rows(_years(result, result[f"supply_{k}_mwh"].sum("site")), "source", label)
     return pd.DataFrame(rows)
 
 
 def electricity_by_source_chart(frame, case="base case"):
     """Stacked bars: electricity per year by source (dated contracts, then grid)."""
-    return alt.Chart(frame, title=_title("Electricity of the whole fleet by supply source", case),
-                     width=charts.WIDTH, height=charts.HEIGHT).mark_bar().encode(
-        x=alt.X("year:O", title="Year"),
-        y=alt.Y("twh:Q", stack="zero", title="Electricity [TWh per year]"),
-        color=alt.Color("source:N", title="Source", scale=SOURCE_COLORS, sort=list(SOURCE_LABELS.values())),
-        order=alt.Order("source:N"),
-        tooltip=["year:O", "source:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
+    return _twh_bars(frame, "source", "Electricity of the whole fleet by supply source", "Source", case,
+                     scale=SOURCE_COLORS, sort=list(SOURCE_LABELS.values())).encode(order=alt.Order("source:N"))
 
 
 def electricity_by_site_frame(result):
@@ -133,16 +141,15 @@ def electricity_by_site_frame(result):
     rows = []
     ai = result.energy_mwh
     for site in ai.site.values:
-        label = charts.SITE_LABELS.get(str(site), str(site))
-        if site == "rest_of_fleet":
-            label = "rest of fleet, AI"
-        by_year = _years(result, ai.sel(site=site)) / 1e6
-        rows += [{"year": str(int(y)), "site": label, "twh": float(v)} for y, v in zip(by_year.year.values,
-                                                                                      by_year.values)]
-    by_year = _years(result, result.non_ai_electricity_mwh) / 1e6
-    rows += [{"year": str(int(y)), "site": "non-AI load (owned and leased)", "twh": float(v)}
-             for y, v in zip(by_year.year.values, by_year.values)]
+        label = "rest of fleet, AI" if site == "rest_of_fleet" else charts.SITE_LABELS.get(str(site), str(site))
+        rows += _twh_rows(_years(result, ai.sel(site=site)), "site", label)
+    rows += _twh_rows(_years(result, result.non_ai_electricity_mwh), "site", "non-AI load (owned and leased)")
     return pd.DataFrame(rows)
+
+
+def electricity_by_site_chart(frame, case="base case"):
+    """Stacked bars: electricity per year by site and the non-AI base."""
+    return _twh_bars(frame, "site", "Electricity by site: AI load and the non-AI base", "Site or load", case)
 
 
 def electricity_by_site_chart(frame, case="base case"):
