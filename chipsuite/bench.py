@@ -311,7 +311,7 @@ def plain_xarray_formulas(x):
     o["capital_charge_usd"] = (o["it_depreciation_usd"] * x["it_annuity_factor"]
                                + o["facility_depreciation_usd"] * x["facility_annuity_factor"])
     capability = o["h100e_powered"] + o["rented_h100e_total"]
-    positive = capability > 0
+    positive = capability >= 1
     o["cost_per_h100e_hour_usd"] = xr.where(
         positive, (o["capital_charge_usd"] + o["electricity_cost_total_usd"] + o["lease_cost_usd"]
                    + o["cloud_cost_usd"]) / (xr.where(positive, capability, 1) * x["hours_per_quarter"]), 0)

@@ -327,10 +327,11 @@ _FORMULA_LIST.insert(
 )
 _FORMULA_LIST += [
     _F("cost_per_h100e_hour_usd",
-       "where(h100e_powered + rented_h100e_total > 0, (capital_charge_usd + electricity_cost_total_usd"
-       " + lease_cost_usd + cloud_cost_usd) / (where(h100e_powered + rented_h100e_total > 0,"
+       "where(h100e_powered + rented_h100e_total >= 1, (capital_charge_usd + electricity_cost_total_usd"
+       " + lease_cost_usd + cloud_cost_usd) / (where(h100e_powered + rented_h100e_total >= 1,"
        " h100e_powered + rented_h100e_total, 1) * hours_per_quarter), 0)", "USD/h",
-       "total cost of ownership per H100e-hour: capital charge, electricity, leases and cloud"),
+       "total cost of ownership per H100e-hour: capital charge, electricity, leases and cloud"
+       " (0 where the fleet holds less than one H100e: a cost per H100e is undefined there)"),
 ]
 
 #: name -> Formula, in evaluation order

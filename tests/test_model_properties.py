@@ -1,7 +1,7 @@
 """Invariants of run() over random valid scenarios (hypothesis)."""
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
@@ -66,6 +66,84 @@ def _check_invariants(r):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
+# regression: a 2022 capability of ~1e-172 H100e made the cost per H100e-hour overflow to inf
+@example(
+    s=Scenario(mtia_first_release_quarter_index=0.0,
+     mtia_cadence=3.434485215860512,
+     mtia_slip_per_generation=0.0,
+     mtia_validation_lag=0.0,
+     mtia_ramp=1.0,
+     mtia_design_quarters=3.0,
+     mtia_nre_per_generation=0.0,
+     demand_2022_h100e=1.938621365521979e-172,
+     demand_2023_h100e=120000.0,
+     demand_2024_h100e=0.0,
+     demand_2025_h100e=0.0,
+     demand_2026_h100e=0.0,
+     demand_growth_2027=0.0,
+     demand_growth_long_run=0.0,
+     demand_weight_rec_training=0.0,
+     demand_weight_genai_inference=0.0,
+     demand_weight_large_genai_inference=0.0,
+     demand_weight_frontier_training=1.0,
+     mtia_share_target_rec_training=0.0,
+     mtia_share_target_genai_inference=0.0,
+     mtia_share_target_large_genai_inference=0.0,
+     mtia_supply_cap_units=0.0,
+     mtia_legacy_units=0.0,
+     mtia_legacy_h100e_per_unit=0.0,
+     nvidia_ramp_quarters=1.0,
+     nvidia_deal_scale=0.0,
+     amd_deal_scale=0.0,
+     rental_scale=0.0,
+     nvidia_price_multiplier=3.834567759709657,
+     bargaining_elasticity=0.0,
+     bargaining_cap=0.0,
+     useful_life=1.0,
+     facility_life=5.0,
+     initial_a100_units=0.0,
+     utilisation=0.5,
+     supply_share_gas=0.0,
+     supply_share_nuclear=0.0,
+     gas_carbon_intensity=0.0,
+     nuclear_carbon_intensity=0.0,
+     capacity_factor_nuclear=0.0,
+     capacity_factor_solar=0.0,
+     capacity_factor_wind=0.0,
+     capacity_factor_geothermal=0.0,
+     gas_plant_availability=0.0,
+     energy_contract_position=0.0,
+     renewable_matching_share=0.0,
+     non_ai_electricity_2020=0.0,
+     non_ai_electricity_growth=0.0,
+     non_ai_leased_share=0.0,
+     water_withdrawal_intensity=0.0,
+     build_constraint=0.0,
+     power_shortfall_mode=0.0,
+     site_power_plan_position=0.0,
+     prometheus_power_delay_quarters=0.0,
+     hyperion_power_delay_quarters=0.0,
+     el_paso_power_delay_quarters=0.0,
+     component_price_rise_2026=0.0,
+     payment_share_before=0.0,
+     payment_share_after=0.0,
+     facility_capex_per_mw=10898686.0,
+     facility_capex_lead=1.0,
+     rest_of_fleet_leased_share=0.0,
+     hyperion_jv_share=0.0,
+     lease_cost_per_mw_year=0.0,
+     finance_lease_principal_ratio=0.0,
+     cost_of_capital=0.0,
+     nvidia_gross_margin=0.0,
+     competitive_gross_margin=0.0,
+     non_ai_capex_2022=0.0,
+     non_ai_capex_2026=0.0,
+     non_ai_life=1.0,
+     pre2022_depreciation=0.0,
+     pre2022_server_share=0.0,
+     pre2022_server_life_left=1.0,
+     pre2022_other_life_left=1.0),
+).via('discovered failure')
 def test_invariants_random_scenarios(s):
     _check_invariants(run(s))
 
