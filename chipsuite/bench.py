@@ -240,7 +240,8 @@ def plain_xarray_formulas(x):
     o["server_network_capex_usd"] = o["system_capex_usd"].sum("generation")
     o["facility_capex_usd"] = x["facility_capex_per_mw"] * x["facility_capacity_additions_mw"]
     o["non_ai_capex_usd"] = (x["non_ai_capex_2022"] ** (1 - x["non_ai_year_weight"])
-                             * x["non_ai_capex_2026"] ** x["non_ai_year_weight"] / x["quarters_per_year"])
+                             * x["non_ai_capex_2026"] ** x["non_ai_year_weight"]
+                             * (1 - x["non_ai_pause_cut_2023"] * x["rearchitecture_window"]) / x["quarters_per_year"])
     o["it_capex_usd"] = o["fleet_accelerator_capex_usd"] + o["server_network_capex_usd"]
     o["ppe_capex_usd"] = o["it_capex_usd"] + o["facility_capex_usd"] + o["non_ai_capex_usd"]
     o["finance_lease_principal_usd"] = o["ppe_capex_usd"] * x["finance_lease_principal_ratio"]

@@ -210,7 +210,8 @@ _FORMULA_LIST = [
     _F("facility_capex_usd", "facility_capex_per_mw * facility_capacity_additions_mw", "USD",
        "data-centre construction capex (owned capacity)"),
     _F("non_ai_capex_usd", "non_ai_capex_2022 ** (1 - non_ai_year_weight) * non_ai_capex_2026 ** non_ai_year_weight"
-       " / quarters_per_year", "USD", "capex not tied to the accelerator fleet"),
+       " * (1 - non_ai_pause_cut_2023 * rearchitecture_window) / quarters_per_year", "USD",
+       "capex not tied to the accelerator fleet (cut in the 2023 construction pause)"),
     _F("it_capex_usd", "fleet_accelerator_capex_usd + server_network_capex_usd", "USD",
        "accelerator, server and network capex"),
     _F("ppe_capex_usd", "it_capex_usd + facility_capex_usd + non_ai_capex_usd", "USD",

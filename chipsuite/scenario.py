@@ -232,6 +232,8 @@ PARAMETERS = {p.name: p for p in [
     _P("competitive_gross_margin", "1", 0, 0.9, "gross margin of a competitive hardware supplier"),
     _P("non_ai_capex_2022", "USD", 0, 1e12, "non-AI capex in 2022 [USD/year]"),
     _P("non_ai_capex_2026", "USD", 0, 1e12, "non-AI capex in 2026 and later [USD/year]"),
+    _P("non_ai_pause_cut_2023", "1", 0, 1,
+       "share of non-AI capex not spent in 2023Q2-2023Q4 (construction pause for the new data-centre design)"),
     _P("non_ai_life", "years", 1, 40, "depreciation life of non-AI capex (servers, storage, offices)"),
     # depreciation of the asset base bought before 2022
     _P("pre2022_depreciation", "USD", 0, 1e12, "D&A in 2021 of assets bought before 2022 [USD/year]"),
@@ -396,6 +398,7 @@ class Scenario:
     competitive_gross_margin: float = _default("competitive_gross_margin")
     non_ai_capex_2022: float = _default("non_ai_capex_2022")
     non_ai_capex_2026: float = _default("non_ai_capex_2026")
+    non_ai_pause_cut_2023: float = _default("non_ai_pause_cut_2023")
     non_ai_life: float = _default("non_ai_life")
     pre2022_depreciation: float = _default("pre2022_depreciation")
     pre2022_server_share: float = _default("pre2022_server_share")

@@ -53,9 +53,15 @@ GOLDEN = [
     ("facility_capex_usd", dict(facility_capex_per_mw=12e6, facility_capacity_additions_mw=100), 1.2e9),
     # geometric midpoint of 22 and 10 bn per year, per quarter: sqrt(220) / 4 bn
     ("non_ai_capex_usd", dict(non_ai_capex_2022=22e9, non_ai_capex_2026=10e9, non_ai_year_weight=0.5,
+                              non_ai_pause_cut_2023=0.3, rearchitecture_window=0.0,
                               quarters_per_year=4), np.sqrt(220) / 4 * 1e9),
     ("non_ai_capex_usd", dict(non_ai_capex_2022=22e9, non_ai_capex_2026=10e9, non_ai_year_weight=0.0,
+                              non_ai_pause_cut_2023=0.3, rearchitecture_window=0.0,
                               quarters_per_year=4), 5.5e9),
+    # inside the 2023 construction pause 30 % of it is not spent
+    ("non_ai_capex_usd", dict(non_ai_capex_2022=22e9, non_ai_capex_2026=10e9, non_ai_year_weight=0.0,
+                              non_ai_pause_cut_2023=0.3, rearchitecture_window=1.0,
+                              quarters_per_year=4), 5.5e9 * 0.7),
     ("it_capex_usd", dict(fleet_accelerator_capex_usd=3.0, server_network_capex_usd=1.0), 4.0),
     ("ppe_capex_usd", dict(it_capex_usd=4.0, facility_capex_usd=2.0, non_ai_capex_usd=1.0), 7.0),
     ("finance_lease_principal_usd", dict(ppe_capex_usd=20e9, finance_lease_principal_ratio=0.04), 0.8e9),

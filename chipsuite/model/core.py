@@ -56,6 +56,11 @@ JV_START_QUARTER = "2025Q4"
 LEGACY_MTIA_END_QUARTER = "2026Q1"
 #: the 2026 rise of component prices ramps linearly over these quarters, then holds
 COMPONENT_PRICE_RAMP = ("2026Q1", "2026Q4")
+#: quarters in which the 2023 construction pause and re-architecture cut non-AI spend (first, last; inclusive):
+#: Meta paused existing data-centre construction to switch to a new design (announced with Q4 2022 results on
+#: 1 Feb 2023, S30) and cut non-AI server spend (Jul 2023, S30); the cut applies from the first full quarter
+#: after the announcement to the year end (the pause "played through in some of our 2023 capex", S222)
+REARCHITECTURE_PAUSE = ("2023Q2", "2023Q4")
 #: suppliers of capability, owned and rented: name -> (chip vendor, sourcing)
 SUPPLIERS = {"nvidia": ("nvidia", "owned"), "amd": ("amd", "owned"), "mtia": ("meta", "owned"),
              "cloud_nvidia": ("nvidia", "rented"), "cloud_tpu": ("google", "rented")}
@@ -426,6 +431,7 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
     ramp0, ramp1 = (_quarter_index(ds, parse_quarter(q)) for q in COMPONENT_PRICE_RAMP)
     ramp = np.clip((t - ramp0 + 1.0) / (ramp1 - ramp0 + 1.0), 0.0, 1.0)
     index = 1.0 + p["component_price_rise_2026"][:, None] * ramp[None, :]
+    pause0, pause1 = (_quarter_index(ds, parse_quarter(q)) for q in REARCHITECTURE_PAUSE)
     mid_year = (t + 0.5) / QUARTERS_PER_YEAR  # years since 2022-01-01 at mid-quarter
     server_left = np.clip(1.0 - mid_year[None, :] / p["pre2022_server_life_left"][:, None], 0.0, 1.0)
     other_left = np.clip(1.0 - mid_year[None, :] / p["pre2022_other_life_left"][:, None], 0.0, 1.0)
@@ -443,6 +449,8 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
         "non_ai_year_weight": xr.DataArray(np.clip((years - DEMAND_YEARS[0]) / (DEMAND_YEARS[-1] - DEMAND_YEARS[0]),
                                                    0.0, 1.0), xr.Coordinates({"quarter": ds.quarter.values}), ("quarter",)),
         "component_price_index": xr.DataArray(index, cq, ("draw", "quarter")),
+        "rearchitecture_window": xr.DataArray(((t >= pause0) & (t <= pause1)).astype(float),
+                                              xr.Coordinates({"quarter": ds.quarter.values}), ("quarter",)),
         "pre2022_depreciation_usd": xr.DataArray(pre2022, cq, ("draw", "quarter")),
         "it_annuity_factor": xr.DataArray(_annuity_factor(p["cost_of_capital"], p["useful_life"]), d, ("draw",)),
         "facility_annuity_factor": xr.DataArray(_annuity_factor(p["cost_of_capital"], p["facility_life"]), d,
@@ -458,7 +466,8 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
         inputs[name] = values[name]
     for name in ("utilisation", "supply_share_gas", "supply_share_nuclear", "gas_carbon_intensity",
                  "nuclear_carbon_intensity", "nvidia_price_multiplier", "bargaining_elasticity", "bargaining_cap",
-                 "facility_capex_per_mw", "non_ai_capex_2022", "non_ai_capex_2026", "payment_share_before",
+                 "facility_capex_per_mw", "non_ai_capex_2022", "non_ai_capex_2026", "non_ai_pause_cut_2023",
+                 "payment_share_before",
                  "payment_share_after", "finance_lease_principal_ratio", "lease_cost_per_mw_year",
                  "nvidia_gross_margin", "competitive_gross_margin"):
         inputs[name] = values[name]

@@ -41,6 +41,11 @@ TOLERANCE = {
     "water_year": 0.15,
 }
 
+#: annual headline capex the base case is calibrated to (data/README.md, "Calibrated parameters"): these rows
+#: are in-sample and say so in their note; the quarters inside those years are not calibrated
+CALIBRATED_CAPEX_YEARS = {"reported": (2022, 2023, 2024, 2025), "guidance": (2026,)}
+_CALIBRATED_NOTE = "calibration target of the base case (in-sample; data/README.md)"
+
 _COLUMNS = ["figure", "period", "unit", "public_low", "public", "public_high", "band_low", "band_high", "model",
             "within", "ratio", "source_ids", "table", "note"]
 
@@ -122,8 +127,9 @@ def scoreboard(result=None, tables=None):
                 continue
             rows.append(_row(f"capex, headline, year ({measure})", str(year), "USD bn", row["low"] / bn,
                              row["base"] / bn, row["high"] / bn, float(years_model.sel(year=year)) / bn, kind,
-                             row["source_ids"], "capex_annual", f"latest {measure} of {row['date_given']:%Y-%m-%d}"
-                             if measure == "guidance" else ""))
+                             row["source_ids"], "capex_annual", "; ".join(filter(None, (
+                                 f"latest {measure} of {row['date_given']:%Y-%m-%d}" if measure == "guidance" else "",
+                                 _CALIBRATED_NOTE if year in CALIBRATED_CAPEX_YEARS[measure] else "")))))
 
     # --- financial statements: D&A and finance-lease principal by year
     if flp is not None:
