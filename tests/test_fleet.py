@@ -297,3 +297,56 @@ def test_doctests():
 
     for module in (demand, sites, stockflow, supply):
         assert doctest.testmod(module).failed == 0
+
+
+# --------------------------------------------------------------------------- deliveries that wait for power
+
+
+def test_survival_is_the_impulse_response_of_stock_flow():
+    life = np.array([8.0, 10.5])
+    flow = np.random.default_rng(1).uniform(0, 5, (2, 20))
+    installed, _ = stockflow.stock_flow(flow, np.zeros(2), 1, life)
+    s = stockflow.survival(life, 20)
+    by_hand = np.array([[sum(flow[d, j] * s[d, q - j] for j in range(q + 1)) for q in range(20)] for d in range(2)])
+    assert_allclose(installed, by_hand, rtol=1e-12, atol=1e-12)
+
+
+def _limited(capacity, defer, h=None, life=4.0, nq=8):
+    h = np.full((1, nq), 10.0) if h is None else h
+    power = h * 0.1  # 0.1 MW per H100e
+    surviving = stockflow.survival(np.array([life]), nq)
+    scale, unmet = stockflow.power_limited_deliveries(h, power, surviving, np.zeros((1, nq)), capacity,
+                                                      np.array([defer]))
+    installed_power = np.array([[sum(scale[0, j] * power[0, j] * surviving[0, q - j] for j in range(q + 1))
+                                 for q in range(nq)]])
+    return scale, unmet, installed_power, h
+
+
+def test_power_limited_deliveries_unbounded_capacity_changes_nothing():
+    scale, unmet, _, _ = _limited(np.full((1, 8), np.inf), True)
+    assert (scale == 1.0).all() and (unmet == 0.0).all()
+
+
+@pytest.mark.parametrize("defer", [False, True])
+def test_power_limited_deliveries_never_exceed_capacity_and_conserve_demand(defer):
+    capacity = np.array([[0.5, 1.0, 1.0, 1.5, 4.0, 8.0, 8.0, 8.0]])
+    scale, unmet, installed_power, h = _limited(capacity, defer)
+    assert (installed_power <= capacity + 1e-12).all()
+    got = scale * h
+    carried = np.concatenate([[0.0], unmet[0, :-1]]) if defer else np.zeros(8)
+    assert_allclose(got[0] + unmet[0], h[0] + carried)  # delivered + unmet = demand + backlog
+    if defer:  # the backlog is bought once power arrives: in all, all demand but the last backlog
+        assert_allclose(got.sum() + unmet[0, -1], h.sum())
+        assert scale.max() > 1
+    else:
+        assert scale.max() <= 1
+    # the first quarter: 0.5 MW free for 1 MW of demand
+    assert scale[0, 0] == pytest.approx(0.5)
+
+
+def test_power_limited_deliveries_retirements_free_power():
+    """With a one-quarter life the fleet turns over: each quarter the whole capacity is free again."""
+    capacity = np.full((1, 6), 0.5)
+    scale, unmet, installed_power, _ = _limited(capacity, False, life=1.0, nq=6)
+    assert_allclose(scale, 0.5)
+    assert_allclose(installed_power, 0.5)

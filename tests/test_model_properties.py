@@ -58,10 +58,12 @@ def _check_invariants(r):
     cap = scenario.sampling_range("bargaining_cap")[2] if r.sizes["draw"] > 1 else scenario.bargaining_cap
     f = r.nvidia_effective_price_factor
     assert ((f >= 1 - cap - 1e-12) & (f <= 1 + 1e-12)).all()
-    # every H100e demanded is bought (more only when the Nvidia minimum forces a surplus)
-    bought = r.h100e_delivered.sum("generation")
+    # every H100e demanded is bought (more only when the Nvidia minimum forces a surplus), or, in the
+    # power-constrained build, left unmet for lack of power (deferred or rented)
+    bought = r.h100e_delivered.sum("generation") + r.power_unmet_h100e
     demanded = r.demand_h100e.sum("workload")
     assert (bought >= demanded * (1 - 1e-9) - 1e-6).all()
+    assert (r.power_unmet_h100e >= -1e-6).all()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -93,6 +93,8 @@ OUTPUT_ATTRS = {
     "rented_h100e": ("H100e", "capability rented (average over the quarter)"),
     "rented_spend_usd": ("USD", "spend on rented capacity"),
     "facility_capacity_additions_mw": ("MW", "owned facility capacity whose construction is paid in the quarter"),
+    "power_unmet_h100e": ("H100e", "demand (incl. deferred) that found no site power in the quarter (power build)"),
+    "power_gap_h100e": ("H100e", "capability the demand path would install less what site power allowed (power build)"),
     "leased_capacity_mw": ("MW", "facility capacity in service that is leased or owned by a joint venture"),
     "nre_usd": ("USD", "MTIA design and validation cost (NRE)"),
     "site_capacity_mw": ("MW", "site facility power capacity"),
@@ -147,6 +149,9 @@ class _ReadLog(Mapping):
         self.read.add(name)
         return self._values[name]
 
+    def __contains__(self, name):  # a membership test reads nothing (Mapping's would record absent names)
+        return name in self._values
+
     def __iter__(self):
         return iter(self._values)
 
@@ -175,6 +180,33 @@ def _tranche_generation(ds, k, gens, vendor, owned, first_volume):
     candidates = [i for i in range(len(gens)) if vendor[i] == chip_vendor and (owned[i] or chip_vendor == "google")]
     started = [i for i in candidates if first_volume[i] <= start] or candidates[:1]
     return gens[max(started, key=lambda i: (first_volume[i], i))]
+
+
+def _power_limited(values, ds, site_capacity_mw, delivered, delivered_h100e, initial, initial_quarters, life_q,
+                   unit_power_w):
+    """Deliveries that wait for site power (:func:`stockflow.power_limited_deliveries`) in the draws with
+    ``build_constraint`` = 1; ``(None, None)`` when no draw is power-constrained (the capex build).
+
+    IT capacity = sum over sites of the power-capped facility capacity / PUE (the owned fleet is fungible
+    across sites, as in the placement formulas); unmet demand is deferred where ``power_shortfall_mode``
+    = 1, else dropped (rented: the energy stage prices the capability gap).
+    """
+    if "build_constraint" not in values:
+        return None, None
+    switch = np.asarray(_p(values, "build_constraint")) > 0.5
+    if not switch.any():
+        return None, None
+    capped = energy_stage.power_capped_capacity(values, ds, site_capacity_mw).transpose("draw", "site", "quarter")
+    pue = values["pue"].transpose("draw", "site").values
+    it_capacity = (capped.values / pue[:, :, None]).sum(axis=1)
+    it_capacity = np.where(switch[:, None], it_capacity, np.inf)
+    power = (delivered * unit_power_w[:, :, None]).sum(axis=1) / 1e6  # MW of each quarter's deliveries
+    initial_units, _ = stockflow.stock_flow(np.zeros_like(delivered), initial, initial_quarters, life_q[:, None])
+    initial_power = (initial_units * unit_power_w[:, :, None]).sum(axis=1) / 1e6
+    defer = np.asarray(_p(values, "power_shortfall_mode")) > 0.5
+    surviving = stockflow.survival(life_q, delivered.shape[-1])
+    return stockflow.power_limited_deliveries(delivered_h100e.sum(axis=1), power, surviving, initial_power,
+                                              it_capacity, defer)
 
 
 def simulate_fleet(values, ds, site_capacity_mw=None):
@@ -311,6 +343,22 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
             inside = (t >= legacy_start[j]) & (t < until)
             delivered[:, i, :] = rate * inside
             delivered_h100e[:, i, :] = delivered[:, i, :] * p["mtia_legacy_h100e_per_unit"][:, None]
+    # --- 4a. power-constrained build (build_constraint = 1): deliveries wait for site power
+    a100 = gens.index("a100") if "a100" in gens else int(np.argmin(first_volume))
+    initial_quarters = max(int(round(-first_volume[a100])), 1)
+    initial = np.zeros((nd, len(gens)))
+    initial[:, a100] = p["initial_a100_units"]
+    life_q = p["useful_life"] * QUARTERS_PER_YEAR
+    if site_capacity_mw is None:
+        site_capacity_mw = site_capacity(ds, values["site_capacity_position"])
+    wanted_h100e = delivered_h100e.copy()
+    power_scale, unmet = _power_limited(values, ds, site_capacity_mw, delivered, delivered_h100e, initial,
+                                        initial_quarters, life_q, unit_power_w)
+    if power_scale is not None:  # every generation and workload of a quarter scales alike (the mix is kept)
+        def scaled(a):
+            return a * power_scale.reshape((nd,) + (1,) * (a.ndim - 2) + (nq,))
+        delivered, delivered_h100e, amd_w = scaled(delivered), scaled(delivered_h100e), scaled(amd_w)
+        split = {**split, **{k: scaled(split[k]) for k in ("mtia_h100e", "nvidia_h100e", "nvidia_units")}}
     mtia_w = split["mtia_h100e"].sum(axis=1)
     total_h100e = delivered_h100e.sum(axis=1)
     mtia_share_purchases = stockflow.safe_divide(mtia_w.sum(axis=1), total_h100e)
@@ -321,16 +369,16 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     all_nvidia_units = replaced_units + split["nvidia_units"]
 
     # --- 4. stock-flow: initial A100-class base bought evenly since the A100's volume start
-    a100 = gens.index("a100") if "a100" in gens else int(np.argmin(first_volume))
-    initial_quarters = max(int(round(-first_volume[a100])), 1)
-    initial = np.zeros((nd, len(gens)))
-    initial[:, a100] = p["initial_a100_units"]
-    life_q = p["useful_life"] * QUARTERS_PER_YEAR
     installed, retired = stockflow.stock_flow(delivered, initial, initial_quarters, life_q[:, None])
     a100_factor = (factor[:, a100, :] * demand_share * eligible[a100]).sum(axis=1) / \
         (demand_share * eligible[a100]).sum(axis=1)
     initial_h100e = initial * a100_factor[:, None]
     h100e, _ = stockflow.stock_flow(delivered_h100e, initial_h100e, initial_quarters, life_q[:, None])
+    if power_scale is None:
+        gap = np.zeros((nd, nq))
+    else:  # capability the demand path would have installed, less what power allowed
+        wanted, _ = stockflow.stock_flow(wanted_h100e, initial_h100e, initial_quarters, life_q[:, None])
+        gap = np.maximum((wanted - h100e).sum(axis=1), 0.0)
     # round-off of the cumulative sums can leave -1e-9 where a stock is empty: clip within tolerance
     installed = stockflow.clip_round_off(installed)
     h100e = stockflow.clip_round_off(h100e)
@@ -339,8 +387,6 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
 
     # --- 5. sites: owned capacity is paid ``facility_capex_lead`` quarters early; the leased share of
     # rest_of_fleet additions and the joint venture's share of Hyperion are built by others
-    if site_capacity_mw is None:
-        site_capacity_mw = site_capacity(ds, values["site_capacity_position"])
     capacity = site_capacity_mw.transpose("draw", "site", "quarter").values
     site_ids = site_capacity_mw.site.values
     owned_mw = sites_stage.owned_capacity_mw(capacity, site_ids == "rest_of_fleet",
@@ -389,6 +435,8 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
         "rented_h100e": xr.DataArray(rented_h100e, cg, dgq),
         "rented_spend_usd": xr.DataArray(rented_spend, cg, dgq),
         "facility_capacity_additions_mw": xr.DataArray(additions, cq, dq),
+        "power_unmet_h100e": xr.DataArray(np.zeros((nd, nq)) if unmet is None else unmet, cq, dq),
+        "power_gap_h100e": xr.DataArray(gap, cq, dq),
         "leased_capacity_mw": xr.DataArray(leased, cq, dq),
         "nre_usd": xr.DataArray(nre, cq, dq),
         "is_mtia": xr.DataArray((vendor == "meta").astype(float), {"generation": gens}, ("generation",)),
@@ -442,7 +490,8 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
     inputs = {name: fleet_out[name] for name in (
         "units_installed", "units_delivered", "h100e", "mtia_share_purchases_h100e", "replaced_nvidia_units",
         "nvidia_blend_unit_price_usd", "nvidia_blend_system_cost_usd", "facility_capacity_additions_mw",
-        "leased_capacity_mw", "nre_usd", "rented_units", "rented_h100e", "rented_spend_usd") + _MASKS}
+        "leased_capacity_mw", "nre_usd", "rented_units", "rented_h100e", "rented_spend_usd", "power_gap_h100e")
+        + _MASKS}
     inputs.update({
         "site_capacity_mw": (site_capacity(ds, values["site_capacity_position"]) if site_capacity_mw is None
                              else site_capacity_mw),

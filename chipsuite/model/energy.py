@@ -73,9 +73,9 @@ ENERGY_ATTRS = {
     "power_capacity_mw": ("MW", "facility power usable for IT: site capacity, capped by site power in the "
                                 "power-constrained build"),
     "installed_it_power_mw": ("MW", "IT power installed at a site (nameplate; capex build: incl. unplaced)"),
-    "power_shortfall_h100e": ("H100e", "capability demanded that finds no site power"),
+    "power_shortfall_h100e": ("H100e", "capability of the demand path not installed for lack of site power (power build)"),
     "power_rented_h100e": ("H100e", "capability rented from cloud providers because it finds no site power"),
-    "power_deferred_h100e": ("H100e", "capability deferred because it finds no site power"),
+    "power_deferred_h100e": ("H100e", "capability missing because its purchase waits for site power"),
     "power_rental_cost_usd": ("USD", "cost of renting the capability that finds no site power"),
 }
 
@@ -335,7 +335,11 @@ def site_power_mw(values, spec, sites, nq):
 def power_capped_capacity(values, ds, site_capacity_mw):
     """Facility capacity usable for IT: ``site_capacity_mw`` where the build is capex-constrained, capped
     by each site's power plan where it is power-constrained (``build_constraint`` = 1). Returns the
-    input object itself when no draw is power-constrained (so the capex build stays bit-identical)."""
+    input object itself when no draw is power-constrained (so the capex build stays bit-identical).
+
+    A site's capped capacity never falls: at each quarter it is the smallest capped value from then on
+    (a site cannot run more before a delayed plant than after it; without this, the capacity path
+    before a site's first, delayed milestone would be its capex path, and could exceed the milestone)."""
     if "build_constraint" not in values:  # inputs assembled without the scenario switch: the capex build
         return site_capacity_mw
     switch = _p(values, "build_constraint")
@@ -345,7 +349,9 @@ def power_capped_capacity(values, ds, site_capacity_mw):
     spec = energy_spec(ds, sites)
     cap = site_capacity_mw.transpose("draw", "site", "quarter")
     power = site_power_mw(values, spec, sites, cap.sizes["quarter"])
-    capped = np.where(switch[:, None, None] > 0.5, np.minimum(cap.values, power), cap.values)
+    capped = np.minimum(cap.values, power)
+    capped = np.minimum.accumulate(capped[..., ::-1], axis=-1)[..., ::-1]  # never falls over time
+    capped = np.where(switch[:, None, None] > 0.5, capped, cap.values)
     return cap.copy(data=capped)
 
 
@@ -453,17 +459,15 @@ def energy_results(values, ds, inputs, results, tables=None):
     leased = non_ai * p["non_ai_leased_share"][:, None] + ai.sum(axis=1) * np.clip(leased_frac, 0, 1)
     price = _np(values["electricity_price_usd_per_mwh"], ("draw", "site"))
 
-    # --- power-constrained build: installed IT power, shortfall rented or deferred
+    # --- power-constrained build: the fleet stage's deliveries waited for power (installed IT power
+    # never exceeds the capped capacity); the capability gap against the demand path is rented or deferred
     capex_cap = _np(inputs["site_capacity_mw"], ("draw", "site", "quarter"))
     plan_mw = site_power_mw(values, spec, sites, nq)
-    placed = _np(results["placed_it_power_mw"], ("draw", "quarter"))
     share_site = _np(results["site_placement_share"], ("draw", "site", "quarter"))
     provisioned = _np(results["fleet_provisioned_it_power_mw"], ("draw", "quarter"))
     power_mode = p["build_constraint"][:, None] > 0.5
-    installed = np.where(power_mode[:, None, :], placed[:, None, :], provisioned[:, None, :]) * share_site
-    h100e = _np(results["h100e_total"], ("draw", "quarter"))
-    powered = _np(results["h100e_powered"], ("draw", "quarter"))
-    shortfall = np.where(power_mode, np.maximum(h100e - powered, 0.0), 0.0)
+    installed = provisioned[:, None, :] * share_site
+    shortfall = np.where(power_mode, _np(inputs["power_gap_h100e"], ("draw", "quarter")), 0.0)
     rent = p["power_shortfall_mode"][:, None] < 0.5
     rented = shortfall * rent
     rental_price = values["rental_price_usd_per_hour"].sel(generation="h100").transpose("draw", ...).values

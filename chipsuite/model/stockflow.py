@@ -13,7 +13,8 @@ import numpy as np
 
 from ..expr import NUMEXPR_OPTIONS
 
-__all__ = ["safe_divide", "capped_ratio", "lagged_level", "stock_flow", "shifted", "payment_profile"]
+__all__ = ["safe_divide", "capped_ratio", "lagged_level", "stock_flow", "survival", "power_limited_deliveries",
+           "shifted", "payment_profile"]
 
 
 def safe_divide(numerator, denominator):
@@ -119,6 +120,62 @@ def stock_flow(delivered, initial, initial_quarters, life):
     return installed, retired
 
 
+
+def survival(life, nq):
+    """Share of a delivery still installed ``age`` quarters later, ``age = 0 .. nq - 1``. [1]
+
+    The impulse response of :func:`stock_flow` (fractional lives retire proportionally), so a stock
+    built from it equals :func:`stock_flow`'s. ``life`` : (D,) [quarters]; returns (D, nq).
+
+    >>> survival(np.array([2.0, 1.5]), 4)
+    array([[1. , 1. , 0. , 0. ],
+           [1. , 0.5, 0. , 0. ]])
+    """
+    impulse = np.zeros((np.size(life), nq))
+    impulse[:, 0] = 1.0
+    return stock_flow(impulse, np.zeros(np.size(life)), 1, np.asarray(life, float).reshape(-1))[0]
+
+
+def power_limited_deliveries(h100e, power_mw, surviving, initial_power_mw, capacity_mw, defer):
+    """Deliveries that wait for power: the scale of each quarter's deliveries so that the installed fleet's
+    IT power never exceeds the IT capacity, and the demand left unmet. [1], [H100e]
+
+    Quarter by quarter (``t = 0, 1, ...``): the power free for new deliveries is the capacity less the
+    power of what is still installed (the initial fleet and earlier deliveries, retiring by
+    ``surviving``). The quarter's demand, plus what was deferred before when ``defer``, is delivered
+    up to that power, at the quarter's own mix (``power_mw / h100e`` MW per H100e); the rest is unmet:
+    carried to the next quarter where ``defer``, dropped (to be rented) where not. Where the capacity
+    is infinite every scale is exactly 1 and nothing is unmet.
+
+    h100e, power_mw : (D, Q) deliveries demanded [H100e per quarter] and their IT power [MW];
+    surviving : (D, Q) :func:`survival`; initial_power_mw, capacity_mw : (D, Q) [MW]; defer : (D,) bool.
+    Returns ``scale`` (D, Q) (above 1 where a backlog is delivered) and ``unmet`` (D, Q) [H100e], the
+    demand (incl. backlog) not delivered in the quarter. Deliveries + unmet = demand + backlog carried in.
+
+    >>> scale, unmet = power_limited_deliveries(np.array([[10.0, 10.0, 0.0]]), np.array([[1.0, 1.0, 0.0]]),
+    ...     np.ones((1, 3)), np.zeros((1, 3)), np.array([[0.5, 2.5, 2.5]]), np.array([True]))
+    >>> scale, unmet
+    (array([[0.5, 1.5, 1. ]]), array([[5., 0., 0.]]))
+    """
+    h100e, power_mw = np.asarray(h100e, float), np.asarray(power_mw, float)
+    nd, nq = h100e.shape
+    defer = np.asarray(defer, bool)
+    committed = np.array(initial_power_mw, float, copy=True)  # power of the fleet installed so far, by quarter
+    scale = np.ones((nd, nq))
+    unmet = np.zeros((nd, nq))
+    backlog = np.zeros(nd)
+    for q in range(nq):
+        want = h100e[:, q] + backlog
+        free = np.maximum(capacity_mw[:, q] - committed[:, q], 0.0)
+        per_h100e = safe_divide(power_mw[:, q], h100e[:, q])  # MW per H100e of this quarter's mix
+        can = np.full(nd, np.inf)
+        np.divide(free, per_h100e, out=can, where=per_h100e > 0)
+        got = np.where(h100e[:, q] > 0, np.minimum(want, can), 0.0)  # no mix to deliver a backlog with
+        scale[:, q] = np.where(h100e[:, q] > 0, got / np.where(h100e[:, q] > 0, h100e[:, q], 1.0), 1.0)
+        unmet[:, q] = want - got
+        backlog = np.where(defer, unmet[:, q], 0.0)
+        committed[:, q:] += (scale[:, q] * power_mw[:, q])[:, None] * surviving[:, :nq - q]
+    return scale, unmet
 
 
 def shifted(level, quarters):
