@@ -18,22 +18,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .display import SOURCE_TYPE_NAMES
 from .schema import PRIMARY_SOURCE_TYPES, SOURCE_TYPES, TABLES
 
 __all__ = ["SOURCE_TYPE_NAMES", "is_primary", "source_rank", "citations", "sources_by_authority",
            "sources_excerpt", "source_type_counts", "superseded_citations"]
 
-#: source_type -> what a reader sees
-SOURCE_TYPE_NAMES = {
-    "filing": "regulatory filing",
-    "company_release": "company release",
-    "datasheet": "vendor datasheet / docs",
-    "official_report": "official report",
-    "press": "press",
-    "analyst": "analyst",
-    "blog": "blog",
-    "aggregator": "aggregator / mirror",
-}
 
 
 def is_primary(source_type) -> bool:
@@ -98,14 +88,13 @@ def sources_by_authority(tables=None) -> pd.DataFrame:
 def sources_excerpt(tables=None, n: int = 8) -> pd.DataFrame:
     """The ``n`` most authoritative sources that value rows cite (:func:`sources_by_authority`).
 
-    Columns ``source_id``, ``publisher``, ``title``, ``date``, ``type`` (a reader's name of
-    ``source_type``) and ``cited_rows``; uncited sources are left out.
+    Columns ``source_id``, ``publisher``, ``title``, ``date``, ``source_type`` and ``cited_rows``;
+    uncited sources are left out. ``chipsuite.display.table`` shows ``source_type`` by its
+    reader's name (:data:`SOURCE_TYPE_NAMES`).
     """
     ordered = sources_by_authority(tables)
     ordered = ordered[ordered["cited_rows"] > 0].head(n)
-    out = ordered[["source_id", "publisher", "title", "date", "source_type", "cited_rows"]].copy()
-    out["source_type"] = out["source_type"].map(SOURCE_TYPE_NAMES)
-    return out.rename(columns={"source_type": "type"}).reset_index(drop=True)
+    return ordered[["source_id", "publisher", "title", "date", "source_type", "cited_rows"]].reset_index(drop=True)
 
 
 def source_type_counts(tables=None) -> pd.DataFrame:
