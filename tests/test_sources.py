@@ -103,7 +103,8 @@ PRIMARY_HOSTS = ("sec.gov", "investor.atmeta.com", "about.fb.com", "ai.meta.com"
                  "sustainability.atmeta.com", "nvidia.com", "nvidianews.nvidia.com", "amd.com", "ir.amd.com",
                  "eia.gov", "docs.cloud.google.com", "awsdocs-neuron.readthedocs-hosted.com")
 #: hosts that only mirror or summarise other documents
-MIRROR_HOSTS = ("menafn.com", "secwatch.observer", "reportify.ai", "up2info.com", "stocktitan.net")
+MIRROR_HOSTS = ("menafn.com", "secwatch.observer", "reportify.ai", "up2info.com", "stocktitan.net", "modeledge.ai",
+                "advfn.com", "scribd.com", "wallst.com", "openfilings.com", "cloudfront.net")
 
 
 def _host(url):
