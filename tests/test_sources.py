@@ -120,3 +120,12 @@ def test_source_type_agrees_with_the_url_host(real):
         if any(host == h or host.endswith("." + h) for h in MIRROR_HOSTS) and is_primary(row.source_type):
             # a verbatim copy of a release or filing counts as primary only when the publisher says so
             assert " via " in row.publisher, (row.source_id, row.publisher, row.url)
+
+
+def test_data_explorer_names_each_source_with_its_type(real):
+    from chipsuite.explorers.data import DataExplorer
+
+    primary = sources_by_authority(real).iloc[0]
+    html = DataExplorer()._sources_html(f"{primary.source_id};S1")
+    assert f"{primary.source_id} ({display.SOURCE_TYPE_NAMES[primary.source_type]}):" in html
+    assert "S1 (press):" in html
