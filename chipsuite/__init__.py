@@ -19,6 +19,7 @@ _EXPORTS = {
     "load_dataset": "chipsuite.data",
     "load_tables": "chipsuite.data",
     "provenance": "chipsuite.data",
+    "sources_excerpt": "chipsuite.sources",
     "FormulaError": "chipsuite.expr",
     "custom_metric": "chipsuite.metrics",
     "parse_quarter": "chipsuite.quarters",

@@ -172,7 +172,7 @@ def provenance(table, data_dir=None, **keys):
 
     >>> provenance("chip_specs", generation="h100", parameter="tdp")  # doctest: +SKIP
 
-    Adds columns ``source_id``, ``publisher``, ``title``, ``date``, ``url``
+    Adds columns ``source_id``, ``publisher``, ``title``, ``date``, ``url``, ``source_type``
     (empty for assumption rows without sources). Values are compared after
     typing, so quarters may be given as ``"2026Q1"`` and dates as ``"2025-01-29"``.
     """
@@ -200,7 +200,8 @@ def provenance(table, data_dir=None, **keys):
 def _join_sources(rows, sources):
     rows = rows.assign(source_id=rows["source_ids"].str.split(";")).explode("source_id")
     rows["source_id"] = rows["source_id"].replace("", None)
-    sources = sources[["source_id", "publisher", "title", "date", "url"]].rename(columns={"date": "source_date"})
+    sources = sources[["source_id", "publisher", "title", "date", "url", "source_type"]].rename(
+        columns={"date": "source_date"})
     if "date" not in rows.columns:
         sources = sources.rename(columns={"source_date": "date"})
     return rows.merge(sources, on="source_id", how="left").reset_index(drop=True)

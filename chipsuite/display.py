@@ -81,6 +81,13 @@ OTHER_NAMES = {
     "capex_usd_bn": "capex", "capex_low_usd_bn": "capex at low", "capex_high_usd_bn": "capex at high",
     "capex_base_usd_bn": "capex at base", "swing_usd_bn": "swing",
     "source_id": "source", "source_ids": "sources", "other_urls": "other URLs",
+    "source_type": "type of source", "cited_rows": "value rows citing it",
+}
+#: sources.csv source_type -> what a reader sees (table() maps a ``source_type`` column with it)
+SOURCE_TYPE_NAMES = {
+    "filing": "regulatory filing", "company_release": "company release", "datasheet": "vendor datasheet / docs",
+    "official_report": "official report", "press": "press", "analyst": "analyst", "blog": "blog",
+    "aggregator": "aggregator / mirror",
 }
 NAMES = {**GENERATION_NAMES, **VENDOR_NAMES, **SUPPLIER_NAMES, **WORKLOAD_NAMES, **SITE_NAMES, **OTHER_NAMES}
 
@@ -209,6 +216,8 @@ def table(frame, units=None, percent_columns=(), sig: int = 3, names=None, max_r
     for col in ("generation", "supplier", "vendor", "workload", "site", "parameter", "name"):
         if col in f.columns and (f[col].dtype == object or pd.api.types.is_string_dtype(f[col])):
             f[col] = f[col].map(lambda v: name(v) if isinstance(v, str) else v)
+    if "source_type" in f.columns:
+        f["source_type"] = f["source_type"].map(lambda v: SOURCE_TYPE_NAMES.get(v, v) if isinstance(v, str) else v)
     headers = {}
     for col in f.columns:
         if col in percent_columns:

@@ -80,6 +80,21 @@ SITES = ("prometheus", "hyperion", "el_paso", "rest_of_fleet")
 CAPEX_QUARTERLY_MEASURES = ("headline", "ppe")
 CAPEX_ANNUAL_MEASURES = ("reported", "guidance", "consensus")
 EVENT_CATEGORIES = ("model", "org", "deal", "chips", "energy", "capex", "site")
+#: sources.csv ``source_type``: what the document at ``url`` is, most authoritative first (data/README.md).
+#: Primary: the issuer's own words or an official body's; secondary: someone reporting or compiling them.
+PRIMARY_SOURCE_TYPES = (
+    "filing",  # a regulatory filing: SEC 10-K / 10-Q / 8-K (and exhibits), 6-K, a utility-commission docket
+    "company_release",  # the company's own press release, newsroom or engineering-blog post, investor page
+    "datasheet",  # a vendor's datasheet, product brief or technical documentation of its product
+    "official_report",  # a company report (sustainability report) or a government / intergovernmental body's
+)
+SECONDARY_SOURCE_TYPES = (
+    "press",  # a news outlet reporting (incl. wire stories and their reprints)
+    "analyst",  # analyst, research firm or consultancy notes and estimates
+    "blog",  # personal or company blogs, newsletters, Substack posts not by the issuer
+    "aggregator",  # wikis, data aggregators, summaries and mirrors of other documents, datasets compiled by third parties
+)
+SOURCE_TYPES = PRIMARY_SOURCE_TYPES + SECONDARY_SOURCE_TYPES
 #: fleet_milestones quantity -> allowed units
 FLEET_QUANTITIES = {
     "gpus_total": ("units",),
@@ -283,7 +298,7 @@ TABLES = {
         TableSchema(
             "sources",
             {"source_id": SOURCE_ID, "publisher": REQUIRED_TEXT, "title": REQUIRED_TEXT,
-             "date": SOURCE_DATE, "url": URL, "other_urls": URLS},
+             "date": SOURCE_DATE, "url": URL, "other_urls": URLS, "source_type": enum(*SOURCE_TYPES)},
             key=("source_id",),
         ),
         TableSchema(

@@ -10,10 +10,10 @@ REAL_DATA_DIR = REPO / "data"
 #: A tiny but complete set of valid tables (file stem -> CSV text); line numbers matter in tests.
 TINY_TABLES = {
     "sources": """\
-source_id,publisher,title,date,url,other_urls
-S1,Nvidia,H100 datasheet,2023-03-21,https://example.org/h100,
-S2,Meta,Q4 2025 results,2026-01-28,https://example.org/q4,https://example.org/a ; https://example.org/b
-S3,Press,Hyperion report,n.d.,https://example.org/hyperion,
+source_id,publisher,title,date,url,other_urls,source_type
+S1,Nvidia,H100 datasheet,2023-03-21,https://example.org/h100,,datasheet
+S2,Meta,Q4 2025 results,2026-01-28,https://example.org/q4,https://example.org/a ; https://example.org/b,company_release
+S3,Press,Hyperion report,n.d.,https://example.org/hyperion,,press
 """,
     "chips": """\
 generation,name,vendor,in_meta_fleet,announced,first_volume_quarter,status,kind,source_ids,note

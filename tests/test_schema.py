@@ -79,6 +79,12 @@ CASES = [
     ("bad bool", edit("chips", "nvidia,true", "nvidia,yes"), "chips.csv", 2, "in_meta_fleet", "true/false"),
     ("bad identifier", edit("chips", "tpu_v5,", "TPU-v5,"), "chips.csv", 4, "generation", "identifier"),
     ("bad url", edit("sources", "https://example.org/h100", "example.org/h100"), "sources.csv", 2, "url", "URL"),
+    ("unknown source type", edit("sources", ",,press\n", ",,newspaper\n"), "sources.csv", 4, "source_type",
+     "'newspaper' is not one of filing, company_release, datasheet, official_report, press, analyst, blog, aggregator"),
+    ("empty source type", edit("sources", ",,datasheet\n", ",,\n"), "sources.csv", 2, "source_type", "is not one of"),
+    ("missing source_type column", {"sources": "\n".join(line.rsplit(",", 1)[0] for line in
+                                                       TINY_TABLES["sources"].splitlines()) + "\n"},
+     "sources.csv", 1, "source_type", "missing column"),
     ("extra field", edit("events", "site,reported,S3", "site,reported,S3,S1"), "events.csv", 2, None, "long"),
     ("bad source id separator", edit("events", "reported,S3,", "reported,S3 S1,"), "events.csv", 2, "source_ids",
      "not a source id"),

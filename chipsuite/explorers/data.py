@@ -105,6 +105,8 @@ class DataExplorer(Explorer):
                     text = _html.escape(display.name(v))
                 elif c == "unit":
                     text = _html.escape(display.unit(v))
+                elif c == "source_type" and isinstance(v, str):
+                    text = _html.escape(display.SOURCE_TYPE_NAMES.get(v, v))
                 elif c in scale:
                     text = _html.escape(display.number(v, sig=4, scale=scale[c]))
                 else:
@@ -117,6 +119,7 @@ class DataExplorer(Explorer):
     def _sources_html(self, ids):
         import html as _html
 
+        from .. import display
         from ..data import load_tables
 
         sources = load_tables()["sources"].set_index("source_id")
@@ -124,7 +127,9 @@ class DataExplorer(Explorer):
         for i in [x.strip() for x in str(ids or "").split(";") if x.strip()]:
             if i in sources.index:
                 src = sources.loc[i]
-                parts.append(f'{_html.escape(i)}: {_html.escape(str(src["publisher"]))}, '
+                kind = display.SOURCE_TYPE_NAMES.get(str(src.get("source_type", "")), "")
+                parts.append(f'{_html.escape(i)}{f" ({_html.escape(kind)})" if kind else ""}: '
+                             f'{_html.escape(str(src["publisher"]))}, '
                              f'<a href="{_html.escape(str(src["url"]))}">{_html.escape(str(src["title"]))}</a>')
             else:
                 parts.append(_html.escape(i))
