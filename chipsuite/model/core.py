@@ -168,18 +168,26 @@ def _mean_factor(factor, eligible, share):
     return stockflow.safe_divide((factor * w).sum(axis=2), w.sum(axis=2))
 
 
-def _tranche_generation(ds, k, gens, vendor, owned, first_volume):
+def _tranche_generation(ds, k, gens, vendor, owned, first_volume, deals=None):
     """The generation a deal tranche delivers: as the table says, else the newest generation of the
-    supplier's chip vendor in volume when the tranche starts (clouds other than Google: Nvidia)."""
-    gen = str(ds.deal_generation.values[k])
+    supplier's chip vendor in volume when the tranche starts (clouds other than Google: Nvidia).
+    ``deals``: :func:`_deal_columns` of ``ds`` if already read."""
+    deals = _deal_columns(ds) if deals is None else deals
+    gen = str(deals["generation"][k])
     if gen:
         return gen
-    supplier = str(ds.deal_supplier.values[k])
+    supplier = str(deals["supplier"][k])
     chip_vendor = {"amd": "amd", "google_cloud": "google"}.get(supplier, "nvidia")
-    start = _quarter_index(ds, ds.deal_start.values[k])
+    start = _quarter_index(ds, deals["start"][k])
     candidates = [i for i in range(len(gens)) if vendor[i] == chip_vendor and (owned[i] or chip_vendor == "google")]
     started = [i for i in candidates if first_volume[i] <= start] or candidates[:1]
     return gens[max(started, key=lambda i: (first_volume[i], i))]
+
+
+def _deal_columns(ds):
+    """The deal columns the fleet stage reads, as numpy arrays (read once per run, not per tranche)."""
+    return {name: getattr(ds, f"deal_{name}").values for name in ("generation", "supplier", "start", "type",
+                                                                   "measure")}
 
 
 def _power_limited(values, ds, site_capacity_mw, delivered, delivered_h100e, initial, initial_quarters, life_q,
@@ -286,10 +294,13 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     if "deal_position" in values:
         volume = deal_volume(ds, values["deal_position"]).values  # (D, T, Q), unit per quarter
         g_index = {g: i for i, g in enumerate(gens)}
+        deals = _deal_columns(ds)
+        rental = values["rental_price_usd_per_hour"].transpose("draw", "generation")
+        rental_price, rental_gens = rental.values, [str(g) for g in rental.generation.values]
         for k in range(volume.shape[1]):
-            supplier, kind = str(ds.deal_supplier.values[k]), str(ds.deal_type.values[k])
-            measure = str(ds.deal_measure.values[k])
-            gen = _tranche_generation(ds, k, gens, vendor, owned, first_volume)
+            supplier, kind = str(deals["supplier"][k]), str(deals["type"][k])
+            measure = str(deals["measure"][k])
+            gen = _tranche_generation(ds, k, gens, vendor, owned, first_volume, deals)
             v = volume[:, k, :]
             if kind == "purchase" and supplier == "amd":
                 i = g_index[gen]
@@ -300,18 +311,16 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
                     v, measure, nv_unit_power, nv_system)
             elif kind == "rental":
                 i = g_index[gen]
-                if np.isnan(values["rental_price_usd_per_hour"].sel(generation=gen).values).any():
+                if np.isnan(rental_price[:, rental_gens.index(gen)]).any():
                     raise ValueError(f"deals.csv: rental tranche {ds.tranche.values[k]!r} rents {gen!r}, which has no "
                                      "rental_price in chip_specs.csv")
                 spend = v if measure == "value" else supply_stage.deal_units(v, measure, unit_power_w[:, i, None], 1.0)
                 spend = spend * p["rental_scale"][:, None]
                 if measure == "value":
-                    units = supply_stage.rented_units(spend, values["rental_price_usd_per_hour"].transpose(
-                        "draw", "generation").values[:, i, None], HOURS_PER_QUARTER)
+                    units = supply_stage.rented_units(spend, rental_price[:, i, None], HOURS_PER_QUARTER)
                 else:  # units rented: spend from the rental price
                     units = spend
-                    spend = units * values["rental_price_usd_per_hour"].transpose(
-                        "draw", "generation").values[:, i, None] * HOURS_PER_QUARTER
+                    spend = units * rental_price[:, i, None] * HOURS_PER_QUARTER
                 rented_spend[:, i] += spend
                 rented[:, i] += units
     # AMD capability by workload: over the workloads each chip serves, in proportion to their demand
@@ -406,39 +415,53 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     purchase_mix[:, nv_pos] = unit_mix
     amd_total = amd_units.sum(axis=1, keepdims=True)
     purchase_mix += stockflow.safe_divide(amd_units, amd_total)
+    # outputs as shallow copies of one template per dims (shared coords and indexes, no re-validation)
+    tg = xr.DataArray(np.zeros((nd, len(gens), nq)), cg, dgq)
+    tq = xr.DataArray(np.zeros((nd, nq)), cq, dq)
+    tw = xr.DataArray(np.zeros((nd, len(workloads), nq)), cw, dwq)
+
+    def _g(data):
+        return tg.copy(deep=False, data=data)
+
+    def _q(data):
+        return tq.copy(deep=False, data=data)
+
+    def _w(data):
+        return tw.copy(deep=False, data=data)
+
     out = {
-        "units_delivered": xr.DataArray(delivered, cg, dgq),
-        "units_installed": xr.DataArray(installed, cg, dgq),
-        "units_retired": xr.DataArray(retired, cg, dgq),
+        "units_delivered": _g(delivered),
+        "units_installed": _g(installed),
+        "units_retired": _g(retired),
         "units_installed_start": xr.DataArray(start_units, {"draw": draws, "generation": gens},
                                               ("draw", "generation")),
-        "h100e": xr.DataArray(h100e, cg, dgq),
-        "h100e_delivered": xr.DataArray(delivered_h100e, cg, dgq),
-        "demand_h100e": xr.DataArray(demand, cw, dwq),
+        "h100e": _g(h100e),
+        "h100e_delivered": _g(delivered_h100e),
+        "demand_h100e": _w(demand),
         "demand_annual_h100e": xr.DataArray(annual_h100e, {"draw": draws, "year": calendar}, ("draw", "year")),
-        "mtia_purchases_h100e": xr.DataArray(mtia_w, cw, dwq),
-        "amd_purchases_h100e": xr.DataArray(amd_w, cw, dwq),
-        "nvidia_purchases_h100e": xr.DataArray(split["nvidia_h100e"], cw, dwq),
-        "mtia_availability": xr.DataArray(availability, cw, dwq),
+        "mtia_purchases_h100e": _w(mtia_w),
+        "amd_purchases_h100e": _w(amd_w),
+        "nvidia_purchases_h100e": _w(split["nvidia_h100e"]),
+        "mtia_availability": _w(availability),
         "mtia_volume_start_index": xr.DataArray(start, {"draw": draws, "mtia_generation": [gens[i] for i in mtia_pos]},
                                                 ("draw", "mtia_generation")),
-        "mtia_share_purchases_h100e": xr.DataArray(mtia_share_purchases, cq, dq),
-        "nvidia_min_units": xr.DataArray(nv_min, cq, dq),
-        "nvidia_floor_units": xr.DataArray(split["nvidia_floor_units"], cq, dq),
-        "amd_surplus_h100e": xr.DataArray(split["committed_surplus_h100e"].sum(axis=1), cq, dq),
-        "purchase_mix": xr.DataArray(purchase_mix, cg, dgq),
-        "all_nvidia_units": xr.DataArray(all_nvidia_units, cq, dq),
-        "replaced_nvidia_units": xr.DataArray(replaced_units, cq, dq),
-        "nvidia_blend_unit_price_usd": xr.DataArray(nv_price, cq, dq),
-        "nvidia_blend_system_cost_usd": xr.DataArray(nv_system, cq, dq),
-        "rented_units": xr.DataArray(rented, cg, dgq),
-        "rented_h100e": xr.DataArray(rented_h100e, cg, dgq),
-        "rented_spend_usd": xr.DataArray(rented_spend, cg, dgq),
-        "facility_capacity_additions_mw": xr.DataArray(additions, cq, dq),
-        "power_unmet_h100e": xr.DataArray(np.zeros((nd, nq)) if unmet is None else unmet, cq, dq),
-        "power_gap_h100e": xr.DataArray(gap, cq, dq),
-        "leased_capacity_mw": xr.DataArray(leased, cq, dq),
-        "nre_usd": xr.DataArray(nre, cq, dq),
+        "mtia_share_purchases_h100e": _q(mtia_share_purchases),
+        "nvidia_min_units": _q(nv_min),
+        "nvidia_floor_units": _q(split["nvidia_floor_units"]),
+        "amd_surplus_h100e": _q(split["committed_surplus_h100e"].sum(axis=1)),
+        "purchase_mix": _g(purchase_mix),
+        "all_nvidia_units": _q(all_nvidia_units),
+        "replaced_nvidia_units": _q(replaced_units),
+        "nvidia_blend_unit_price_usd": _q(nv_price),
+        "nvidia_blend_system_cost_usd": _q(nv_system),
+        "rented_units": _g(rented),
+        "rented_h100e": _g(rented_h100e),
+        "rented_spend_usd": _g(rented_spend),
+        "facility_capacity_additions_mw": _q(additions),
+        "power_unmet_h100e": _q(np.zeros((nd, nq)) if unmet is None else unmet),
+        "power_gap_h100e": _q(gap),
+        "leased_capacity_mw": _q(leased),
+        "nre_usd": _q(nre),
         "is_mtia": xr.DataArray((vendor == "meta").astype(float), {"generation": gens}, ("generation",)),
         "is_nvidia": xr.DataArray((vendor == "nvidia").astype(float), {"generation": gens}, ("generation",)),
         "is_amd": xr.DataArray((vendor == "amd").astype(float), {"generation": gens}, ("generation",)),

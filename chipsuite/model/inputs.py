@@ -159,7 +159,9 @@ def with_fixed_parameters(scenario, values):
 
 
 def _bounded_path(var, position, dim):
-    low, base, high = (var.sel(bound=b, drop=True).transpose(dim, "quarter").values for b in ("low", "base", "high"))
+    ordered = var.transpose("bound", dim, "quarter")
+    bounds = [str(b) for b in ordered.bound.values]
+    low, base, high = (ordered.values[bounds.index(b)] for b in ("low", "base", "high"))
     pos = position.transpose("draw", dim)
     out = capacity_from_position(low, base, high, pos.values)
     coords = xr.Coordinates({"draw": pos.draw.values, dim: var[dim].values, "quarter": var.quarter.values})
