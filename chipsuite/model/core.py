@@ -114,12 +114,14 @@ OUTPUT_ATTRS = {
 
 
 def _quarter_index(ds, when):
-    return float(quarters_between(ds.quarter.values[0], when))
+    """Quarters from the model's first quarter to ``when`` (reads the raw variable: no DataArray is built)."""
+    return float(quarters_between(ds.variables["quarter"].values[0], when))
 
 
 def _p(values, name):
-    """Parameter as a (D,) numpy array."""
-    return values[name].transpose("draw", ...).values.reshape(-1)
+    """Parameter as a (D,) numpy array (no transpose when it already is one)."""
+    da = values[name]
+    return (da.values if da.dims == ("draw",) else da.transpose("draw", ...).values).reshape(-1)
 
 
 class _Parameters:
