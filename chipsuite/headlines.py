@@ -36,6 +36,12 @@ def _scoreboard_within(result):
     return float(scoreboard(result)["within"].sum())
 
 
+def _hyperion_delay_2028_2030(result):
+    from .explorers.energy import power_delay_effect
+
+    return power_delay_effect(None, "hyperion", 4)["extra_h100e_years_2028_2030"] / 1e6
+
+
 def _value_rows(result):
     from . import charts
 
@@ -51,6 +57,7 @@ CHECKS = {
     "capex_2026_usd_bn_base": lambda r: _annual_capex(r, 2026),
     "capex_2027_usd_bn_base": lambda r: _annual_capex(r, 2027),
     "scoreboard_within": _scoreboard_within,
+    "hyperion_delay_rented_2028_2030_m_h100e_years_base": _hyperion_delay_2028_2030,
     "value_table_rows": _value_rows,
 }
 

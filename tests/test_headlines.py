@@ -13,7 +13,7 @@ import pytest
 from chipsuite import headlines, report
 
 REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS = [p for p in sorted((REPO / "notebooks").glob("*.ipynb")) if not p.name.startswith("04_")]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 DRAWS = 50
 
 

@@ -350,11 +350,12 @@ def power_delay_chart(frame, delay=4.0, site="hyperion", case="power-constrained
 
 
 def power_delay_effect(scenario=None, site="hyperion", quarters=4.0):
-    """What a power delay of ``site`` does in the power-constrained build (both shortfall modes give the
-    same amount; the mode decides whether it is rented or deferred). Returns a dict: ``extra_h100e_years``
-    (sum over 2022-2032 of the extra compute short of power x 1/4 year) [H100e-years], ``by_year``
-    [H100e, annual mean], ``extra_rental_cost_usd`` (rent mode) [USD], ``base_h100e_years`` (all compute
-    short of power without the delay) [H100e-years]."""
+    """What a power delay of ``site`` does in the power-constrained build, rent mode (purchases wait for
+    power, the capability that finds none is rented). Returns a dict: ``extra_h100e_years`` (sum over
+    2022-2032 of the extra compute short of power x 1/4 year) [H100e-years], ``extra_h100e_years_2028_2030``
+    (the same over 2028-2030, while Hyperion's plants are late) [H100e-years], ``by_year`` [H100e, annual
+    mean], ``extra_rental_cost_usd`` (rent mode) [USD], ``capex_by_year`` (change of headline capex) [USD],
+    ``base_h100e_years`` (all compute short of power without the delay) [H100e-years]."""
     from ..model import annual
     from ..scenario import Scenario
     from .grids import run_points
@@ -366,8 +367,12 @@ def power_delay_effect(scenario=None, site="hyperion", quarters=4.0):
     d = r.power_shortfall_h100e.isel(draw=1) - r.power_shortfall_h100e.isel(draw=0)
     cost = r.power_rental_cost_usd.isel(draw=1) - r.power_rental_cost_usd.isel(draw=0)
     by_year = annual(d) / 4
-    return {"extra_h100e_years": float(d.sum()) / 4, "by_year": {int(y): float(v) for y, v in
-                                                                  zip(by_year.year.values, by_year.values)},
+    capex = annual(r.capex_usd.isel(draw=1) - r.capex_usd.isel(draw=0))
+    years = by_year.year.values
+    return {"extra_h100e_years": float(d.sum()) / 4,
+            "extra_h100e_years_2028_2030": float(by_year.sel(year=(years >= 2028) & (years <= 2030)).sum()),
+            "by_year": {int(y): float(v) for y, v in zip(years, by_year.values)},
+            "capex_by_year": {int(y): float(v) for y, v in zip(capex.year.values, capex.values)},
             "extra_rental_cost_usd": float(cost.sum()),
             "base_h100e_years": float(r.power_shortfall_h100e.isel(draw=0).sum()) / 4}
 
