@@ -14,7 +14,8 @@ import html
 from pathlib import Path
 
 from ..modes import is_report_mode
-from ..scenario import PARAMETERS, Scenario, ScenarioError, as_number, check_seed
+from ..scenario import (BASE_CASE, BASE_NAME, PARAMETERS, Scenario, ScenarioError, as_number, check_seed,
+                        load_named, named_scenarios)
 
 __all__ = ["ScenarioState", "Control", "Explorer", "display_chart", "display_view_menu", "view_menu_bundle",
            "FALLBACK_CLASS", "VIEW_MENU_MIMETYPE"]
@@ -149,6 +150,8 @@ class Explorer:
     title = "Explorer"
 
     def __init__(self, scenario=None, draws=1, seed=0, **controls):
+        if isinstance(scenario, str):  # a named scenario of data/scenarios/ ("base": the base case)
+            scenario = load_named(scenario).scenario
         self.state = ScenarioState(scenario, draws=draws, seed=seed)
         self.values = {}
         for name, c in self.CONTROLS.items():
@@ -302,6 +305,71 @@ class Explorer:
         self._refresh()
         return self.state.scenario
 
+    # ------------------------------------------------------------------ named scenarios
+    def named_scenarios(self):
+        """``{name: NamedScenario}`` the *scenario* menu offers: the base case, then the files of
+        ``data/scenarios/`` (:func:`chipsuite.scenario.named_scenarios`, read once per explorer)."""
+        if getattr(self, "_named", None) is None:
+            self._named = {BASE_NAME: BASE_CASE, **named_scenarios()}
+        return self._named
+
+    @property
+    def scenario_name(self):
+        """Name of the named scenario the explorer's scenario equals (``"base"``: the base case), or
+        ``None`` once a control has moved it away from every named scenario."""
+        current = self.state.scenario
+        return next((n for n, s in self.named_scenarios().items() if s.scenario == current), None)
+
+    def use_scenario(self, name):
+        """Make named scenario ``name`` current (its overrides on the base case; what the *scenario*
+        menu does) and move the controls to it. Unknown names raise :class:`ScenarioError`; a chart
+        that cannot be drawn leaves the explorer unchanged. Returns the labels of sliders whose
+        range does not reach the scenario's value (the slider shows its limit)."""
+        named = self.named_scenarios().get(name)
+        if named is None:
+            raise ScenarioError(f"{type(self).__name__}: unknown named scenario {name!r}; "
+                                f"known: {list(self.named_scenarios())}")
+        before = (self.state.scenario, dict(self.values))
+        self.state.scenario = named.scenario
+        for n, c in self.CONTROLS.items():
+            if c.param is not None:
+                self.values[n] = self._from_param(c, getattr(self.state.scenario, c.param))
+        try:
+            self._refresh()
+        except Exception:  # the chart failed: back to the previous state
+            self.state.scenario, self.values = before
+            self._sync_controls()
+            raise
+        self._sync_controls()
+        return [c.label for n, c in self.CONTROLS.items()
+                if c.kind == "slider" and c.param is not None and not c.min <= self.values[n] <= c.max]
+
+    def _scenario_menu(self):
+        import ipywidgets as w
+
+        try:
+            named = self.named_scenarios()
+        except ScenarioError as err:  # a bad scenario file: the menu offers the base case and says why
+            self._named = {BASE_NAME: BASE_CASE}
+            named, problem = self._named, f"named scenarios not loaded: {err}"
+        else:
+            problem = ""
+        menu = w.Dropdown(options=[(s.title, n) for n, s in named.items()], value=self.scenario_name,
+                          description="scenario", style={"description_width": "initial"})
+
+        def pick(change):
+            if self._syncing or change["new"] is None:
+                return
+            outside = []
+            self._guarded(lambda: outside.extend(self.use_scenario(change["new"])),
+                          f"scenario: {named[change['new']].title}")
+            if outside:
+                self._show_message(f"scenario: {named[change['new']].title}; outside the range of "
+                                   f"{', '.join(outside)} (the slider shows its limit)")
+
+        menu.observe(pick, names="value")
+        return menu, problem
+
     # ------------------------------------------------------------------ GUI side
     @property
     def widget(self):
@@ -343,7 +411,10 @@ class Explorer:
                                               f"saved to {html.escape(path.value)}"))
         load.on_click(lambda _: self._guarded(lambda: self.load_scenario(path.value),
                                               f"loaded {html.escape(path.value)}"))
-        files = w.HBox([path, save, load])
+        self._named_menu, problem = self._scenario_menu()
+        if problem:
+            self._show_message(problem, error=True)
+        files = w.HBox([self._named_menu, path, save, load])
         return w.VBox([w.HTML(f"<b>{html.escape(self.title)}</b>"), *self._controls.values(), self._message,
                        self._chart_widget, files])
 
@@ -379,6 +450,9 @@ class Explorer:
             for name, ctl in self._controls.items():
                 if ctl.value != self.values[name]:
                     ctl.value = self.values[name]
+            menu = getattr(self, "_named_menu", None)
+            if menu is not None and menu.value != self.scenario_name:
+                menu.value = self.scenario_name
         finally:
             self._syncing = False
 
