@@ -160,12 +160,13 @@ def headline_table(frame):
                          names={v: v for v in units})
 
 
-def path_frame(result, base_result, output, title, start="2024-01-01"):
-    """Tidy quarterly values of ``output`` (a :data:`MAIN_OUTPUTS` key) for the base case and a
-    scenario: ``quarter``, ``scenario`` (base case / ``title``), ``value`` in the output's unit."""
+def path_frame(result, base_result, output, start="2024-01-01", reference="base case"):
+    """Tidy quarterly values of ``output`` (a :data:`MAIN_OUTPUTS` key) for the base case (or another
+    reference, labelled ``reference``) and a scenario: ``quarter``, ``scenario`` (``reference`` /
+    ``"scenario"``), ``value`` in the output's unit."""
     _, _, var, scale = MAIN_OUTPUTS[output]
     frames = []
-    for label, r in ((BASE_CASE.title, base_result), (title, result)):
+    for label, r in ((reference, base_result), ("scenario", result)):
         da = r[var].isel(draw=0)
         da = da.sum([d for d in da.dims if d != "quarter"]) if da.ndim > 1 else da
         s = (da / scale).to_series()
@@ -174,13 +175,14 @@ def path_frame(result, base_result, output, title, start="2024-01-01"):
     return pd.concat(frames, ignore_index=True)
 
 
-def path_chart(frame, output, title):
-    """Lines of a scenario's main output against the base case (:func:`path_frame`)."""
+def path_chart(frame, output):
+    """Lines of a scenario's main output against the base case or its reference (:func:`path_frame`);
+    the menu that shows the chart names the scenario."""
     from .charts import scenario_comparison_chart
 
     heading, axis, _, _ = MAIN_OUTPUTS[output]
-    return scenario_comparison_chart(frame, f"{heading}: {title} against the base case", axis,
-                                     case="base case and a named scenario")
+    against = next(s for s in frame["scenario"].unique() if s != "scenario")
+    return scenario_comparison_chart(frame, f"{heading}: scenario and {against}", axis, case="named scenario")
 
 
 def _sources_html(ids):
@@ -196,13 +198,19 @@ def _sources_html(ids):
     return f"<ul>{''.join(items)}</ul>"
 
 
-def scenario_html(named, headlines):
+def scenario_html(named, headlines, path=None):
     """HTML of one named scenario: reasoning, what it changes, its headlines against the base case
     (``headlines``: the rows of :func:`headline_frame` for ``base`` and this scenario), sources."""
-    rows = headlines[headlines["scenario"].isin([BASE_NAME, named.name])]
+    rows = headlines[headlines["scenario"].isin([BASE_NAME, named.reference, named.name])]
+    reference = ""
+    if named.reference != BASE_NAME:
+        ref = load_named(named.reference, path)
+        only = ", ".join(html.escape(display.name(d.name)) for d in ref.scenario.diff(named.scenario))
+        reference = (f"<p>It reads against <b>{html.escape(ref.title)}</b>, the reference in the chart, which "
+                     f"differs from it only in: {only}.</p>")
     return (f'<div class="chipsuite-named-scenario"><p><b>{html.escape(named.title)}</b> '
             f'(<code>{html.escape(named.name)}</code>). {html.escape(named.reasoning)}</p>'
-            f"<p>What it changes against the base case:</p>{diff_table(named)._repr_html_()}"
+            f"<p>What it changes against the base case:</p>{diff_table(named)._repr_html_()}{reference}"
             f"<p>Headline results (capex: the year's sum; shares: {QUARTER}; base case, every other input "
             f"at its base value):</p>{headline_table(rows)._repr_html_()}"
             f"<p>Sources:</p>{_sources_html(named.source_ids)}</div>")
@@ -219,8 +227,11 @@ def scenario_views(path=None, results=None):
             continue
         named = load_named(name, path)
         output = _main_output(named)
-        chart = path_chart(path_frame(result, results[BASE_NAME], output, named.title), output, named.title)
-        views.append((named.title, chart, scenario_html(named, frame)))
+        against = results.get(named.reference)
+        lines = (path_frame(result, results[BASE_NAME], output) if against is None or named.reference == BASE_NAME
+                  else path_frame(result, against, output, reference="reference"))
+        chart = path_chart(lines, output)
+        views.append((named.title, chart, scenario_html(named, frame, path)))
     return views
 
 

@@ -538,8 +538,9 @@ SCENARIOS_FOLDER = "scenarios"
 BASE_NAME = "base"
 #: a scenario name: lower-case letters, digits and underscores, starting with a letter
 _NAME_RULE = re.compile(r"[a-z][a-z0-9_]{0,47}")
-#: top-level keys of a scenario file (all required)
+#: top-level keys of a scenario file (all required), and the optional ones
 _FILE_KEYS = ("name", "title", "reasoning", "source_ids", "parameters")
+_OPTIONAL_KEYS = ("reference",)
 #: keys of one parameter override (all required)
 _OVERRIDE_KEYS = ("value", "unit", "kind", "note")
 #: files a scenarios folder may hold besides ``*.toml``
@@ -581,6 +582,9 @@ class NamedScenario:
     source_ids: tuple = ()
     overrides: tuple = ()
     path: Path | None = None
+    #: the named scenario this one reads against (``"base"`` unless the file names another, e.g. a
+    #: power delay against the power-constrained build it needs)
+    reference: str = BASE_NAME
 
     @property
     def scenario(self):
@@ -657,7 +661,9 @@ def read_named_scenario(path, source_ids=None):
 
     The file holds ``name`` (= the file name without ``.toml``; lower-case letters, digits, ``_``;
     not ``"base"``), ``title``, ``reasoning`` (one paragraph), ``source_ids`` (ids of
-    ``sources.csv``, at least one) and a ``[parameters.<parameter>]`` table per override with
+    ``sources.csv``, at least one), optionally ``reference`` (the named scenario it reads against,
+    default ``"base"``; that it exists is checked by :func:`named_scenarios`) and a
+    ``[parameters.<parameter>]`` table per override with
     ``value`` (in the parameter's ``unit``), ``unit``, ``kind`` (reported, guidance, estimate,
     assumption) and ``note`` (the reasoning for this value). Any violation -- malformed TOML, a
     missing or unknown key, an unknown parameter, a wrong unit, a value outside the parameter's
@@ -678,8 +684,8 @@ def read_named_scenario(path, source_ids=None):
     except tomllib.TOMLDecodeError as err:
         raise NamedScenarioError(file, None, f"is not valid TOML: {err}") from None
     for key in data:
-        if key not in _FILE_KEYS:
-            raise NamedScenarioError(file, key, f"unknown key (allowed: {', '.join(_FILE_KEYS)})")
+        if key not in _FILE_KEYS + _OPTIONAL_KEYS:
+            raise NamedScenarioError(file, key, f"unknown key (allowed: {', '.join(_FILE_KEYS + _OPTIONAL_KEYS)})")
     for key in _FILE_KEYS:
         if key not in data:
             raise NamedScenarioError(file, key, "is missing (required)")
@@ -703,7 +709,11 @@ def read_named_scenario(path, source_ids=None):
     if not isinstance(params, dict) or not params:
         raise NamedScenarioError(file, "parameters", "must hold at least one [parameters.<name>] table")
     overrides = tuple(_override(file, n, entry) for n, entry in params.items())
-    named = NamedScenario(name, title, reasoning, tuple(ids), overrides, path)
+    reference = data.get("reference", BASE_NAME)
+    if not isinstance(reference, str) or not _NAME_RULE.fullmatch(reference) or reference == name:
+        raise NamedScenarioError(file, "reference", f"{_short(reference)} must name another scenario "
+                                 f"(a file name without .toml, or {BASE_NAME!r})")
+    named = NamedScenario(name, title, reasoning, tuple(ids), overrides, path, reference)
     try:
         named.scenario
     except ScenarioError as err:
@@ -728,7 +738,12 @@ def named_scenarios(path=None):
             raise NamedScenarioError(_file_label(f), None, "is not a scenario file (*.toml) or README.md")
     tomls = [f for f in files if f.suffix == ".toml"]
     known = _source_ids(folder) if tomls else frozenset()
-    return {f.stem: read_named_scenario(f, known) for f in tomls}
+    found = {f.stem: read_named_scenario(f, known) for f in tomls}
+    for named in found.values():
+        if named.reference != BASE_NAME and named.reference not in found:
+            raise NamedScenarioError(_file_label(named.path), "reference", f"{named.reference!r} is not a named "
+                                     f"scenario of {folder.name}/ (nor {BASE_NAME!r})")
+    return found
 
 
 def load_named(name, path=None):

@@ -169,6 +169,20 @@ def test_bad_file_names_file_key_and_rule(tmp_path, old, new, key, rule):
     assert isinstance(err, ScenarioError)
 
 
+def test_reference_must_name_another_scenario(tmp_path):
+    folder = _folder(tmp_path, _replace('source_ids = ["S14"]', 'source_ids = ["S14"]\nreference = "elsewhere"'))
+    with pytest.raises(NamedScenarioError, match=r"scenarios/case.toml, key 'reference': 'elsewhere' is not a "
+                                                 r"named scenario of scenarios/"):
+        named_scenarios(folder)
+    (folder / "case.toml").write_text(_replace('source_ids = ["S14"]', 'source_ids = ["S14"]\nreference = "case"'))
+    with pytest.raises(NamedScenarioError, match=r"key 'reference': 'case' must name another scenario"):
+        named_scenarios(folder)
+    (folder / "other.toml").write_text(GOOD.format(name="other"), encoding="utf-8")
+    (folder / "case.toml").write_text(_replace('source_ids = ["S14"]', 'source_ids = ["S14"]\nreference = "other"'))
+    assert named_scenarios(folder)["case"].reference == "other"
+    assert named_scenarios(folder)["other"].reference == BASE_NAME
+
+
 def test_base_is_reserved(tmp_path):
     folder = _folder(tmp_path, GOOD.format(name="base"), name="base")
     with pytest.raises(NamedScenarioError, match=r"scenarios/base.toml, key 'name': 'base' is reserved"):
@@ -307,5 +321,22 @@ def test_each_view_charts_the_main_output_against_base(results):
     spec = chart.to_dict()
     assert "AMD share" in str(spec["title"])
     data = next(iter(spec["datasets"].values()))
-    assert {row["scenario"] for row in data} == {"Base case", "AMD deal at its full 6 GW"}
+    assert {row["scenario"] for row in data} == {"base case", "scenario"}
+    base = [r["value"] for r in data if r["scenario"] == "base case"]
+    more = [r["value"] for r in data if r["scenario"] == "scenario"]
+    assert max(b - a for a, b in zip(base, more)) > 1  # AMD share higher by more than a percentage point
     assert "AMD deal scale" in text and "S109" in text and "evertiq.com" in text
+
+
+def test_a_power_delay_reads_against_its_reference(results):
+    named = load_named("hyperion_gas_delay")
+    assert named.reference == "power_constrained"
+    assert [d.name for d in load_named("power_constrained").scenario.diff(named.scenario)] == [
+        "hyperion_power_delay_quarters"]
+    views = {label: (chart, text) for label, chart, text in compare.scenario_views(results=results)}
+    chart, text = views[named.title]
+    data = next(iter(chart.to_dict()["datasets"].values()))
+    assert {row["scenario"] for row in data} == {"reference", "scenario"}
+    ref = [r["value"] for r in data if r["scenario"] == "reference"]
+    assert max(ref) > 1  # the power-constrained build rents compute: not the base case's zero
+    assert "It reads against <b>Power-constrained build" in text and "hyperion power delay quarters" in text
