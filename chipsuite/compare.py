@@ -143,9 +143,10 @@ def headline_frame(names=None, path=None, results=None):
     amounts in the key's unit). ``results``: from :func:`run_named` (computed if ``None``).
     """
     results = run_named(names, path) if results is None else results
+    found = {BASE_NAME: BASE_CASE, **named_scenarios(path)}
     rows = []
     for name, result in results.items():
-        named = _named(name, path)
+        named = found[name]
         rows.append({"scenario": name, "title": named.title,
                      **{k: fn(result) for k, (_, _, fn) in HEADLINES.items()}})
     return pd.DataFrame(rows)
@@ -217,19 +218,22 @@ def scenario_html(named, headlines, path=None):
 
 
 def scenario_views(path=None, results=None):
-    """``[(menu label, chart, HTML)]`` for every named scenario (a report view menu): the chart of its
-    main output against the base case, and :func:`scenario_html`."""
+    """``[(menu label, chart, HTML)]`` for every named scenario of ``results`` (:func:`run_named`; a
+    report view menu): the chart of its main output against the base case (or its ``reference``, when
+    that is in ``results``), and :func:`scenario_html`."""
     results = run_named(None, path) if results is None else results
     frame = headline_frame(path=path, results=results)
+    found = named_scenarios(path)
     views = []
     for name, result in results.items():
         if name == BASE_NAME:
             continue
-        named = load_named(name, path)
+        named = found[name]
         output = _main_output(named)
-        against = results.get(named.reference)
-        lines = (path_frame(result, results[BASE_NAME], output) if against is None or named.reference == BASE_NAME
-                  else path_frame(result, against, output, reference="reference"))
+        if named.reference in results and named.reference != BASE_NAME:
+            lines = path_frame(result, results[named.reference], output, reference="reference")
+        else:
+            lines = path_frame(result, results[BASE_NAME], output)
         chart = path_chart(lines, output)
         views.append((named.title, chart, scenario_html(named, frame, path)))
     return views
