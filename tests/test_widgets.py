@@ -562,3 +562,37 @@ def test_bad_scenario_file_leaves_the_base_case_and_says_why(monkeypatch, tmp_pa
     app.widget
     assert [v for _, v in app._named_menu.options] == ["base"]
     assert "named scenarios not loaded" in app._message.value and "broken.toml" in app._message.value
+
+
+def test_report_scenario_menu_charts_every_named_scenario():
+    app = W.DependenceExplorer()
+    state = (app.scenario, dict(app.values))
+    views = app.scenario_report_views()
+    assert (app.scenario, app.values) == state  # the explorer keeps its state
+    named = app.named_scenarios()
+    assert [label for label, _, _ in views] == [s.title for s in named.values()]
+    base_spec = views[0][1]
+    assert base_spec["title"]["subtitle"][0] == "Named scenario: Base case"
+    expected = app.chart().to_dict()
+    assert base_spec["datasets"] == expected["datasets"]
+    amd = dict((label, spec) for label, spec, _ in views)[named["amd_full_6gw"].title]
+    assert amd["datasets"] != base_spec["datasets"]  # the chart under the scenario is another chart
+    single = W.DependenceExplorer("amd_full_6gw").chart().to_dict()
+    assert amd["datasets"] == single["datasets"]
+
+
+def test_report_mode_show_adds_the_named_scenario_menu(monkeypatch):
+    import IPython.display
+
+    from chipsuite.explorers.base import VIEW_MENU_MIMETYPE
+
+    monkeypatch.setenv("CHIPSUITE_REPORT", "1")
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, **kw: shown.append(obj))
+    W.CapexExplorer().show()
+    menus = [o[VIEW_MENU_MIMETYPE] for o in shown]
+    assert [m["label"] for m in menus] == ["View", "Named scenario"]
+    assert len(menus[1]["views"]) == 1 + len(chipsuite.named_scenarios())
+    shown.clear()
+    W.DataExplorer().show()  # the data tables do not depend on the scenario: no such menu
+    assert [o[VIEW_MENU_MIMETYPE]["label"] for o in shown] == ["View"]

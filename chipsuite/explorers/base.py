@@ -147,6 +147,8 @@ class Explorer:
     VIEW = "view"
     #: view selected when a report page opens (``None``: the widget's current view)
     REPORT_DEFAULT = None
+    #: the kernel-free report adds a *scenario* menu: the chart under every named scenario
+    REPORT_SCENARIOS = True
     title = "Explorer"
 
     def __init__(self, scenario=None, draws=1, seed=0, **controls):
@@ -370,6 +372,20 @@ class Explorer:
         menu.observe(pick, names="value")
         return menu, problem
 
+    def scenario_report_views(self):
+        """``[(scenario title, Vega-Lite spec, "")]``: the current chart under the base case and every
+        named scenario, precomputed for the report's *scenario* menu (the explorer keeps its state).
+        Each chart's subtitle gets a first line naming the scenario."""
+        before = (self.state.scenario, dict(self.values))
+        views = []
+        try:
+            for name, named in self.named_scenarios().items():
+                self.use_scenario(name)
+                views.append((named.title, _scenario_subtitle(self.chart().to_dict(), named.title), ""))
+        finally:
+            self.state.scenario, self.values = before
+        return views
+
     # ------------------------------------------------------------------ GUI side
     @property
     def widget(self):
@@ -484,9 +500,14 @@ class Explorer:
     def show(self):
         """Display the widget UI with a static fallback (:meth:`display_live`); in report mode a
         kernel-free view menu over every view of :meth:`report_views` instead (the same views as the
-        widget's *chart* menu, precomputed; grid views keep their controls as bound selects/sliders)."""
+        widget's *chart* menu, precomputed; grid views keep their controls as bound selects/sliders),
+        then a *named scenario* menu over :meth:`scenario_report_views` (unless ``REPORT_SCENARIOS``
+        is false)."""
         if is_report_mode():
             display_view_menu(self.title, self.report_views(), default=self.report_default())
+            views = self.scenario_report_views() if self.REPORT_SCENARIOS else []
+            if len(views) > 1:
+                display_view_menu(self.title, views, label="Named scenario")
         else:
             self.display_live()
 
@@ -497,6 +518,18 @@ class Explorer:
 
         display(self.static_fallback_bundle(), raw=True)
         display(self.widget)
+
+
+def _scenario_subtitle(spec, title):
+    """``spec`` with a first subtitle line ``"Named scenario: <title>"`` (a top-level title, if any)."""
+    line = f"Named scenario: {title}"
+    head = spec.get("title")
+    if isinstance(head, str):
+        spec["title"] = {"text": head, "subtitle": line}
+    elif isinstance(head, dict):
+        sub = head.get("subtitle")
+        head["subtitle"] = [line, *([sub] if isinstance(sub, str) else (sub or []))]
+    return spec
 
 
 #: hashes of chart structures (spec without ``datasets``) already validated by Altair in this process
