@@ -33,6 +33,8 @@ _EXPORTS = {
     "scoreboard": "chipsuite.model",
     "Scenario": "chipsuite.scenario",
     "ScenarioError": "chipsuite.scenario",
+    "load_named": "chipsuite.scenario",
+    "named_scenarios": "chipsuite.scenario",
     "is_report_mode": "chipsuite.modes",
     "sobol": "chipsuite.sensitivity",
     "quantiles": "chipsuite.uncertainty",

@@ -28,15 +28,18 @@ import json
 import math
 import numbers
 import os
+import re
+import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-from .schema import BOUNDS, TABLES, UNITS, DataError, read_table
+from .schema import BOUNDS, KINDS, TABLES, UNITS, DataError, read_table
 
 __all__ = ["PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff", "assumptions_path",
-           "check_assumption_rows", "check_seed", "read_assumptions"]
+           "check_assumption_rows", "check_seed", "read_assumptions", "NamedScenario", "NamedScenarioError",
+           "scenarios_path", "read_named_scenario", "named_scenarios", "load_named"]
 
 #: the repository's data folder (``$CHIPSUITE_DATA_DIR`` or an argument may name another)
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -432,6 +435,12 @@ class Scenario:
         return cls()
 
     @classmethod
+    def named(cls, name, path=None):
+        """The named scenario ``name`` of ``data/scenarios/`` (:func:`load_named`): its overrides
+        applied to the base case. ``"base"`` is the base case."""
+        return load_named(name, path).scenario
+
+    @classmethod
     def from_dict(cls, values):
         """Build from a mapping; unknown or non-string names raise :class:`ScenarioError`."""
         if not isinstance(values, Mapping):
@@ -523,3 +532,230 @@ class Scenario:
         if name in SWITCHES:  # a scenario switch is never sampled
             return value, value, value
         return min(a["low"], value), value, max(a["high"], value)
+
+
+# ---------------------------------------------------------------------------------------------- named scenarios
+#: folder of the named scenario files inside a data folder (``data/scenarios/*.toml``)
+SCENARIOS_FOLDER = "scenarios"
+#: name of the base case in menus and tables (it has no file: every parameter at its base value)
+BASE_NAME = "base"
+#: a scenario name: lower-case letters, digits and underscores, starting with a letter
+_NAME_RULE = re.compile(r"[a-z][a-z0-9_]{0,47}")
+#: top-level keys of a scenario file (all required), and the optional ones
+_FILE_KEYS = ("name", "title", "reasoning", "source_ids", "parameters")
+_OPTIONAL_KEYS = ("reference",)
+#: keys of one parameter override (all required)
+_OVERRIDE_KEYS = ("value", "unit", "kind", "note")
+#: files a scenarios folder may hold besides ``*.toml``
+_OTHER_FILES = ("README.md",)
+
+
+class NamedScenarioError(ScenarioError):
+    """A named scenario file breaks a rule. ``file`` (folder/name), ``key`` (dotted key in the file,
+    ``None`` for the whole file) and ``rule`` are attributes; the message names all three."""
+
+    def __init__(self, file, key, rule):
+        self.file, self.key, self.rule = str(file), key, rule
+        where = f"{self.file}, key {key!r}" if key else self.file
+        super().__init__(f"{where}: {rule}")
+
+
+class Override(NamedTuple):
+    """One parameter a named scenario sets: ``value`` in the parameter's ``unit``, the value's
+    ``kind`` (reported, guidance, estimate, assumption) and a ``note`` with its reasoning."""
+
+    name: str
+    value: float
+    unit: str
+    kind: str
+    note: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NamedScenario:
+    """A sourced what-if: parameter overrides of the base case with their reasoning.
+
+    Read from ``data/scenarios/<name>.toml`` by :func:`read_named_scenario`; ``scenario`` is the
+    validated :class:`Scenario` (the base case with ``overrides`` applied).
+    """
+
+    name: str
+    title: str
+    reasoning: str
+    source_ids: tuple = ()
+    overrides: tuple = ()
+    path: Path | None = None
+    #: the named scenario this one reads against (``"base"`` unless the file names another, e.g. a
+    #: power delay against the power-constrained build it needs)
+    reference: str = BASE_NAME
+
+    @property
+    def scenario(self):
+        return Scenario.default().replace(**{o.name: o.value for o in self.overrides})
+
+    def diff(self):
+        """Parameters that differ from the base case: ``ScenarioDiff(name, base, scenario, unit)``."""
+        return Scenario.default().diff(self.scenario)
+
+
+BASE_CASE = NamedScenario(BASE_NAME, "Base case", "Every parameter at its base value in data/assumptions.csv.")
+
+
+def scenarios_path(path=None):
+    """The folder of named scenario files: ``path`` (a folder of ``*.toml`` files, or a data folder
+    holding ``scenarios/``), else ``$CHIPSUITE_DATA_DIR/scenarios``, else ``data/scenarios``."""
+    if path is None:
+        path = os.environ.get("CHIPSUITE_DATA_DIR") or DEFAULT_DATA_DIR
+    path = Path(path).expanduser()
+    return path / SCENARIOS_FOLDER if (path / SCENARIOS_FOLDER).is_dir() else path
+
+
+def _file_label(path):
+    path = Path(path)
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+def _source_ids(folder):
+    """Source ids of the ``sources.csv`` next to a scenarios folder (``<data folder>/sources.csv``)."""
+    table = read_table(Path(folder).parent / TABLES["sources"].file, TABLES["sources"])
+    return frozenset(r["source_id"] for r in table.rows)
+
+
+def _text(file, data, key, label=None):
+    """``data[key]`` as one line of text (a paragraph's line breaks become spaces); else an error
+    naming ``label`` (default ``key``)."""
+    value = data[key]
+    if not isinstance(value, str) or not value.strip():
+        raise NamedScenarioError(file, label or key, f"must be a non-empty string, not {_short(value)}")
+    return " ".join(value.split())
+
+
+def _override(file, name, entry):
+    key = f"parameters.{name}"
+    p = PARAMETERS.get(name)
+    if p is None:
+        raise NamedScenarioError(file, key, "is not a scenario parameter (chipsuite.scenario.PARAMETERS)")
+    if not isinstance(entry, dict):
+        raise NamedScenarioError(file, key, f"must be a table with the keys {', '.join(_OVERRIDE_KEYS)}, "
+                                 f"not {_short(entry)}")
+    for k in entry:
+        if k not in _OVERRIDE_KEYS:
+            raise NamedScenarioError(file, f"{key}.{k}", f"unknown key (allowed: {', '.join(_OVERRIDE_KEYS)})")
+    for k in _OVERRIDE_KEYS:
+        if k not in entry:
+            raise NamedScenarioError(file, f"{key}.{k}", "is missing (required)")
+    unit = entry["unit"]
+    if unit != p.unit:
+        raise NamedScenarioError(file, f"{key}.unit", f"unit {_short(unit)} is not the parameter's unit {p.unit!r}")
+    try:
+        value = as_number(name, entry["value"], p.unit)
+    except ScenarioError as err:
+        raise NamedScenarioError(file, f"{key}.value", str(err)) from None
+    if not math.isfinite(value) or not p.lower <= value <= p.upper:
+        raise NamedScenarioError(file, f"{key}.value", f"{value:g} {p.unit} is outside the parameter's validity "
+                                 f"bounds [{p.lower:g}, {p.upper:g}]")
+    if entry["kind"] not in KINDS:
+        raise NamedScenarioError(file, f"{key}.kind", f"{_short(entry['kind'])} is not one of {', '.join(KINDS)}")
+    return Override(name, value, p.unit, entry["kind"], _text(file, entry, "note", f"{key}.note"))
+
+
+def read_named_scenario(path, source_ids=None):
+    """Read and validate one named scenario file (TOML, read with :mod:`tomllib`).
+
+    The file holds ``name`` (= the file name without ``.toml``; lower-case letters, digits, ``_``;
+    not ``"base"``), ``title``, ``reasoning`` (one paragraph), ``source_ids`` (ids of
+    ``sources.csv``, at least one), optionally ``reference`` (the named scenario it reads against,
+    default ``"base"``; that it exists is checked by :func:`named_scenarios`) and a
+    ``[parameters.<parameter>]`` table per override with
+    ``value`` (in the parameter's ``unit``), ``unit``, ``kind`` (reported, guidance, estimate,
+    assumption) and ``note`` (the reasoning for this value). Any violation -- malformed TOML, a
+    missing or unknown key, an unknown parameter, a wrong unit, a value outside the parameter's
+    validity bounds, an unknown source id, or overrides that make no valid :class:`Scenario` --
+    raises :class:`NamedScenarioError` naming file, key and rule.
+
+    ``source_ids``: the known source ids (default: those of the ``sources.csv`` of the data folder
+    holding the file's folder).
+    """
+    path = Path(path)
+    file = _file_label(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise NamedScenarioError(file, None, f"is not valid UTF-8 (byte {err.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise NamedScenarioError(file, None, f"is not valid TOML: {err}") from None
+    for key in data:
+        if key not in _FILE_KEYS + _OPTIONAL_KEYS:
+            raise NamedScenarioError(file, key, f"unknown key (allowed: {', '.join(_FILE_KEYS + _OPTIONAL_KEYS)})")
+    for key in _FILE_KEYS:
+        if key not in data:
+            raise NamedScenarioError(file, key, "is missing (required)")
+    name = data["name"]
+    if not isinstance(name, str) or not _NAME_RULE.fullmatch(name):
+        raise NamedScenarioError(file, "name", f"{_short(name)} must be lower-case letters, digits and '_', "
+                                 "starting with a letter (at most 48 characters)")
+    if name != path.stem:
+        raise NamedScenarioError(file, "name", f"{name!r} must equal the file name {path.stem!r}")
+    if name == BASE_NAME:
+        raise NamedScenarioError(file, "name", f"{BASE_NAME!r} is reserved for the base case")
+    title, reasoning = _text(file, data, "title"), _text(file, data, "reasoning")
+    ids = data["source_ids"]
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise NamedScenarioError(file, "source_ids", f"must be a non-empty list of source ids, not {_short(ids)}")
+    known = _source_ids(path.parent) if source_ids is None else source_ids
+    for sid in ids:
+        if sid not in known:
+            raise NamedScenarioError(file, "source_ids", f"source id {sid!r} is not in sources.csv")
+    params = data["parameters"]
+    if not isinstance(params, dict) or not params:
+        raise NamedScenarioError(file, "parameters", "must hold at least one [parameters.<name>] table")
+    overrides = tuple(_override(file, n, entry) for n, entry in params.items())
+    reference = data.get("reference", BASE_NAME)
+    if not isinstance(reference, str) or not _NAME_RULE.fullmatch(reference) or reference == name:
+        raise NamedScenarioError(file, "reference", f"{_short(reference)} must name another scenario "
+                                 f"(a file name without .toml, or {BASE_NAME!r})")
+    named = NamedScenario(name, title, reasoning, tuple(ids), overrides, path, reference)
+    try:
+        named.scenario
+    except ScenarioError as err:
+        raise NamedScenarioError(file, "parameters", f"the overrides make no valid scenario: {err}") from None
+    return named
+
+
+def named_scenarios(path=None):
+    """Every named scenario of the scenarios folder (:func:`scenarios_path`), validated:
+    ``{name: NamedScenario}`` in file-name order.
+
+    A folder that does not exist holds no scenarios (``{}``: a data folder of tests may have none);
+    a file other than ``*.toml`` or ``README.md`` raises :class:`NamedScenarioError`, as does any bad file
+    (:func:`read_named_scenario`).
+    """
+    folder = scenarios_path(path)
+    if not folder.is_dir():
+        return {}
+    files = sorted(folder.iterdir())
+    for f in files:
+        if not (f.suffix == ".toml" or f.name in _OTHER_FILES or f.name.startswith(".")):
+            raise NamedScenarioError(_file_label(f), None, "is not a scenario file (*.toml) or README.md")
+    tomls = [f for f in files if f.suffix == ".toml"]
+    known = _source_ids(folder) if tomls else frozenset()
+    found = {f.stem: read_named_scenario(f, known) for f in tomls}
+    for named in found.values():
+        if named.reference != BASE_NAME and named.reference not in found:
+            raise NamedScenarioError(_file_label(named.path), "reference", f"{named.reference!r} is not a named "
+                                     f"scenario of {folder.name}/ (nor {BASE_NAME!r})")
+    return found
+
+
+def load_named(name, path=None):
+    """The named scenario ``name`` (``"base"``: the base case, :data:`BASE_CASE`); an unknown name
+    raises :class:`ScenarioError` listing the known ones."""
+    if name == BASE_NAME:
+        return BASE_CASE
+    found = named_scenarios(path)
+    if name not in found:
+        raise ScenarioError(f"unknown named scenario {_short(name)}; known: {[BASE_NAME, *found]} "
+                            f"(files in {scenarios_path(path)})")
+    return found[name]

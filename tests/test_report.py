@@ -347,3 +347,74 @@ def test_index_lists_question_and_headline(tmp_path):
                              question="What share?")
     index = report.write_index([page], tmp_path).read_text(encoding="utf-8")
     assert '<p class="headline">MTIA holds 17 %</p>' in index and '<p class="question">What share?</p>' in index
+
+
+# --- named scenarios (issue 13 item 8): a report section comparing them --------------------------
+
+
+def _shown_outputs(monkeypatch, report_mode=True):
+    """What ``chipsuite.compare.show()`` displays, as notebook outputs (report mode by default)."""
+    import IPython.display
+
+    from chipsuite import compare
+    from chipsuite.modes import REPORT_ENV
+
+    if report_mode:
+        monkeypatch.setenv(REPORT_ENV, "1")
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, **kw: shown.append(obj))
+    frame = compare.show()
+    outputs = []
+    for obj in shown:
+        if isinstance(obj, dict) or hasattr(obj, "_repr_html_"):  # a mimebundle or a table (not a widget)
+            data = obj if isinstance(obj, dict) else {"text/html": obj._repr_html_(), "text/plain": repr(obj)}
+            outputs.append(new_output("display_data", data=data))
+    return frame, shown, outputs
+
+
+def test_report_has_a_named_scenario_section(monkeypatch):
+    from chipsuite.scenario import named_scenarios
+
+    frame, shown, outputs = _shown_outputs(monkeypatch)
+    named = named_scenarios()
+    assert frame["scenario"].tolist() == ["base", *named]
+    nb = new_notebook(cells=[new_code_cell("named = compare.show()", outputs=outputs)])
+    report.check_no_widget_views(nb)  # kernel-free
+    assert report.embed_vega_outputs(nb) == 1
+    table, menu = (o.data["text/html"] for o in nb.cells[0].outputs)
+    for s in named.values():  # every scenario in the comparison table and in the menu
+        assert s.title in table  # (the pandas Styler writes cell text unescaped)
+        assert f">{html_escape(s.title)}</option>" in menu
+    assert "capex 2027 [USD bn]" in table and "MTIA share, 2027Q4 [%]" in table and "Base case" in table
+    assert '<select aria-label="Named scenarios scenario">' in menu
+    # the precomputed views carry each scenario's reasoning, diff against base, headlines and sources
+    bear = named["bear"]
+    assert html_escape(bear.reasoning[:60]) in menu and "2026 demand (H100e)" in menu and "S22" in menu
+    assert report.network_references(table + menu) == []
+
+
+def test_named_scenario_section_with_a_kernel_is_a_widget(monkeypatch):
+    from chipsuite.modes import REPORT_ENV
+
+    monkeypatch.delenv(REPORT_ENV, raising=False)
+    _, shown, _ = _shown_outputs(monkeypatch, report_mode=False)
+    box = shown[-1]
+    menu, chart, text = box.children
+    assert menu.description == "scenario"
+    before = (chart.spec, text.value)
+    menu.value = menu.options[1]  # what a user does
+    assert (chart.spec, text.value) != before and menu.options[1] in text.value
+
+
+def html_escape(text):
+    import html
+
+    return html.escape(text)
+
+
+@pytest.mark.slow
+def test_real_report_compares_named_scenarios(real_reports):
+    out, pages = real_reports
+    page = (out / "05_uncertainty.html").read_text(encoding="utf-8")
+    assert "Named scenarios" in page and '<select aria-label="Named scenarios scenario">' in page
+    assert "AMD deal at its full 6 GW" in page

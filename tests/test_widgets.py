@@ -475,3 +475,124 @@ def test_property_supply_mix_chart_data_is_consistent(gas, nuclear):
     e = lambda x: x[x["measure"] == "energy_twh"]["value"].to_numpy()  # noqa: E731
     np.testing.assert_allclose(e(f), e(base), rtol=1e-12)
     json.dumps(app.chart().to_dict())
+
+
+# --------------------------------------------------------------------------- named scenarios (scenario menu)
+
+
+def test_explorer_takes_a_named_scenario():
+    app = W.CadenceExplorer("mtia_slip_two_quarters")
+    assert app.scenario == chipsuite.Scenario.named("mtia_slip_two_quarters")
+    assert app.values["slip_quarters"] == 2.0  # the slider follows the scenario
+    assert app.scenario_name == "mtia_slip_two_quarters"
+    with pytest.raises(ScenarioError, match="unknown named scenario"):
+        W.CadenceExplorer("no_such_case")
+
+
+def test_use_scenario_applies_overrides_and_moves_controls():
+    app = W.CadenceExplorer()
+    assert app.scenario_name == "base"
+    before = app.summary()["mtia_share_h100e_2027q4"]
+    assert app.use_scenario("mtia_slip_two_quarters") == []
+    assert app.scenario.mtia_slip_per_generation == 2.0 and app.scenario.mtia_first_release_quarter_index == 13
+    assert app.values["slip_quarters"] == 2.0
+    assert app.summary()["mtia_share_h100e_2027q4"] < before
+    app.set(slip_quarters=1.0)  # a control moves it away from every named scenario
+    assert app.scenario_name is None
+    app.use_scenario("base")
+    assert app.scenario == chipsuite.Scenario.default() and app.values["slip_quarters"] == 0.25
+    with pytest.raises(ScenarioError, match="unknown named scenario 'bera'"):
+        app.use_scenario("bera")
+    assert app.scenario == chipsuite.Scenario.default()
+
+
+@pytest.mark.parametrize("cls", [W.CadenceExplorer, W.CapexExplorer, W.DependenceExplorer, W.EnergyExplorer,
+                                 W.PowerExplorer, W.UncertaintyExplorer])
+def test_scenario_menu_in_every_model_explorer(cls):
+    app = cls(draws=5) if cls is W.UncertaintyExplorer else cls()
+    box = app.widget
+    menu = app._named_menu
+    assert menu.description == "scenario" and menu.value == "base"
+    assert menu in box.children[-1].children  # next to save / load scenario
+    assert dict((v, k) for k, v in menu.options)["amd_full_6gw"] == "AMD deal at its full 6 GW"
+    spec = app._chart_widget.spec
+    menu.value = "bear"  # what a user does
+    assert app.scenario == chipsuite.Scenario.named("bear")
+    assert "Not applied" not in app._message.value and "Bear case" in app._message.value
+    if cls is not W.UncertaintyExplorer:  # the ensemble's fan chart is redrawn too, but need not differ
+        assert app._chart_widget.spec != spec
+
+
+def test_scenario_menu_moves_sliders_and_follows_controls():
+    app = W.CapexExplorer()
+    app.widget
+    app._named_menu.value = "bull"
+    assert app._controls["demand_growth_2027_pct"].value == pytest.approx(120)
+    assert app.scenario.demand_2026_h100e == chipsuite.Scenario.named("bull").demand_2026_h100e
+    app._controls["nvidia_price_multiplier"].value = 1.5  # now a scenario of its own
+    assert app._named_menu.value is None
+    app.set(nvidia_price_multiplier=1.0)  # back to the bull case exactly
+    assert app._named_menu.value == "bull"
+
+
+def test_scenario_menu_says_when_a_slider_cannot_show_the_value(monkeypatch):
+    from chipsuite.explorers import cadence
+
+    narrow = dict(cadence.CadenceExplorer.CONTROLS)
+    narrow["slip_quarters"] = W.Control("slider", "slip per generation [quarters]", min=0, max=1, step=0.25,
+                                        param="mtia_slip_per_generation")
+    monkeypatch.setattr(cadence.CadenceExplorer, "CONTROLS", narrow)
+    app = W.CadenceExplorer()
+    app.widget
+    app._named_menu.value = "mtia_slip_two_quarters"
+    assert app.scenario.mtia_slip_per_generation == 2.0  # applied in full
+    assert "outside the range of slip per generation [quarters]" in app._message.value
+
+
+def test_bad_scenario_file_leaves_the_base_case_and_says_why(monkeypatch, tmp_path):
+    import shutil
+
+    from chipsuite import scenario as scenario_module
+
+    shutil.copy(scenario_module.DEFAULT_DATA_DIR / "sources.csv", tmp_path / "sources.csv")
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "broken.toml").write_text('name = "broken"\n', encoding="utf-8")
+    monkeypatch.setattr("chipsuite.explorers.base.named_scenarios", lambda: scenario_module.named_scenarios(tmp_path))
+    app = W.CadenceExplorer()
+    app.widget
+    assert [v for _, v in app._named_menu.options] == ["base"]
+    assert "named scenarios not loaded" in app._message.value and "broken.toml" in app._message.value
+
+
+def test_report_scenario_menu_charts_every_named_scenario():
+    app = W.DependenceExplorer()
+    state = (app.scenario, dict(app.values))
+    views = app.scenario_report_views()
+    assert (app.scenario, app.values) == state  # the explorer keeps its state
+    named = app.named_scenarios()
+    assert [label for label, _, _ in views] == [s.title for s in named.values()]
+    base_spec = views[0][1]
+    assert base_spec["title"]["subtitle"][0] == "Named scenario: Base case"
+    expected = app.chart().to_dict()
+    assert base_spec["datasets"] == expected["datasets"]
+    amd = dict((label, spec) for label, spec, _ in views)[named["amd_full_6gw"].title]
+    assert amd["datasets"] != base_spec["datasets"]  # the chart under the scenario is another chart
+    single = W.DependenceExplorer("amd_full_6gw").chart().to_dict()
+    assert amd["datasets"] == single["datasets"]
+
+
+def test_report_mode_show_adds_the_named_scenario_menu(monkeypatch):
+    import IPython.display
+
+    from chipsuite.explorers.base import VIEW_MENU_MIMETYPE
+
+    monkeypatch.setenv("CHIPSUITE_REPORT", "1")
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, **kw: shown.append(obj))
+    W.CapexExplorer().show()
+    menus = [o[VIEW_MENU_MIMETYPE] for o in shown]
+    assert [m["label"] for m in menus] == ["View", "Named scenario"]
+    assert len(menus[1]["views"]) == 1 + len(chipsuite.named_scenarios())
+    shown.clear()
+    W.DataExplorer().show()  # the data tables do not depend on the scenario: no such menu
+    assert [o[VIEW_MENU_MIMETYPE]["label"] for o in shown] == ["View"]

@@ -14,7 +14,8 @@ import html
 from pathlib import Path
 
 from ..modes import is_report_mode
-from ..scenario import PARAMETERS, Scenario, ScenarioError, as_number, check_seed
+from ..scenario import (BASE_CASE, BASE_NAME, PARAMETERS, Scenario, ScenarioError, as_number, check_seed,
+                        load_named, named_scenarios)
 
 __all__ = ["ScenarioState", "Control", "Explorer", "display_chart", "display_view_menu", "view_menu_bundle",
            "FALLBACK_CLASS", "VIEW_MENU_MIMETYPE"]
@@ -146,9 +147,13 @@ class Explorer:
     VIEW = "view"
     #: view selected when a report page opens (``None``: the widget's current view)
     REPORT_DEFAULT = None
+    #: the kernel-free report adds a *scenario* menu: the chart under every named scenario
+    REPORT_SCENARIOS = True
     title = "Explorer"
 
     def __init__(self, scenario=None, draws=1, seed=0, **controls):
+        if isinstance(scenario, str):  # a named scenario of data/scenarios/ ("base": the base case)
+            scenario = load_named(scenario).scenario
         self.state = ScenarioState(scenario, draws=draws, seed=seed)
         self.values = {}
         for name, c in self.CONTROLS.items():
@@ -302,6 +307,85 @@ class Explorer:
         self._refresh()
         return self.state.scenario
 
+    # ------------------------------------------------------------------ named scenarios
+    def named_scenarios(self):
+        """``{name: NamedScenario}`` the *scenario* menu offers: the base case, then the files of
+        ``data/scenarios/`` (:func:`chipsuite.scenario.named_scenarios`, read once per explorer)."""
+        if getattr(self, "_named", None) is None:
+            self._named = {BASE_NAME: BASE_CASE, **named_scenarios()}
+        return self._named
+
+    @property
+    def scenario_name(self):
+        """Name of the named scenario the explorer's scenario equals (``"base"``: the base case), or
+        ``None`` once a control has moved it away from every named scenario."""
+        current = self.state.scenario
+        return next((n for n, s in self.named_scenarios().items() if s.scenario == current), None)
+
+    def use_scenario(self, name):
+        """Make named scenario ``name`` current (its overrides on the base case; what the *scenario*
+        menu does) and move the controls to it. Unknown names raise :class:`ScenarioError`; a chart
+        that cannot be drawn leaves the explorer unchanged. Returns the labels of sliders whose
+        range does not reach the scenario's value (the slider shows its limit)."""
+        named = self.named_scenarios().get(name)
+        if named is None:
+            raise ScenarioError(f"{type(self).__name__}: unknown named scenario {name!r}; "
+                                f"known: {list(self.named_scenarios())}")
+        before = (self.state.scenario, dict(self.values))
+        self.state.scenario = named.scenario
+        for n, c in self.CONTROLS.items():
+            if c.param is not None:
+                self.values[n] = self._from_param(c, getattr(self.state.scenario, c.param))
+        try:
+            self._refresh()
+        except Exception:  # the chart failed: back to the previous state
+            self.state.scenario, self.values = before
+            self._sync_controls()
+            raise
+        self._sync_controls()
+        return [c.label for n, c in self.CONTROLS.items()
+                if c.kind == "slider" and c.param is not None and not c.min <= self.values[n] <= c.max]
+
+    def _scenario_menu(self):
+        import ipywidgets as w
+
+        try:
+            named = self.named_scenarios()
+        except ScenarioError as err:  # a bad scenario file: the menu offers the base case and says why
+            self._named = {BASE_NAME: BASE_CASE}
+            named, problem = self._named, f"named scenarios not loaded: {err}"
+        else:
+            problem = ""
+        menu = w.Dropdown(options=[(s.title, n) for n, s in named.items()], value=self.scenario_name,
+                          description="scenario", style={"description_width": "initial"})
+
+        def pick(change):
+            if self._syncing or change["new"] is None:
+                return
+            outside = []
+            self._guarded(lambda: outside.extend(self.use_scenario(change["new"])),
+                          f"scenario: {named[change['new']].title}")
+            if outside:
+                self._show_message(f"scenario: {named[change['new']].title}; outside the range of "
+                                   f"{', '.join(outside)} (the slider shows its limit)")
+
+        menu.observe(pick, names="value")
+        return menu, problem
+
+    def scenario_report_views(self):
+        """``[(scenario title, Vega-Lite spec, "")]``: the current chart under the base case and every
+        named scenario, precomputed for the report's *scenario* menu (the explorer keeps its state).
+        Each chart's subtitle gets a first line naming the scenario."""
+        before = (self.state.scenario, dict(self.values))
+        views = []
+        try:
+            for name, named in self.named_scenarios().items():
+                self.use_scenario(name)
+                views.append((named.title, _scenario_subtitle(self.chart().to_dict(), named.title), ""))
+        finally:
+            self.state.scenario, self.values = before
+        return views
+
     # ------------------------------------------------------------------ GUI side
     @property
     def widget(self):
@@ -343,7 +427,10 @@ class Explorer:
                                               f"saved to {html.escape(path.value)}"))
         load.on_click(lambda _: self._guarded(lambda: self.load_scenario(path.value),
                                               f"loaded {html.escape(path.value)}"))
-        files = w.HBox([path, save, load])
+        self._named_menu, problem = self._scenario_menu()
+        if problem:
+            self._show_message(problem, error=True)
+        files = w.HBox([self._named_menu, path, save, load])
         return w.VBox([w.HTML(f"<b>{html.escape(self.title)}</b>"), *self._controls.values(), self._message,
                        self._chart_widget, files])
 
@@ -379,6 +466,9 @@ class Explorer:
             for name, ctl in self._controls.items():
                 if ctl.value != self.values[name]:
                     ctl.value = self.values[name]
+            menu = getattr(self, "_named_menu", None)
+            if menu is not None and menu.value != self.scenario_name:
+                menu.value = self.scenario_name
         finally:
             self._syncing = False
 
@@ -410,9 +500,14 @@ class Explorer:
     def show(self):
         """Display the widget UI with a static fallback (:meth:`display_live`); in report mode a
         kernel-free view menu over every view of :meth:`report_views` instead (the same views as the
-        widget's *chart* menu, precomputed; grid views keep their controls as bound selects/sliders)."""
+        widget's *chart* menu, precomputed; grid views keep their controls as bound selects/sliders),
+        then a *named scenario* menu over :meth:`scenario_report_views` (unless ``REPORT_SCENARIOS``
+        is false)."""
         if is_report_mode():
             display_view_menu(self.title, self.report_views(), default=self.report_default())
+            views = self.scenario_report_views() if self.REPORT_SCENARIOS else []
+            if len(views) > 1:
+                display_view_menu(self.title, views, label="Named scenario")
         else:
             self.display_live()
 
@@ -423,6 +518,18 @@ class Explorer:
 
         display(self.static_fallback_bundle(), raw=True)
         display(self.widget)
+
+
+def _scenario_subtitle(spec, title):
+    """``spec`` with a first subtitle line ``"Named scenario: <title>"`` (a top-level title, if any)."""
+    line = f"Named scenario: {title}"
+    head = spec.get("title")
+    if isinstance(head, str):
+        spec["title"] = {"text": head, "subtitle": line}
+    elif isinstance(head, dict):
+        sub = head.get("subtitle")
+        head["subtitle"] = [line, *([sub] if isinstance(sub, str) else (sub or []))]
+    return spec
 
 
 #: hashes of chart structures (spec without ``datasets``) already validated by Altair in this process

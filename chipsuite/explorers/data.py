@@ -35,6 +35,7 @@ class DataExplorer(Explorer):
         "filter": Control("text", "rows containing", default=""),
     }
     max_rows = 60
+    REPORT_SCENARIOS = False  # the tables do not depend on the scenario
 
     def chart_data(self, view=None):
         """The filtered rows of the selected table, with their sources joined (publisher, title, url)."""
