@@ -295,11 +295,12 @@ def test_each_scenario_moves_its_main_output(headlines):
 
 
 def test_hyperion_delay_rents_more_while_hyperion_waits(results):
-    """The delay moves Hyperion's first gas plants from 2028Q4 to 2029Q4: more rented in between."""
+    """The delay moves Hyperion's first gas plants from 2028Q4 to 2029Q4: more rented in between. (Later the
+    delayed build may rent less: its purchases, made later, are newer chips with more H100e per MW.)"""
     late = results["hyperion_gas_delay"].power_rented_h100e.isel(draw=0)
     ref = results["power_constrained"].power_rented_h100e.isel(draw=0)
     gap = (late - ref).to_series()
-    assert (gap >= -1e-6 * ref.max().item()).all()
+    assert (gap[:"2029-10-01"] >= -1e-6 * ref.max().item()).all()
     assert gap["2028-10-01":"2029-07-01"].min() > 0
     assert gap[:"2028-07-01"].abs().max() == pytest.approx(0, abs=1e-6)
 
