@@ -326,7 +326,7 @@ def test_each_view_charts_the_main_output_against_base(results):
     base = [r["value"] for r in data if r["scenario"] == "base case"]
     more = [r["value"] for r in data if r["scenario"] == "scenario"]
     assert max(b - a for a, b in zip(base, more)) > 1  # AMD share higher by more than a percentage point
-    assert "AMD deal scale" in text and "S109" in text and "evertiq.com" in text
+    assert "AMD deal volume" in text and "S109" in text and "evertiq.com" in text
 
 
 def test_a_power_delay_reads_against_its_reference(results):
@@ -340,4 +340,4 @@ def test_a_power_delay_reads_against_its_reference(results):
     assert {row["scenario"] for row in data} == {"reference", "scenario"}
     ref = [r["value"] for r in data if r["scenario"] == "reference"]
     assert max(ref) > 1  # the power-constrained build rents compute: not the base case's zero
-    assert "It reads against <b>Power-constrained build" in text and "hyperion power delay quarters" in text
+    assert "It reads against <b>Power-constrained build" in text and "Hyperion power delay" in text
