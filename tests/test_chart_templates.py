@@ -1,0 +1,177 @@
+"""Chart templates (chipsuite.charts.template_spec, issue 16): in spec_mode() every templated chart
+builder returns exactly Altair's ``chart.to_dict()`` (same dict, same JSON text), for new data, new
+case text and with or without events, and falls back to Altair where a template cannot serve."""
+
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+import chipsuite
+from chipsuite import charts
+from chipsuite.scenario import Scenario
+
+
+@pytest.fixture(scope="module")
+def results():
+    base = Scenario.default()
+    return [chipsuite.run(), chipsuite.run(base.replace(demand_growth_2027=base.demand_growth_2027 + 0.5,
+                                                        nvidia_price_multiplier=1.4, mtia_cadence=2.0)),
+            chipsuite.run(base.replace(rental_scale=0.0, amd_deal_scale=2.0, supply_share_gas=0.5))]
+
+
+def _tornado(result):
+    return pd.DataFrame({"parameter": ["demand_growth_2027", "demand_growth_2027", "pue", "pue"],
+                         "bound": ["low", "high", "low", "high"],
+                         "delta": np.array([-1.0, 2.0, 0.5, -0.25]) * float(result.capex_usd.isel(draw=0)[20]) / 1e10})
+
+
+#: name -> (builder, frame of a result, keyword arguments); every builder with a template
+BUILDERS = {
+    "mtia_share": (charts.mtia_share_chart, charts.mtia_share_frame, {}),
+    "mtia_share_events": (charts.mtia_share_chart, charts.mtia_share_frame,
+                          {"events": lambda: charts.event_frame(["chips"], start="2025-06-01")}),
+    "fleet_by_generation": (charts.fleet_by_generation_chart, charts.fleet_by_generation_frame,
+                            {"events": lambda: charts.event_frame(["chips"])}),
+    "perf_per_watt": (charts.perf_per_watt_chart, charts.perf_per_watt_frame, {}),
+    "nre_savings": (charts.nre_savings_chart, charts.nre_savings_frame, {}),
+    "capex_annual": (charts.capex_annual_chart, charts.capex_annual_frame, {}),
+    "capex_quarterly": (charts.capex_quarterly_chart, charts.capex_quarterly_frame,
+                        {"events": lambda: charts.event_frame(["capex"], start="2023-06-01")}),
+    "capex_parts": (charts.capex_parts_chart, charts.capex_parts_frame, {}),
+    "dependence": (charts.dependence_shares_chart, charts.dependence_shares_frame,
+                   {"events": lambda: charts.event_frame(["deal"], start="2025-01-01")}),
+    "suppliers": (charts.supplier_chart, charts.supplier_frame, {"events": lambda: charts.event_frame(["deal"])}),
+    "supplier_shares": (charts.supplier_chart, lambda r: charts.supplier_frame(r, basis="spend"), {"shares": True}),
+    "hhi": (charts.hhi_chart, charts.hhi_frame, {}),
+    "site_power": (charts.site_power_chart, charts.site_power_frame, {}),
+    "fleet_power": (charts.fleet_power_chart, charts.fleet_power_frame,
+                    {"events": lambda: charts.event_frame(["site"], start="2025-01-01")}),
+    "energy": (charts.energy_annual_chart, charts.energy_annual_frame, {}),
+}
+
+
+def _assert_same_spec(fast, full):
+    assert isinstance(fast, dict)
+    assert fast == full
+    assert json.dumps(fast) == json.dumps(full)  # key order too
+
+
+def _kwargs(kwargs):
+    return {k: (v() if callable(v) else v) for k, v in kwargs.items()}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_templated_spec_equals_altair_for_new_data_and_text(name, results):
+    build, frame_of, kwargs = BUILDERS[name]
+    charts._TEMPLATES.clear()
+    for i, result in enumerate(results):
+        for case in ("base case", f"case {i}: Nvidia x1.40, \"quoted\" <b>text</b>"):
+            frame = frame_of(result)
+            with charts.spec_mode():
+                fast = build(frame, case, **_kwargs(kwargs))
+            _assert_same_spec(fast, build(frame, case, **_kwargs(kwargs)).to_dict())
+    assert charts._TEMPLATES and all(t is not None for t in charts._TEMPLATES.values()), name
+    # new rows and new case text reuse the template: at most one per equal-rows pattern
+    assert len(charts._TEMPLATES) <= 2, (name, len(charts._TEMPLATES))
+
+
+def test_tornado_spec_equals_altair(results):
+    for result in results:
+        frame = _tornado(result)
+        for title, x_title, case in (("What moves capex", "Change [USD bn]", "one-at-a-time sensitivity"),
+                                     ("What moves the MTIA share", "Change [%]", "1,000 draws, seed 3")):
+            with charts.spec_mode():
+                fast = charts.tornado_chart(frame, title, x_title, case)
+            _assert_same_spec(fast, charts.tornado_chart(frame, title, x_title, case).to_dict())
+
+
+def test_template_rows_are_not_stale_and_results_can_be_mutated(results):
+    charts._TEMPLATES.clear()
+    a, b = (charts.capex_parts_frame(r) for r in results[:2])
+    with charts.spec_mode():
+        spec_a = charts.capex_parts_chart(a, "first")
+        spec_a["datasets"][next(iter(spec_a["datasets"]))][0]["capex_usd_bn"] = -1.0
+        spec_a["title"]["subtitle"] = "changed"
+        spec_a["encoding"]["x"]["title"] = "changed"
+        spec_b = charts.capex_parts_chart(b, "second")
+        again_a = charts.capex_parts_chart(a, "first")
+    assert len(charts._TEMPLATES) == 1
+    _assert_same_spec(spec_b, charts.capex_parts_chart(b, "second").to_dict())
+    _assert_same_spec(again_a, charts.capex_parts_chart(a, "first").to_dict())
+    assert list(spec_b["datasets"]) != list(again_a["datasets"])
+
+
+def test_outside_spec_mode_builders_return_altair_charts(results):
+    frame = charts.mtia_share_frame(results[0])
+    chart = charts.mtia_share_chart(frame, events=charts.event_frame(["chips"]))
+    assert isinstance(chart, alt.TopLevelMixin)
+    assert chart.to_dict() == charts.with_events(charts._mtia_share_build((frame,), "base case"),
+                                                 charts.event_frame(["chips"])).to_dict()
+
+
+def test_template_falls_back_to_altair_where_it_cannot_serve(results):
+    frame = charts.hhi_frame(results[0])
+    odd = {
+        "empty frame": frame.iloc[:0],
+        "nullable floats": frame.astype({"hhi": "Float64"}),
+        "mixed object column": frame.assign(note=[1, *["a"] * (len(frame) - 1)]),
+        "sub-second dates": frame.assign(quarter=frame["quarter"] + pd.Timedelta(milliseconds=5)),
+    }
+    for name, f in odd.items():
+        before = dict(charts._TEMPLATES)
+        with charts.spec_mode():
+            fast = charts.hhi_chart(f, "odd")
+        _assert_same_spec(fast, charts.hhi_chart(f, "odd").to_dict())
+        assert charts._TEMPLATES == before, name  # Altair's path, no template made
+    with alt.data_transformers.enable("default", max_rows=None):
+        with charts.spec_mode():
+            fast = charts.hhi_chart(frame, "odd")
+        _assert_same_spec(fast, charts.hhi_chart(frame, "odd").to_dict())
+
+
+def _text_shapes_chart(frames, label):
+    """A chart whose 'text' also sets its width: not a pure text slot."""
+    (frame,) = frames
+    return alt.Chart(frame, width=100 + len(label), title=label).mark_line().encode(x="quarter:T", y="hhi:Q")
+
+
+def test_text_that_changes_structure_gets_no_template(results):
+    charts._TEMPLATES.clear()
+    frame = charts.hhi_frame(results[0])
+    for label in ("short", "a longer label"):
+        spec = charts.template_spec(_text_shapes_chart, (label,), (frame,), text=(0,))
+        _assert_same_spec(spec, _text_shapes_chart((frame,), label).to_dict())
+    assert list(charts._TEMPLATES.values()) == [None]  # found at the first call, Altair's path since
+
+
+def test_frames_with_equal_rows_share_a_dataset_as_in_altair():
+    def two(frames, title):
+        a, b = frames
+        return alt.layer(alt.Chart(a).mark_point().encode(x="x:Q"), alt.Chart(b).mark_line().encode(x="x:Q"),
+                         title=title)
+
+    charts._TEMPLATES.clear()
+    f1, f2 = pd.DataFrame({"x": [1.0, 2.0]}), pd.DataFrame({"x": [3.0]})
+    for frames in ((f1, f2), (f1, f1.copy()), (f2, f1), (f2, f2.copy())):
+        spec = charts.template_spec(two, ("t",), frames)
+        _assert_same_spec(spec, two(frames, "t").to_dict())
+    assert len(charts._TEMPLATES) == 2  # distinct rows, equal rows
+
+
+def test_altair_records_writes_strings_as_altair():
+    frame = pd.DataFrame({"s": pd.array(["a", None, "c"], dtype="str"), "o": np.array(["x", "y", "z"], dtype=object),
+                          "v": [1.0, 2.0, np.nan]})
+    expected = [{"s": "a", "o": "x", "v": 1.0}, {"s": None, "o": "y", "v": 2.0}, {"s": "c", "o": "z", "v": None}]
+    assert charts._altair_records(frame) == expected
+    assert alt.utils.data.to_values(frame)["values"] == expected
+    assert charts._altair_records(frame.assign(o=np.array(["x", 1, None], dtype=object))) is None
+
+
+def test_event_frame_is_a_fresh_copy_each_call():
+    first = charts.event_frame(["chips"])
+    first.loc[0, "label"] = "changed"
+    assert charts.event_frame(["chips"]).loc[0, "label"] != "changed"
+    pd.testing.assert_frame_equal(charts.event_frame(["chips"]), charts._event_frame(("chips",), None, None))
