@@ -175,3 +175,46 @@ def test_event_frame_is_a_fresh_copy_each_call():
     first.loc[0, "label"] = "changed"
     assert charts.event_frame(["chips"]).loc[0, "label"] != "changed"
     pd.testing.assert_frame_equal(charts.event_frame(["chips"]), charts._event_frame(("chips",), None, None))
+
+
+# ---------------------------------------------------------------- grid frames kept per scenario
+
+
+def test_grid_frames_are_kept_per_scenario_and_returned_as_copies(monkeypatch):
+    import chipsuite.uncertainty
+    from chipsuite.explorers import grids
+
+    calls = []
+    tornado = chipsuite.uncertainty.tornado
+    monkeypatch.setattr(chipsuite.uncertainty, "tornado", lambda *a, **k: calls.append(a) or tornado(*a, **k))
+    grids._KEPT_FRAMES.clear()
+    base = Scenario.default()
+    first = grids.tornado_frame(base, "capex_usd_bn")
+    first.loc[0, "delta"] = -999.0  # the caller's copy
+    again = grids.tornado_frame(base, "capex_usd_bn")
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(again, grids.tornado_frame.uncached(base, "capex_usd_bn"))
+    other = grids.tornado_frame(base.replace(demand_growth_2027=base.demand_growth_2027 + 0.3), "capex_usd_bn")
+    assert len(calls) == 3  # a new scenario runs (the uncached call above ran once too)
+    assert not other.equals(again)
+    lists = grids.cadence_grid_frame(base, [6.0, 12.0], [0.0])  # lists are keys too
+    pd.testing.assert_frame_equal(lists, grids.cadence_grid_frame(base, (6.0, 12.0), (0.0,)))
+    pd.testing.assert_frame_equal(lists, grids.cadence_grid_frame.uncached(base, [6.0, 12.0], [0.0]))
+
+
+def test_a_view_switch_does_not_rerun_the_tornado(monkeypatch):
+    import chipsuite.uncertainty
+    from chipsuite import widgets
+    from chipsuite.explorers import grids
+
+    calls = []
+    tornado = chipsuite.uncertainty.tornado
+    monkeypatch.setattr(chipsuite.uncertainty, "tornado", lambda *a, **k: calls.append(a) or tornado(*a, **k))
+    grids._KEPT_FRAMES.clear()
+    app = widgets.UncertaintyExplorer(draws=20)
+    specs = []
+    for view in ("tornado", "fan chart", "tornado", "fan chart", "tornado"):
+        app.set(view=view)
+        specs.append(app.chart_spec())
+    assert len(calls) == 1
+    assert specs[0] == specs[2] == specs[4] == app.chart("tornado").to_dict()
