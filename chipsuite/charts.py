@@ -131,6 +131,36 @@ def _year_label(values):
     return [str(int(v)) for v in values]
 
 
+def _draw_view(result, draw):
+    """``result`` at one draw for a frame function: each variable is selected when read (equal to
+    ``result.isel(draw=draw)[name]``, without selecting every variable of the result; a variable
+    without a ``draw`` dim comes as it is, without isel's scalar ``draw`` coordinate)."""
+    return _DrawView(result, draw)
+
+
+class _DrawView:
+    """Read-only stand-in for ``result.isel(draw=draw)``: ``view[name]``, ``view.name``, ``name in view``."""
+
+    __slots__ = ("_result", "_draw")
+
+    def __init__(self, result, draw):
+        self._result, self._draw = result, draw
+
+    def __getitem__(self, name):
+        da = self._result[name]
+        return da.isel(draw=self._draw) if "draw" in da.dims else da
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._result.variables:
+            return self[name]
+        return getattr(self._result, name)
+
+    def __contains__(self, name):
+        return name in self._result
+
+
 def _draw0(da):
     return da.isel(draw=0) if "draw" in da.dims else da
 
@@ -297,7 +327,7 @@ def fleet_by_generation_frame(result, draw=0):
     (``rented_h100e``) of every generation ever rented. Owned rows sum to ``h100e_total``, rented
     rows to ``rented_h100e_total``.
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     vendors = {g: VENDOR_LABELS.get(str(v), str(v)) for g, v in zip(result.generation.values, result.vendor.values)}
     parts = []
     for sourcing, name in (("owned", "h100e"), ("rented", "rented_h100e")):
@@ -407,7 +437,7 @@ WORKLOAD_LABELS = display.WORKLOAD_NAMES
 
 def mtia_share_frame(result, draw=0):
     """MTIA share of new purchases by workload class: ``quarter``, ``workload``, ``share``. [1]"""
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     demand = r.demand_h100e
     share = (r.mtia_purchases_h100e / demand.where(demand > 0)).fillna(0.0)
     frame = share.to_dataframe(name="share").reset_index()[["quarter", "workload", "share"]]
@@ -473,7 +503,7 @@ def perf_per_watt_frame(result, draw=0):
     Columns ``quarter``, ``vendor`` (``MTIA``, ``Nvidia``, ``AMD``, ``fleet``), ``h100e_per_mw``
     [H100e/MW]. Owned accelerators only (rented ones draw power in the providers' data centres).
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     vendor = np.asarray(r.vendor.values).astype(str)
     groups = {"MTIA": vendor == "meta", "Nvidia": vendor == "nvidia", "AMD": vendor == "amd",
               "fleet": np.ones(vendor.shape, bool)}
@@ -512,7 +542,7 @@ def nre_savings_frame(result, draw=0):
 
     Columns ``year`` (str), ``measure``, ``usd_bn``. [USD bn per year]
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     nre = _annual(r.nre_usd)
     net = _annual(r.savings_vs_all_nvidia_usd)
     parts = {"MTIA design cost (NRE)": nre, "savings before NRE": net + nre, "net savings": net}
@@ -552,15 +582,18 @@ def capex_annual_frame(result, draw=0, ds=None):
     from .data import load_dataset
 
     ds = load_dataset() if ds is None else ds
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     model = _annual(r.capex_usd)
     rows = [{"year": str(int(y)), "series": "modelled", "low": v / 1e9, "value": v / 1e9, "high": v / 1e9}
             for y, v in zip(model.year.values, model.values) if 2022 <= y <= 2028]
     names = {"reported": "reported", "guidance_latest": "guidance (latest)", "consensus_latest": "consensus"}
-    annual = ds.capex_annual_usd
+    annual = ds.capex_annual_usd.transpose("series", "year", "bound")
+    series_index = {str(v): i for i, v in enumerate(annual.series.values)}
+    bounds = [list(annual.bound.values).index(b) for b in ("low", "base", "high")]
+    values = annual.values  # [series, year, bound]
     for series, label in names.items():
-        for y in annual.year.values:
-            lo, ba, hi = (float(annual.sel(year=y, series=series, bound=b)) for b in ("low", "base", "high"))
+        for j, y in enumerate(annual.year.values):
+            lo, ba, hi = (float(values[series_index[series], j, b]) for b in bounds)
             if np.isfinite(ba):
                 rows.append({"year": str(int(y)), "series": label, "low": lo / 1e9, "value": ba / 1e9,
                              "high": hi / 1e9})
@@ -627,7 +660,7 @@ def capex_quarterly_frame(result, draw=0, ds=None, end="2028-10-01"):
     from .data import load_dataset
 
     ds = load_dataset() if ds is None else ds
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     parts = []
     for measure, label, name in (("headline", "headline", "capex_usd"), ("ppe", "purchases of P&E", "ppe_capex_usd")):
         parts.append(pd.DataFrame({"quarter": _quarters(r), "series": f"modelled ({label})", "measure": label,
@@ -675,7 +708,7 @@ def capex_parts_frame(result, draw=0, years=(2022, 2028)):
     The parts (:data:`CAPEX_PARTS`: accelerators and servers/network at per-generation system
     costs, facilities, non-AI, finance-lease principal) sum to headline ``capex_usd``.
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     rows = []
     for part, name in CAPEX_PARTS.items():
         da = _annual(r[name])
@@ -716,7 +749,7 @@ SHARES = {
 
 def dependence_shares_frame(result, draw=0):
     """Nvidia shares over time, owned and incl. rented clouds: ``quarter``, ``measure``, ``share`` [1]."""
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     q = _quarters(r)
     rows = [pd.DataFrame({"quarter": q, "measure": label, "share": r[name].values}) for label, name in SHARES.items()
             if name in r]
@@ -767,7 +800,7 @@ def supplier_frame(result, draw=0, basis="h100e", start="2024-01-01"):
     if basis not in SUPPLIER_BASES:
         raise ValueError(f"supplier_frame: basis must be one of {sorted(SUPPLIER_BASES)}, got {basis!r}")
     amount, share, column, scale, _, _ = SUPPLIER_BASES[basis]
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     frames = []
     for i, code in enumerate(r.supplier.values):
         code = str(code)
@@ -823,7 +856,7 @@ def _supplier_build(frames, case, shares, column, amount_title, what, order, col
 
 def hhi_frame(result, draw=0):
     """Supplier concentration over chip vendors (owned and rented): ``quarter``, ``hhi`` [1, 0-1 scale]."""
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     frame = pd.DataFrame({"quarter": _quarters(r), "hhi": r.hhi.values})
     return frame[frame["quarter"] >= pd.Timestamp("2024-01-01")].reset_index(drop=True)
 
@@ -955,7 +988,7 @@ def fleet_power_frame(result, draw=0):
 
     Columns ``quarter``, ``measure``, ``power_mw`` [MW of IT power, nameplate].
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     q = _quarters(r)
     parts = {"IT power needed by installed accelerators": r.fleet_provisioned_it_power_mw,
              "IT capacity of all sites": r.fleet_it_capacity_mw,
@@ -996,7 +1029,7 @@ def energy_annual_frame(result, draw=0, years=(2024, 2030)):
     Columns ``year`` (str), ``site``, ``measure`` (keys of :data:`ENERGY_MEASURES`), ``value``
     (in the measure's unit: TWh, USD bn, MtCO2 per year).
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     rows = []
     for measure, (_, name, scale) in ENERGY_MEASURES.items():
         da = _annual(r[name]).sel(year=slice(*years)) / scale

@@ -218,3 +218,56 @@ def test_a_view_switch_does_not_rerun_the_tornado(monkeypatch):
         specs.append(app.chart_spec())
     assert len(calls) == 1
     assert specs[0] == specs[2] == specs[4] == app.chart("tornado").to_dict()
+
+
+# ---------------------------------------------------------------- frames read one draw per variable
+
+FRAMES = {
+    "fleet_by_generation": charts.fleet_by_generation_frame, "mtia_share": charts.mtia_share_frame,
+    "perf_per_watt": charts.perf_per_watt_frame, "nre_savings": charts.nre_savings_frame,
+    "capex_annual": charts.capex_annual_frame, "capex_quarterly": charts.capex_quarterly_frame,
+    "capex_parts": charts.capex_parts_frame, "dependence": charts.dependence_shares_frame,
+    "suppliers": charts.supplier_frame, "spend": lambda r, draw=0: charts.supplier_frame(r, draw, basis="spend"),
+    "hhi": charts.hhi_frame, "fleet_power": charts.fleet_power_frame, "energy": charts.energy_annual_frame,
+}
+
+
+def _capex_annual_public_rows_reference(ds):
+    """The public rows of capex_annual_frame as first written (one .sel per number)."""
+    rows = []
+    names = {"reported": "reported", "guidance_latest": "guidance (latest)", "consensus_latest": "consensus"}
+    annual = ds.capex_annual_usd
+    for series, label in names.items():
+        for y in annual.year.values:
+            lo, ba, hi = (float(annual.sel(year=y, series=series, bound=b)) for b in ("low", "base", "high"))
+            if np.isfinite(ba):
+                rows.append({"year": str(int(y)), "series": label, "low": lo / 1e9, "value": ba / 1e9,
+                             "high": hi / 1e9})
+    return pd.DataFrame(rows)
+
+
+def test_frames_equal_the_whole_dataset_isel(monkeypatch):
+    ensemble = chipsuite.run(draws=3, seed=4)
+    fast = {name: [f(ensemble, draw=d) for d in range(3)] for name, f in FRAMES.items()}
+    monkeypatch.setattr(charts, "_draw_view", lambda result, draw: result.isel(draw=draw))
+    for name, f in FRAMES.items():
+        for d in range(3):
+            pd.testing.assert_frame_equal(fast[name][d], f(ensemble, draw=d), check_exact=True, obj=f"{name} {d}")
+    public = charts.capex_annual_frame(ensemble).query("series != 'modelled'").reset_index(drop=True)
+    pd.testing.assert_frame_equal(public, _capex_annual_public_rows_reference(chipsuite.data.load_dataset()),
+                                  check_exact=True)
+
+
+def test_draw_view_reads_like_isel():
+    result = chipsuite.run(draws=2, seed=1)
+    view, plain = charts._draw_view(result, 1), result.isel(draw=1)
+    for name in ("capex_usd", "h100e", "pue"):  # variables with a draw dim: the same selection
+        assert view[name].identical(plain[name]), name
+        assert getattr(view, name).identical(getattr(plain, name)), name
+    for name in ("quarter", "vendor"):  # without: as they are (isel adds the scalar draw coordinate)
+        assert view[name].identical(plain[name].drop_vars("draw")), name
+    assert "capex_usd" in view and "no_such_variable" not in view
+    with pytest.raises(KeyError):
+        view["no_such_variable"]
+    with pytest.raises(AttributeError):
+        view.no_such_variable
