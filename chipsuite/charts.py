@@ -10,6 +10,9 @@ Two kinds of functions live here:
 
 For the interactive path, :func:`fan_spec` gives the finished Vega-Lite dict of a fan chart for new
 data from a cached template (Altair builds and validates it once), equal to ``fan_chart(...).to_dict()``.
+Most other ``*_chart`` builders have a template too (:func:`template_spec`): inside
+``with spec_mode():`` they return their Vega-Lite dict, equal to ``chart.to_dict()``, with only the
+data rows and the case text put into a cached spec (what ``Explorer.chart_spec`` uses on a change).
 
 Charts display offline with :func:`chipsuite.enable_offline_rendering` or inside an
 :class:`chipsuite.OfflineChart`.
@@ -74,6 +77,8 @@ __all__ = [
     "fan_frame",
     "fan_chart",
     "fan_spec",
+    "spec_mode",
+    "template_spec",
     "tornado_chart",
     "scenario_comparison_chart",
     "provenance_kinds_frame",
