@@ -33,7 +33,7 @@ from chipsuite.scenario import ScenarioError
 assert chipsuite.__file__.startswith(sys.argv[1]), chipsuite.__file__
 changes = int(sys.argv[2])
 EXPLORERS = {"01_cadence": ("CadenceExplorer", 1), "02_capex": ("CapexExplorer", 1),
-             "03_nvidia_dependence": ("DependenceExplorer", 1), "04_energy_sites": ("EnergyExplorer", 1),
+             "03_nvidia_dependence": ("DependenceExplorer", 1), "04_energy_sites": ("PowerExplorer", 1),
              "05_uncertainty": ("UncertaintyExplorer", 1000), "06_data_explorer": ("DataExplorer", 1)}
 TEXT = {"metric": ["capex_usd / h100e_total", "energy_mwh * pue", "emissions_tco2 / 1e6", ""],
         "filter": ["h100", "mtia", "price", ""]}

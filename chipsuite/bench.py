@@ -503,7 +503,7 @@ NOTEBOOK_EXPLORERS = {
     "01_cadence": ("CadenceExplorer", 1),
     "02_capex": ("CapexExplorer", 1),
     "03_nvidia_dependence": ("DependenceExplorer", 1),
-    "04_energy_sites": ("EnergyExplorer", 1),
+    "04_energy_sites": ("PowerExplorer", 1),
     "05_uncertainty": ("UncertaintyExplorer", 1_000),
     "06_data_explorer": ("DataExplorer", 1),
 }
