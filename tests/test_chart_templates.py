@@ -271,3 +271,19 @@ def test_draw_view_reads_like_isel():
         view["no_such_variable"]
     with pytest.raises(AttributeError):
         view.no_such_variable
+
+
+@pytest.mark.parametrize("name", ["PowerExplorer", "CadenceExplorer", "DependenceExplorer"])
+def test_explorer_chart_spec_equals_to_dict_through_slider_changes(name):
+    """Explorer.chart_spec (templates in spec_mode) equals chart().to_dict() for every view, before and
+    after slider changes (new rows and new case text in the same templates)."""
+    from chipsuite import widgets
+
+    app = getattr(widgets, name)()
+    sliders = [n for n, c in app.CONTROLS.items() if c.kind == "slider"][:2]
+    for step in range(3):
+        for view in app.CONTROLS[app.VIEW].options:
+            _assert_same_spec(app.chart_spec(view), app.chart(view).to_dict())
+        for slider in sliders:
+            c = app.CONTROLS[slider]
+            app.set(**{slider: min(c.max, c.min + (step + 1) * c.step)})
