@@ -3,12 +3,20 @@
 For each notebook with an explorer (01-05), the notebook is opened in a JupyterLab server on
 127.0.0.1 (a temporary copy of the notebooks, no network: every other request is aborted) and run
 with Run All Cells. Then, ``changes`` times, a key press on the explorer's first slider handle
-(ArrowRight and ArrowLeft in turns, so the value always changes; 05's explorer has no slider, so
-its first dropdown, with ArrowDown and ArrowUp) is timed in the page, from the
+(ArrowRight and ArrowLeft in turns, so the value always changes) is timed in the page, from the
 ``keydown`` event (``performance.now()``, capture phase) to the first DOM mutation after which an
 SVG of the explorer's output area differs from before the key press (a ``MutationObserver``):
 the kernel round trip (comm message, ``Explorer.set``, ``chart_spec``), the spec's transfer and
 vega-embed's redraw. p50/p95 per notebook; ``browser_p95_ms`` is the largest p95.
+
+05's explorer has no slider: its first dropdown (``output``) is set to its second and first option
+in turns with Playwright's ``select_option``, timed from the ``input`` event. Arrow keys cannot
+drive it: JupyterLab's command-mode shortcuts apply to a focused ``<select>`` (it is not
+``:read-write``), so ArrowDown moves the active cell and the dropdown never changes; that is why
+the first version of this script timed out on 05.
+
+The same run first measures a baseline notebook (:data:`BASELINE`: one slider redrawing a one-bar
+``OfflineChart``, no model) the same way; every notebook's p50/p95 is also given as a ratio to it.
 
 Run from the repository root (never ``playwright install``: the browser is /usr/bin/chromium)::
 
@@ -22,21 +30,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # this checkout's chipsuite (run from anywhere)
+
+from chipsuite import devserver  # noqa: E402
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -72,6 +78,7 @@ ARM = r"""() => {
   let t0 = null;
   const onKey = () => { if (t0 === null) t0 = performance.now(); };
   document.addEventListener('keydown', onKey, {capture: true, once: true});
+  document.addEventListener('input', onKey, {capture: true, once: true});  // a dropdown's choice
   const observer = new MutationObserver(() => {
     if (t0 === null) return;
     if (svgs() !== before) {
@@ -85,46 +92,45 @@ ARM = r"""() => {
 }"""
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+#: the same-run baseline: a notebook with one slider whose callback redraws a one-bar OfflineChart
+#: (comm round trip + a trivial spec + vega-embed's update, no model, no chart building)
+BASELINE = "zz_baseline_slider.ipynb"
+BASELINE_SOURCE = """\
+import altair as alt
+import ipywidgets as w
+import pandas as pd
+
+from chipsuite import OfflineChart
+
+
+def bar(x):
+    return alt.Chart(pd.DataFrame({"x": [float(x)]})).mark_bar().encode(y=alt.Y("x:Q", scale=alt.Scale(domain=[0, 10])))
+
+
+slider = w.FloatSlider(value=5.0, min=0.0, max=10.0, step=1.0, continuous_update=False, description="x")
+chart = OfflineChart(bar(5.0))
+slider.observe(lambda change: chart.update(bar(change["new"])), names="value")
+w.VBox([slider, chart])
+"""
+
+
+def write_baseline(root):
+    """Write the baseline notebook (:data:`BASELINE`) into ``root``."""
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "baseline", "metadata": {},
+                     "outputs": [], "source": BASELINE_SOURCE}],
+          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (root / BASELINE).write_text(json.dumps(nb, indent=1))
 
 
 def start_lab(tmp, draws):
-    """JupyterLab on 127.0.0.1 serving a copy of notebooks/ (and data/); returns (process, base, token)."""
+    """JupyterLab on 127.0.0.1 serving a copy of notebooks/ (and data/) plus the baseline notebook;
+    returns (process, base, token)."""
     root = tmp / "notebooks"
     shutil.copytree(REPO / "notebooks", root)
     shutil.copytree(REPO / "data", tmp / "data")
-    config = tmp / "config"
-    (config / "labconfig").mkdir(parents=True)
-    (config / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-               CHIPSUITE_DRAWS=str(draws), JUPYTER_CONFIG_DIR=str(config),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
-    env.pop("CHIPSUITE_REPORT", None)
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True", "--allow-root"]
-    log = open(tmp / "lab.log", "w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited: {(tmp / 'lab.log').read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
-            return process, base, token
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if time.monotonic() > deadline:
-                process.terminate()
-                raise RuntimeError("JupyterLab did not start") from None
-            time.sleep(0.5)
+    write_baseline(root)
+    return devserver.start_lab(tmp, root, REPO, draws, timeout_s=120)
 
 
 def measure_notebook(context, base, token, name, changes):
@@ -132,31 +138,49 @@ def measure_notebook(context, base, token, name, changes):
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda err: errors.append(str(err)))
-    page.goto(f"{base}/lab/workspaces/bench-{secrets.token_hex(4)}/tree/{name}?token={token}")
+    phase = ["opening the notebook"]  # what the page was waiting for, named in a failure
+    try:
+        return _measure(page, base, token, name, changes, errors, phase)
+    except Exception as err:
+        raise RuntimeError(f"{name}: failed while {phase[0]}: {type(err).__name__}: {str(err)[:400]}") from None
+    finally:
+        page.close()
+
+
+def _measure(page, base, token, name, changes, errors, phase):
+    page.goto(f"{base}/lab/workspaces/bench-{secrets.token_hex(4)}/tree/{name}?token={token}", timeout=WAIT_MS)
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator", timeout=WAIT_MS)
+    phase[0] = "waiting for the kernel"
     page.wait_for_function(KERNEL_READY, arg=name, timeout=WAIT_MS)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    phase[0] = "running all cells"
+    started = time.monotonic()
     page.wait_for_function(ALL_EXECUTED, timeout=WAIT_MS)
+    run_all_s = time.monotonic() - started
+    phase[0] = "looking for the control"
     panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
     page.wait_for_selector(f"{panel} .widget-slider .noUi-handle, {panel} .widget-dropdown select", timeout=WAIT_MS)
     sliders = page.locator(f"{panel} .widget-slider .noUi-handle")
     handle = sliders.first if sliders.count() else page.locator(f"{panel} .widget-dropdown select").first
     kind = "slider" if sliders.count() else "dropdown"
     handle.scroll_into_view_if_needed()
-    keys = ("ArrowRight", "ArrowLeft") if kind == "slider" else ("ArrowDown", "ArrowUp")
+    keys = ("ArrowRight", "ArrowLeft") if kind == "slider" else ("option 1", "option 0")
     page.wait_for_selector(".jp-OutputArea-output .vega-embed svg", timeout=WAIT_MS)
     latencies = []
     for i in range(changes + 1):  # the first change warms the path up and is not counted
+        phase[0] = f"change {i} ({keys[i % 2]} on the {kind})"
         page.evaluate(ARM)
-        page.keyboard.press(keys[i % 2])
+        if kind == "slider":
+            page.keyboard.press(keys[i % 2])
+        else:  # arrow keys on a focused dropdown are JupyterLab's (see the module docstring)
+            handle.select_option(index=1 - i % 2)
         page.wait_for_function("() => window.__latency !== null", timeout=WAIT_MS)
         latency = page.evaluate("() => window.__latency")
         page.wait_for_function(KERNEL_READY, arg=name, timeout=WAIT_MS)  # nothing left in flight
         if i:
             latencies.append(latency)
-    page.close()
-    return latencies, errors, kind
+    return latencies, errors, kind, run_all_s
 
 
 def run(notebooks=None, changes=20, draws=1000):
@@ -167,8 +191,9 @@ def run(notebooks=None, changes=20, draws=1000):
         raise RuntimeError(f"{CHROMIUM} not found (Debian's chromium; never `playwright install`)")
     out = {"changes": changes, "draws_05": draws, "notebooks": {}, "method": (
         "JupyterLab, Run All Cells, then key presses on the explorer's first slider handle (ArrowRight/"
-        "ArrowLeft in turns); keydown (capture) -> first DOM mutation after which an SVG of the explorer's "
-        "output area differs, performance.now() in the page; the first change is a warm-up")}
+        "ArrowLeft in turns; 05: its first dropdown set by select_option, timed from the input event); keydown "
+        "(capture) -> first DOM mutation after which an SVG of the explorer's output area differs, "
+        "performance.now() in the page; the first change is a warm-up; a baseline notebook measured first")}
     with tempfile.TemporaryDirectory() as tmp:
         process, base, token = start_lab(Path(tmp), draws)
         try:
@@ -178,9 +203,9 @@ def run(notebooks=None, changes=20, draws=1000):
                 blocked = []
                 context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
                     (base + "/", "data:", "blob:")) else (blocked.append(route.request.url), route.abort()))
-                for name in notebooks or NOTEBOOKS:
+                for name in [BASELINE, *(notebooks or NOTEBOOKS)]:  # the baseline first, in the same run
                     try:
-                        ms, errors, kind = measure_notebook(context, base, token, name, changes)
+                        ms, errors, kind, run_all_s = measure_notebook(context, base, token, name, changes)
                     except Exception as err:  # noqa: BLE001 - reported per notebook
                         out["notebooks"][name] = {"error": f"{type(err).__name__}: {str(err)[:500]}"}
                         print(f"{name}: FAILED {err}", file=sys.stderr)
@@ -189,17 +214,22 @@ def run(notebooks=None, changes=20, draws=1000):
                     out["notebooks"][name] = {"control": kind, "changes": len(ms),
                                               "p50_ms": float(np.percentile(ms, 50)),
                                               "p95_ms": float(np.percentile(ms, 95)), "max_ms": float(ms.max()),
-                                              "min_ms": float(ms.min()), "page_errors": errors}
+                                              "min_ms": float(ms.min()), "page_errors": errors,
+                                              "run_all_cells_s": run_all_s}
                     print(f"{name}: p50 {out['notebooks'][name]['p50_ms']:.0f} ms, "
                           f"p95 {out['notebooks'][name]['p95_ms']:.0f} ms", file=sys.stderr)
                 out["blocked_requests"] = blocked
                 browser.close()
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            devserver.stop_server(process)
+    baseline = out["notebooks"].pop(BASELINE)
+    out["baseline"] = dict(baseline, what=(
+        "a notebook with one FloatSlider whose callback redraws a one-bar OfflineChart (comm round trip, "
+        "trivial spec, vega-embed update): the floor of any notebook's figure in this run"))
+    for row in out["notebooks"].values():
+        if "p95_ms" in row and "p95_ms" in baseline:
+            row["p50_ratio_to_baseline"] = row["p50_ms"] / baseline["p50_ms"]
+            row["p95_ratio_to_baseline"] = row["p95_ms"] / baseline["p95_ms"]
     measured = {k: v for k, v in out["notebooks"].items() if "p95_ms" in v}
     out["browser_p95_ms"] = max(v["p95_ms"] for v in measured.values()) if measured else None
     out["browser_slowest"] = max(measured, key=lambda k: measured[k]["p95_ms"]) if measured else None

@@ -1,6 +1,6 @@
 """Every explorer control, this checkout against another one: per-control p50/p95 and their ratio.
 
-    python benchmarks/compare_controls.py OLD_CHECKOUT [--rounds 2] [--changes 10] [--json PATH]
+    python benchmarks/compare_controls.py OLD_CHECKOUT [--rounds 2] [--changes 10] [--only NB,...] [--json PATH]
 
 Each round runs one child process per checkout (the order alternates between rounds, so a change
 of machine load hits both alike); the child imports the chipsuite of its checkout and times
@@ -32,8 +32,9 @@ from chipsuite import widgets
 from chipsuite.scenario import ScenarioError
 assert chipsuite.__file__.startswith(sys.argv[1]), chipsuite.__file__
 changes = int(sys.argv[2])
+only = [n for n in sys.argv[3].split(",") if n] if len(sys.argv) > 3 else []
 EXPLORERS = {"01_cadence": ("CadenceExplorer", 1), "02_capex": ("CapexExplorer", 1),
-             "03_nvidia_dependence": ("DependenceExplorer", 1), "04_energy_sites": ("EnergyExplorer", 1),
+             "03_nvidia_dependence": ("DependenceExplorer", 1), "04_energy_sites": ("PowerExplorer", 1),
              "05_uncertainty": ("UncertaintyExplorer", 1000), "06_data_explorer": ("DataExplorer", 1)}
 TEXT = {"metric": ["capex_usd / h100e_total", "energy_mwh * pue", "emissions_tco2 / 1e6", ""],
         "filter": ["h100", "mtia", "price", ""]}
@@ -50,6 +51,8 @@ def tryset(app, name, value):
         return False
 out = {}
 for nb, (cls, draws) in EXPLORERS.items():
+    if only and nb not in only:
+        continue
     app = getattr(widgets, cls)(draws=draws) if cls != "DataExplorer" else getattr(widgets, cls)()
     app.chart_spec()
     default_view = app.values.get("view")
@@ -79,21 +82,21 @@ print(json.dumps(out))
 '''
 
 
-def run_child(root, changes):
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(Path(root).resolve()), str(changes)],
+def run_child(root, changes, only=()):
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(Path(root).resolve()), str(changes), ",".join(only)],
                           cwd=root, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
     if proc.returncode != 0:
         raise RuntimeError(f"child in {root} failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def compare(roots, rounds=2, changes=10):
+def compare(roots, rounds=2, changes=10, only=()):
     """``roots``: {"old": path, "new": path}; returns per-control pooled p50/p95 and new / old ratios."""
     pooled = {label: {} for label in roots}
     labels = list(roots)
     for r in range(rounds):
         for label in (labels if r % 2 == 0 else labels[::-1]):
-            for key, ms in run_child(roots[label], changes).items():
+            for key, ms in run_child(roots[label], changes, only).items():
                 pooled[label].setdefault(key, []).extend(ms)
     out = {}
     for key in pooled[labels[0]]:
@@ -115,8 +118,10 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--changes", type=int, default=10, help="timed changes per control per round")
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--only", default="", help="comma-separated notebooks, e.g. 04_energy_sites,05_uncertainty")
     args = parser.parse_args(argv)
-    out = compare({"old": args.old, "new": str(HERE)}, args.rounds, args.changes)
+    only = tuple(n for n in args.only.split(",") if n)
+    out = compare({"old": args.old, "new": str(HERE)}, args.rounds, args.changes, only)
     print(f"{'control':<46} {'old p50':>8} {'new p50':>8} {'ratio':>6}   {'old p95':>8} {'new p95':>8} {'ratio':>6}")
     for key, row in out.items():
         print(f"{key:<46} {row['old']['p50_ms']:>8.0f} {row['new']['p50_ms']:>8.0f} {row['p50_ratio']:>6.2f}   "

@@ -504,7 +504,7 @@ NOTEBOOK_EXPLORERS = {
     "01_cadence": ("CadenceExplorer", 1),
     "02_capex": ("CapexExplorer", 1),
     "03_nvidia_dependence": ("DependenceExplorer", 1),
-    "04_energy_sites": ("EnergyExplorer", 1),
+    "04_energy_sites": ("PowerExplorer", 1),
     "05_uncertainty": ("UncertaintyExplorer", 1_000),
     "06_data_explorer": ("DataExplorer", 1),
 }
@@ -1023,8 +1023,14 @@ def format_table(out):
     elif b:
         lines.append(f"3e. browser (JupyterLab + chromium, key press on a slider -> chart SVG changed, "
                      f"{b['changes']} changes per notebook):")
-        for name, r in b["notebooks"].items():
-            lines.append(f"   {name:<28} p50 {r['p50_ms']:>6.0f}  p95 {r['p95_ms']:>6.0f} ms")
+        base = b.get("baseline") or {}
+        rows = ([("baseline (one slider, one bar)", base)] if base else []) + list(b["notebooks"].items())
+        for name, r in rows:
+            if "p95_ms" not in r:
+                lines.append(f"   {name:<28} FAILED: {str(r.get('error'))[-200:]}")
+                continue
+            ratio = f"  ({r['p95_ratio_to_baseline']:.1f} x baseline p95)" if "p95_ratio_to_baseline" in r else ""
+            lines.append(f"   {name:<28} p50 {r['p50_ms']:>6.0f}  p95 {r['p95_ms']:>6.0f} ms{ratio}")
     s = out["scale"]
     if "error" in s:
         lines.append(f"4. scale ({s['draws']:,} draws): FAILED: {s['error']}")

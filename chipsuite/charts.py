@@ -10,6 +10,9 @@ Two kinds of functions live here:
 
 For the interactive path, :func:`fan_spec` gives the finished Vega-Lite dict of a fan chart for new
 data from a cached template (Altair builds and validates it once), equal to ``fan_chart(...).to_dict()``.
+Most other ``*_chart`` builders have a template too (:func:`template_spec`): inside
+``with spec_mode():`` they return their Vega-Lite dict, equal to ``chart.to_dict()``, with only the
+data rows and the case text put into a cached spec (what ``Explorer.chart_spec`` uses on a change).
 
 Charts display offline with :func:`chipsuite.enable_offline_rendering` or inside an
 :class:`chipsuite.OfflineChart`.
@@ -22,6 +25,8 @@ Charts display offline with :func:`chipsuite.enable_offline_rendering` or inside
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import json
@@ -72,6 +77,8 @@ __all__ = [
     "fan_frame",
     "fan_chart",
     "fan_spec",
+    "spec_mode",
+    "template_spec",
     "tornado_chart",
     "scenario_comparison_chart",
     "provenance_kinds_frame",
@@ -129,6 +136,36 @@ def _year_label(values):
     return [str(int(v)) for v in values]
 
 
+def _draw_view(result, draw):
+    """``result`` at one draw for a frame function: each variable is selected when read (equal to
+    ``result.isel(draw=draw)[name]``, without selecting every variable of the result; a variable
+    without a ``draw`` dim comes as it is, without isel's scalar ``draw`` coordinate)."""
+    return _DrawView(result, draw)
+
+
+class _DrawView:
+    """Read-only stand-in for ``result.isel(draw=draw)``: ``view[name]``, ``view.name``, ``name in view``."""
+
+    __slots__ = ("_result", "_draw")
+
+    def __init__(self, result, draw):
+        self._result, self._draw = result, draw
+
+    def __getitem__(self, name):
+        da = self._result[name]
+        return da.isel(draw=self._draw) if "draw" in da.dims else da
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._result.variables:
+            return self[name]
+        return getattr(self._result, name)
+
+    def __contains__(self, name):
+        return name in self._result
+
+
 def _draw0(da):
     return da.isel(draw=0) if "draw" in da.dims else da
 
@@ -151,7 +188,25 @@ def event_frame(categories=None, start=None, end=None):
 
     categories : iterable of str, optional -- e.g. ``("capex", "deal")``
     start, end : str or Timestamp, optional -- keep events within ``[start, end]``
+
+    Kept per content of the data folder (its files are read on every call, as by ``load_tables``,
+    so an edited ``events.csv`` is seen); each call returns a new copy.
     """
+    from .data import _read_folder, resolve_data_dir
+
+    categories = None if categories is None else tuple(categories)
+    key = (_read_folder(resolve_data_dir())[1], categories, start, end)
+    if key not in _EVENT_FRAMES:
+        if len(_EVENT_FRAMES) >= 64:
+            _EVENT_FRAMES.clear()
+        _EVENT_FRAMES[key] = _event_frame(categories, start, end)
+    return _EVENT_FRAMES[key].copy()
+
+
+_EVENT_FRAMES: dict = {}
+
+
+def _event_frame(categories, start, end):
     from .data import load_tables
 
     events = load_tables()["events"][["date", "label", "category"]].copy()
@@ -173,11 +228,17 @@ def _chart_dates(chart):
     """Dates in the data of ``chart`` (and its layers), for the extent of its time axis."""
     dates = []
     for part in [chart, *getattr(chart, "layer", [])]:
-        data = getattr(part, "data", None)
-        if isinstance(data, pd.DataFrame):
-            for col in ("quarter", "date"):
-                if col in data.columns and len(data):
-                    dates += [pd.Timestamp(data[col].min()), pd.Timestamp(data[col].max())]
+        dates += _frame_dates(getattr(part, "data", None))
+    return dates
+
+
+def _frame_dates(data):
+    """First and last ``quarter`` and ``date`` of a DataFrame (``[]`` for anything else)."""
+    dates = []
+    if isinstance(data, pd.DataFrame):
+        for col in ("quarter", "date"):
+            if col in data.columns and len(data):
+                dates += [pd.Timestamp(data[col].min()), pd.Timestamp(data[col].max())]
     return dates
 
 
@@ -210,10 +271,17 @@ def with_events(chart, events, height=HEIGHT, width=WIDTH):
     """
     if events is None or len(events) == 0:
         return chart
+    ev, layout = _event_layout(events, _chart_dates(chart), width)
+    return _events_composed(chart, ev, *layout)
+
+
+def _event_layout(events, chart_dates, width=WIDTH):
+    """The rows of the event strip and key (``ev``) and the strip's layout ``(n_lanes, per_column,
+    columns, width)``, for a chart whose data spans ``chart_dates``."""
     ev = events.sort_values("date").reset_index(drop=True).copy()
     ev["n"] = [str(i + 1) for i in range(len(ev))]
     ev["month"] = ev["date"].dt.strftime("%b %Y")
-    dates = _chart_dates(chart) + list(ev["date"])
+    dates = list(chart_dates) + list(ev["date"])
     start, end = min(dates), max(dates)
     ev["lane"] = event_lanes(ev["date"], start, end, width=width)
     n_lanes = int(ev["lane"].max()) + 1
@@ -223,6 +291,12 @@ def with_events(chart, events, height=HEIGHT, width=WIDTH):
     ev["kx"] = (ev.index // per_column) * (width / columns)
     ev["ky"] = (ev.index % per_column) * EVENT_KEY_LINE_PX + EVENT_KEY_LINE_PX / 2
     ev["key"] = ev["n"] + "  " + ev["month"] + ": " + ev["label"]
+    return ev, (n_lanes, per_column, columns, width)
+
+
+def _events_composed(chart, ev, n_lanes, per_column, columns, width):
+    """:func:`with_events` of ``chart`` from the rows and layout of :func:`_event_layout` (reads
+    nothing else from ``ev``: the layout is all of the structure)."""
     tooltip = [alt.Tooltip("n:N", title="Event"), alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
                alt.Tooltip("label:N", title="What")]
     inner = chart.copy()
@@ -258,7 +332,7 @@ def fleet_by_generation_frame(result, draw=0):
     (``rented_h100e``) of every generation ever rented. Owned rows sum to ``h100e_total``, rented
     rows to ``rented_h100e_total``.
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     vendors = {g: VENDOR_LABELS.get(str(v), str(v)) for g, v in zip(result.generation.values, result.vendor.values)}
     parts = []
     for sourcing, name in (("owned", "h100e"), ("rented", "rented_h100e")):
@@ -323,8 +397,14 @@ def fleet_by_generation_chart(frame, case="base case", events=None):
     f = fleet_group_frame(frame)
     present = set(f["group"])
     order = [g for g in _GROUP_ORDER if g in present] + sorted(present - set(_GROUP_ORDER))
+    return _events_or_spec(_fleet_by_generation_build, (case, tuple(order)), (f,), events, text=(0,))
+
+
+def _fleet_by_generation_build(frames, case, order):
+    (f,) = frames
+    order = list(order)
     colours = {**{v[0]: v[1] for v in GENERATION_GROUPS.values()}, **{v[0]: v[1] for v in RENTED_GROUPS.values()}}
-    chart = alt.Chart(f, title=_title("Capability by chip generation, owned and rented", case),
+    return alt.Chart(f, title=_title("Capability by chip generation, owned and rented", case),
                       width=WIDTH, height=HEIGHT).mark_area().encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("h100e_million:Q", stack="zero", title="Capability [million H100e]"),
@@ -336,7 +416,6 @@ def fleet_by_generation_chart(frame, case="base case", events=None):
                  alt.Tooltip("sourcing:N", title="Owned or rented"),
                  alt.Tooltip("h100e_million:Q", title="H100e [million]", format=".2f")],
     ).transform_calculate(group_order=f"indexof({order!r}, datum.group)")
-    return with_events(chart, events)
 
 
 def _family_colors(families):
@@ -363,7 +442,7 @@ WORKLOAD_LABELS = display.WORKLOAD_NAMES
 
 def mtia_share_frame(result, draw=0):
     """MTIA share of new purchases by workload class: ``quarter``, ``workload``, ``share``. [1]"""
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     demand = r.demand_h100e
     share = (r.mtia_purchases_h100e / demand.where(demand > 0)).fillna(0.0)
     frame = share.to_dataframe(name="share").reset_index()[["quarter", "workload", "share"]]
@@ -373,7 +452,12 @@ def mtia_share_frame(result, draw=0):
 
 def mtia_share_chart(frame, case="base case", events=None):
     """Lines of the MTIA share of new purchases per workload class."""
-    chart = alt.Chart(frame, title=_title("MTIA share of new purchases by workload class", case),
+    return _events_or_spec(_mtia_share_build, (case,), (frame,), events, text=(0,))
+
+
+def _mtia_share_build(frames, case):
+    (frame,) = frames
+    return alt.Chart(frame, title=_title("MTIA share of new purchases by workload class", case),
                       width=WIDTH, height=HEIGHT).mark_line().encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("share:Q", title="MTIA share of purchases [%]", axis=alt.Axis(format="%"),
@@ -382,7 +466,6 @@ def mtia_share_chart(frame, case="base case", events=None):
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "workload:N",
                  alt.Tooltip("share:Q", title="share", format=".0%")],
     )
-    return with_events(chart, events)
 
 
 def cadence_comparison_chart(frame, case="cadence grid", cadence=None, slip=None):
@@ -425,7 +508,7 @@ def perf_per_watt_frame(result, draw=0):
     Columns ``quarter``, ``vendor`` (``MTIA``, ``Nvidia``, ``AMD``, ``fleet``), ``h100e_per_mw``
     [H100e/MW]. Owned accelerators only (rented ones draw power in the providers' data centres).
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     vendor = np.asarray(r.vendor.values).astype(str)
     groups = {"MTIA": vendor == "meta", "Nvidia": vendor == "nvidia", "AMD": vendor == "amd",
               "fleet": np.ones(vendor.shape, bool)}
@@ -442,6 +525,11 @@ def perf_per_watt_frame(result, draw=0):
 
 def perf_per_watt_chart(frame, case="base case"):
     """Lines of installed H100e per MW of nameplate IT power (MTIA, Nvidia, AMD, fleet; owned)."""
+    return _chart_or_spec(_perf_per_watt_build, (case,), (frame,), text=(0,))
+
+
+def _perf_per_watt_build(frames, case):
+    (frame,) = frames
     return alt.Chart(frame, title=_title("Fleet performance per watt", case), width=WIDTH,
                      height=HEIGHT).mark_line().encode(
         x=alt.X("quarter:T", title="Quarter"),
@@ -459,7 +547,7 @@ def nre_savings_frame(result, draw=0):
 
     Columns ``year`` (str), ``measure``, ``usd_bn``. [USD bn per year]
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     nre = _annual(r.nre_usd)
     net = _annual(r.savings_vs_all_nvidia_usd)
     parts = {"MTIA design cost (NRE)": nre, "savings before NRE": net + nre, "net savings": net}
@@ -471,6 +559,11 @@ def nre_savings_frame(result, draw=0):
 
 def nre_savings_chart(frame, case="base case"):
     """Grouped bars of annual NRE, savings before NRE and net savings."""
+    return _chart_or_spec(_nre_savings_build, (case,), (frame,), text=(0,))
+
+
+def _nre_savings_build(frames, case):
+    (frame,) = frames
     order = ["MTIA design cost (NRE)", "savings before NRE", "net savings"]
     return alt.Chart(frame, title=_title("MTIA design cost against savings versus an all-Nvidia fleet", case),
                      width=WIDTH, height=HEIGHT).mark_bar().encode(
@@ -494,15 +587,18 @@ def capex_annual_frame(result, draw=0, ds=None):
     from .data import load_dataset
 
     ds = load_dataset() if ds is None else ds
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     model = _annual(r.capex_usd)
     rows = [{"year": str(int(y)), "series": "modelled", "low": v / 1e9, "value": v / 1e9, "high": v / 1e9}
             for y, v in zip(model.year.values, model.values) if 2022 <= y <= 2028]
     names = {"reported": "reported", "guidance_latest": "guidance (latest)", "consensus_latest": "consensus"}
-    annual = ds.capex_annual_usd
+    annual = ds.capex_annual_usd.transpose("series", "year", "bound")
+    series_index = {str(v): i for i, v in enumerate(annual.series.values)}
+    bounds = [list(annual.bound.values).index(b) for b in ("low", "base", "high")]
+    values = annual.values  # [series, year, bound]
     for series, label in names.items():
-        for y in annual.year.values:
-            lo, ba, hi = (float(annual.sel(year=y, series=series, bound=b)) for b in ("low", "base", "high"))
+        for j, y in enumerate(annual.year.values):
+            lo, ba, hi = (float(values[series_index[series], j, b]) for b in bounds)
             if np.isfinite(ba):
                 rows.append({"year": str(int(y)), "series": label, "low": lo / 1e9, "value": ba / 1e9,
                              "high": hi / 1e9})
@@ -516,6 +612,13 @@ def capex_annual_chart(frame, case="base case", initial_price_pct=None):
     :func:`chipsuite.widgets.nvidia_price_grid_frame`) and ``initial_price_pct`` is given, a
     slider bound to an Altair param picks the modelled bars (works in a static page).
     """
+    if initial_price_pct is None:
+        return _chart_or_spec(_capex_annual_build, (case,), (frame,), text=(0,))
+    return _capex_annual_build((frame,), case, initial_price_pct)
+
+
+def _capex_annual_build(frames, case, initial_price_pct=None):
+    (frame,) = frames
     title = _title("Meta capex: reported and guided (points) against modelled (bars)", case)
     base = alt.Chart(frame, width=WIDTH, height=HEIGHT)
     series_order = ["reported", "guidance (latest)", "consensus"]
@@ -562,7 +665,7 @@ def capex_quarterly_frame(result, draw=0, ds=None, end="2028-10-01"):
     from .data import load_dataset
 
     ds = load_dataset() if ds is None else ds
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     parts = []
     for measure, label, name in (("headline", "headline", "capex_usd"), ("ppe", "purchases of P&E", "ppe_capex_usd")):
         parts.append(pd.DataFrame({"quarter": _quarters(r), "series": f"modelled ({label})", "measure": label,
@@ -576,8 +679,13 @@ def capex_quarterly_frame(result, draw=0, ds=None, end="2028-10-01"):
 
 def capex_quarterly_chart(frame, case="base case", events=None):
     """Quarterly capex lines: modelled (dashed) against reported (solid, points), headline and P&E."""
+    return _events_or_spec(_capex_quarterly_build, (case,), (frame,), events, text=(0,))
+
+
+def _capex_quarterly_build(frames, case):
+    (frame,) = frames
     order = CAPEX_QUARTERLY_SERIES
-    chart = alt.Chart(frame, title=_title("Quarterly capex: headline and purchases of P&E, reported and modelled",
+    return alt.Chart(frame, title=_title("Quarterly capex: headline and purchases of P&E, reported and modelled",
                                           case), width=WIDTH, height=HEIGHT).mark_line(point=True).encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("capex_usd_bn:Q", title="Capital expenditure [USD bn per quarter]"),
@@ -588,7 +696,6 @@ def capex_quarterly_chart(frame, case="base case", events=None):
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "series:N",
                  alt.Tooltip("capex_usd_bn:Q", title="USD bn", format=",.2f")],
     )
-    return with_events(chart, events)
 
 
 CAPEX_PARTS = {
@@ -606,7 +713,7 @@ def capex_parts_frame(result, draw=0, years=(2022, 2028)):
     The parts (:data:`CAPEX_PARTS`: accelerators and servers/network at per-generation system
     costs, facilities, non-AI, finance-lease principal) sum to headline ``capex_usd``.
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     rows = []
     for part, name in CAPEX_PARTS.items():
         da = _annual(r[name])
@@ -617,6 +724,11 @@ def capex_parts_frame(result, draw=0, years=(2022, 2028)):
 
 def capex_parts_chart(frame, case="base case"):
     """Stacked bars of modelled annual headline capex: chips, servers, facilities, non-AI, finance leases."""
+    return _chart_or_spec(_capex_parts_build, (case,), (frame,), text=(0,))
+
+
+def _capex_parts_build(frames, case):
+    (frame,) = frames
     order = list(CAPEX_PARTS)
     return alt.Chart(frame, title=_title("Modelled capex by part", case), width=WIDTH,
                      height=HEIGHT).mark_bar().encode(
@@ -642,7 +754,7 @@ SHARES = {
 
 def dependence_shares_frame(result, draw=0):
     """Nvidia shares over time, owned and incl. rented clouds: ``quarter``, ``measure``, ``share`` [1]."""
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     q = _quarters(r)
     rows = [pd.DataFrame({"quarter": q, "measure": label, "share": r[name].values}) for label, name in SHARES.items()
             if name in r]
@@ -653,7 +765,13 @@ def dependence_shares_frame(result, draw=0):
 def dependence_shares_chart(frame, case="base case", events=None):
     """Lines of Nvidia's share of capability (owned and incl. rented), units, capex, spend and power."""
     order = [m for m in SHARES if m in set(frame["measure"])]
-    chart = alt.Chart(frame, title=_title("Nvidia's share of Meta's compute, owned and incl. rented", case),
+    return _events_or_spec(_dependence_shares_build, (case, tuple(order)), (frame,), events, text=(0,))
+
+
+def _dependence_shares_build(frames, case, order):
+    (frame,) = frames
+    order = list(order)
+    return alt.Chart(frame, title=_title("Nvidia's share of Meta's compute, owned and incl. rented", case),
                       width=WIDTH, height=HEIGHT).mark_line().encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("share:Q", title="Nvidia share [%]", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
@@ -663,7 +781,6 @@ def dependence_shares_chart(frame, case="base case", events=None):
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "measure:N",
                  alt.Tooltip("share:Q", format=".1%")],
     )
-    return with_events(chart, events)
 
 
 #: supplier code (``supplier`` dim of a result) -> label
@@ -688,7 +805,7 @@ def supplier_frame(result, draw=0, basis="h100e", start="2024-01-01"):
     if basis not in SUPPLIER_BASES:
         raise ValueError(f"supplier_frame: basis must be one of {sorted(SUPPLIER_BASES)}, got {basis!r}")
     amount, share, column, scale, _, _ = SUPPLIER_BASES[basis]
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     frames = []
     for i, code in enumerate(r.supplier.values):
         code = str(code)
@@ -717,6 +834,13 @@ def supplier_chart(frame, case="base case", shares=False, events=None):
     for sup in order:
         shades = FAMILY_SHADES.get(fam[sup], ["#bbbbbb", "#888888"])
         colors.append(shades[2] if src[sup] == "rented" else shades[-2])
+    args = (case, bool(shares), column, amount_title, what, tuple(order), tuple(colors))
+    return _events_or_spec(_supplier_build, args, (frame,), events, text=(0,))
+
+
+def _supplier_build(frames, case, shares, column, amount_title, what, order, colors):
+    (frame,) = frames
+    order, colors = list(order), list(colors)
     if shares:
         y = alt.Y("share:Q", stack="zero", title=f"Share of {what.split(' (')[0]} [%]", axis=alt.Axis(format="%"),
                   scale=alt.Scale(domain=[0, 1]))
@@ -724,7 +848,7 @@ def supplier_chart(frame, case="base case", shares=False, events=None):
     else:
         y = alt.Y(f"{column}:Q", stack="zero", title=amount_title)
         value_tip = alt.Tooltip(f"{column}:Q", title=amount_title, format=",.2f")
-    chart = alt.Chart(frame, title=_title(f"Meta's {what} by supplier, owned and rented", case),
+    return alt.Chart(frame, title=_title(f"Meta's {what} by supplier, owned and rented", case),
                       width=WIDTH, height=HEIGHT).mark_area().encode(
         x=alt.X("quarter:T", title="Quarter"), y=y,
         color=alt.Color("supplier:N", sort=order, title="Supplier", scale=alt.Scale(domain=order, range=colors)),
@@ -733,26 +857,33 @@ def supplier_chart(frame, case="base case", shares=False, events=None):
                  alt.Tooltip("sourcing:N", title="Owned or rented"), value_tip,
                  alt.Tooltip("share:Q", title="share", format=".1%")],
     ).transform_calculate(supplier_order=f"indexof({order!r}, datum.supplier)")
-    return with_events(chart, events)
 
 
 def hhi_frame(result, draw=0):
     """Supplier concentration over chip vendors (owned and rented): ``quarter``, ``hhi`` [1, 0-1 scale]."""
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     frame = pd.DataFrame({"quarter": _quarters(r), "hhi": r.hhi.values})
     return frame[frame["quarter"] >= pd.Timestamp("2024-01-01")].reset_index(drop=True)
 
 
 def hhi_chart(frame, case="base case"):
     """Line of the Herfindahl-Hirschman index over chip vendors of capability owned and rented (1 = one)."""
+    return _chart_or_spec(_hhi_build, (case,), (frame, _HHI_THRESHOLD, _HHI_LABEL), text=(0,))
+
+
+_HHI_THRESHOLD = pd.DataFrame({"hhi": [0.25], "label": ["0.25: highly concentrated (US merger guidelines)"]})
+_HHI_LABEL = pd.DataFrame({"hhi": [0.25], "label": ["0.25: highly concentrated"]})
+
+
+def _hhi_build(frames, case):
+    frame, threshold_rows, label_rows = frames
     line = alt.Chart(frame, width=WIDTH, height=180).mark_line(color="#333333").encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("hhi:Q", title="Concentration (HHI) [0-1]", scale=alt.Scale(domain=[0, 1])),
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), alt.Tooltip("hhi:Q", format=".3f")])
-    threshold = alt.Chart(pd.DataFrame({"hhi": [0.25], "label": ["0.25: highly concentrated (US merger guidelines)"]})
-                          ).mark_rule(strokeDash=[4, 3], color="#d62728").encode(
+    threshold = alt.Chart(threshold_rows).mark_rule(strokeDash=[4, 3], color="#d62728").encode(
         y=alt.Y("hhi:Q", title="Concentration (HHI) [0-1]"))
-    label = alt.Chart(pd.DataFrame({"hhi": [0.25], "label": ["0.25: highly concentrated"]})).mark_text(
+    label = alt.Chart(label_rows).mark_text(
         align="left", dy=-6, color="#d62728", fontSize=10).encode(
         y=alt.Y("hhi:Q", title="Concentration (HHI) [0-1]"), x=alt.value(4), text="label:N")
     return alt.layer(line, threshold, label, title=_title("Supplier concentration over chip vendors (HHI), owned and rented",
@@ -839,6 +970,11 @@ def site_power_frame(result, draw=0, sites=("prometheus", "hyperion", "el_paso")
 
 def site_power_chart(frame, case="base case"):
     """Power ramp against capacity, one panel per site (capacity as a grey area, power as a line)."""
+    return _chart_or_spec(_site_power_build, (case,), (frame,), text=(0,))
+
+
+def _site_power_build(frames, case):
+    (frame,) = frames
     tooltip = [alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "site:N", "measure:N",
                alt.Tooltip("power_mw:Q", title="MW", format=",.0f")]
     x = alt.X("quarter:T", title="Quarter")
@@ -857,7 +993,7 @@ def fleet_power_frame(result, draw=0):
 
     Columns ``quarter``, ``measure``, ``power_mw`` [MW of IT power, nameplate].
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     q = _quarters(r)
     parts = {"IT power needed by installed accelerators": r.fleet_provisioned_it_power_mw,
              "IT capacity of all sites": r.fleet_it_capacity_mw,
@@ -869,8 +1005,13 @@ def fleet_power_frame(result, draw=0):
 
 def fleet_power_chart(frame, case="base case", events=None):
     """Lines: IT power needed by the fleet, IT capacity of the sites, and the gap (unplaced)."""
+    return _events_or_spec(_fleet_power_build, (case,), (frame,), events, text=(0,))
+
+
+def _fleet_power_build(frames, case):
+    (frame,) = frames
     order = ["IT power needed by installed accelerators", "IT capacity of all sites", "unplaced IT power"]
-    chart = alt.Chart(frame, title=_title("Is there room for the fleet? IT power against site capacity", case),
+    return alt.Chart(frame, title=_title("Is there room for the fleet? IT power against site capacity", case),
                       width=WIDTH, height=HEIGHT).mark_line().encode(
         x=alt.X("quarter:T", title="Quarter"),
         y=alt.Y("power_mw:Q", title="IT power [MW]"),
@@ -878,7 +1019,6 @@ def fleet_power_chart(frame, case="base case", events=None):
             domain=order, range=["#d62728", "#555555", "#ff9896"])),
         tooltip=[alt.Tooltip("quarter:T", title="Quarter", format="%Y Q%q"), "measure:N",
                  alt.Tooltip("power_mw:Q", title="MW", format=",.0f")])
-    return with_events(chart, events)
 
 
 ENERGY_MEASURES = {
@@ -894,7 +1034,7 @@ def energy_annual_frame(result, draw=0, years=(2024, 2030)):
     Columns ``year`` (str), ``site``, ``measure`` (keys of :data:`ENERGY_MEASURES`), ``value``
     (in the measure's unit: TWh, USD bn, MtCO2 per year).
     """
-    r = result.isel(draw=draw)
+    r = _draw_view(result, draw)
     rows = []
     for measure, (_, name, scale) in ENERGY_MEASURES.items():
         da = _annual(r[name]).sel(year=slice(*years)) / scale
@@ -909,6 +1049,11 @@ def energy_annual_frame(result, draw=0, years=(2024, 2030)):
 
 def energy_annual_chart(frame, case="base case"):
     """Three panels of stacked bars by site: electricity use, cost and emissions per year."""
+    return _chart_or_spec(_energy_annual_build, (case,), (frame,), text=(0,))
+
+
+def _energy_annual_build(frames, case):
+    (frame,) = frames
     panels = []
     for measure, (axis_title, _, _) in ENERGY_MEASURES.items():
         panels.append(alt.Chart(frame, width=190, height=HEIGHT - 40).transform_filter(
@@ -1082,7 +1227,8 @@ def _altair_records(frame):
     """The rows of ``frame`` as Altair's ``to_values`` writes them, or None if not a plain case.
 
     Floats become Python floats with NaN and inf as None; ints and bools Python ints and bools;
-    timezone-free dates ``Timestamp.isoformat()`` strings (whole seconds only; NaT as ``""``).
+    timezone-free dates ``Timestamp.isoformat()`` strings (whole seconds only; NaT as ``""``); string
+    columns (pandas' string dtypes, or object columns of ``str`` only) their strings, missing as None.
     """
     if not frame.columns.is_unique:
         return None
@@ -1090,8 +1236,14 @@ def _altair_records(frame):
     for name in names:
         array = frame[name].to_numpy()
         kind = array.dtype.kind
+        if isinstance(frame[name].dtype, pd.StringDtype) or kind == "O":
+            column = _string_column(frame[name])
+            if column is None:
+                return None
+            columns.append(column)
+            continue
         if not isinstance(frame[name].dtype, np.dtype) or kind not in "fiubM":
-            return None  # categoricals, strings, nullable and timezone-aware types: Altair's own path
+            return None  # categoricals, nullable and timezone-aware types: Altair's own path
         if kind == "M":
             nat = np.isnat(array)
             if not (nat | (array == array.astype("datetime64[s]"))).all():
@@ -1108,12 +1260,199 @@ def _altair_records(frame):
     return [dict(zip(names, row)) for row in zip(*columns)]
 
 
+def _string_column(series):
+    """A string column as Altair writes it (missing values as None), or None if not all strings."""
+    if isinstance(series.dtype, pd.StringDtype):
+        missing = series.isna().to_numpy()
+        column = series.astype(object).tolist()
+        for i in np.flatnonzero(missing):
+            column[i] = None
+        return column
+    column = series.tolist()
+    return column if all(type(v) is str for v in column) else None
+
+
 def _dataset_name(values):
     """Altair's name for inline rows: ``"data-"`` and the first 32 hex digits of their SHA-256."""
     if values == [{}]:
         return "empty"
     text = json.dumps(values, sort_keys=True, default=str)
     return "data-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# --------------------------------------------------------------------------- chart templates
+
+#: True inside :func:`spec_mode`: chart builders with a template return the finished spec (dict)
+_SPEC_MODE = contextvars.ContextVar("chipsuite_charts_spec_mode", default=False)
+#: (build, args, dataset pattern, theme) -> (template spec, name paths, dataset order) or None
+_TEMPLATES: dict = {}
+_MAX_TEMPLATES = 256
+
+
+@contextlib.contextmanager
+def spec_mode():
+    """Within this block the chart builders that have a template (:func:`template_spec`) return the
+    chart's Vega-Lite dict, equal to ``chart.to_dict()``, instead of the Altair chart.
+
+    What :meth:`chipsuite.explorers.base.Explorer.chart_spec` uses: the explorer's ``chart()`` runs
+    unchanged and its builders skip Altair on a change of data. Builders without a template still
+    return Altair charts (the caller converts them).
+    """
+    token = _SPEC_MODE.set(True)
+    try:
+        yield
+    finally:
+        _SPEC_MODE.reset(token)
+
+
+def _chart_or_spec(build, args, frames, text=()):
+    """``build(frames, *args)`` (an Altair chart), or in :func:`spec_mode` its spec via :func:`template_spec`."""
+    if _SPEC_MODE.get():
+        return template_spec(build, args, frames, text)
+    return build(frames, *args)
+
+
+def _events_or_spec(build, args, frames, events, text=()):
+    """``with_events(build(frames, *args), events)``, or in :func:`spec_mode` its spec from a template
+    (``build`` makes one ``alt.Chart`` over ``frames[0]``: the event strip spans its dates)."""
+    if events is None or len(events) == 0:
+        return _chart_or_spec(build, args, frames, text)
+    if not _SPEC_MODE.get():
+        return with_events(build(frames, *args), events)
+    ev, layout = _event_layout_cached(events, _frame_dates(frames[0]))
+    return template_spec(_events_build, (build, layout, *args), (*frames, ev), tuple(i + 2 for i in text))
+
+
+_EVENT_LAYOUTS: dict = {}
+
+
+def _event_layout_cached(events, chart_dates):
+    """:func:`_event_layout`, kept per content of ``events`` (its rows as Altair writes them, columns
+    and dtypes) and chart dates; the rows it returns are shared: only ever used as chart data."""
+    records = _altair_records(events) if len(events) <= 5000 else None
+    if records is None:
+        return _event_layout(events, chart_dates)
+    key = (tuple(events.columns), tuple(str(t) for t in events.dtypes), json.dumps(records), tuple(chart_dates))
+    if key not in _EVENT_LAYOUTS:
+        if len(_EVENT_LAYOUTS) >= 64:
+            _EVENT_LAYOUTS.clear()
+        _EVENT_LAYOUTS[key] = _event_layout(events, chart_dates)
+    return _EVENT_LAYOUTS[key]
+
+
+def _events_build(frames, build, layout, *args):
+    """The chart of :func:`_events_or_spec`: ``frames[-1]`` holds the event rows."""
+    return _events_composed(build(frames[:-1], *args), frames[-1], *layout)
+
+
+def template_spec(build, args, frames, text=()):
+    """``build(frames, *args).to_dict()``, from a template when only the frames' rows (and free text)
+    are new.
+
+    build : module-level function ``(frames, *args) -> Altair chart``. Its contract: it uses each
+        frame only as chart data (``alt.Chart(frame)``) and reads nothing from the frames; every
+        value that shapes the chart (titles, orders, domains, sizes) is in ``args``.
+    args : tuple of hashable values
+    frames : tuple of DataFrames -- every inline dataset of the chart comes from one of them
+    text : positions in ``args`` of strings the chart only writes into its strings (e.g. the case
+        in a subtitle); they are slots of the template, not part of its key
+
+    The first call for ``(build, args)`` (without the text; with which frames hold equal rows, and
+    the active theme) builds the chart with Altair twice, with the text and with placeholders, both
+    validated; the placeholder spec is kept as the template, with the places that name each dataset
+    and hold each text, if it gives the first spec exactly (else this key always takes Altair's
+    path). Later calls copy the template and put in the new rows and their names, written as Altair's
+    default data transformer writes them (:func:`_altair_records`), and the text. Anything the
+    template cannot serve exactly (another data transformer, more than 5,000 rows, an empty frame,
+    column types :func:`_altair_records` does not write, a dataset that is not one of ``frames``, a
+    text that is not a string) takes Altair's own ``to_dict()``, so the result is always Altair's spec.
+    """
+    frames = tuple(frames)
+    records = [_altair_records(f) if _default_data_transformer(len(f)) else None for f in frames]
+    texts = tuple(args[i] for i in text)
+    if any(r is None or not r for r in records) or not all(
+            type(t) is str and "\ue000" not in t for t in texts):
+        return build(frames, *args).to_dict()
+    names = [_dataset_name(r) for r in records]
+    pattern = tuple(names.index(n) for n in names)  # frames with equal rows share one dataset
+    slotted = list(args)
+    for k, i in enumerate(text):
+        slotted[i] = _text_slot(k)
+    key = (build, tuple(slotted), pattern, alt.theme.active)
+    if key not in _TEMPLATES:
+        spec = build(frames, *args).to_dict()  # validates against the Vega-Lite schema
+        if len(_TEMPLATES) >= _MAX_TEMPLATES:
+            _TEMPLATES.clear()
+        template = _spec_template(build(frames, *slotted).to_dict() if text else spec, names, records, len(text))
+        if template is not None and _fill_template(template, names, records, texts) != spec:
+            template = None  # the text does more than fill strings: no template for this chart
+        _TEMPLATES[key] = template
+        return spec
+    template = _TEMPLATES[key]
+    if template is None:
+        return build(frames, *args).to_dict()
+    return _fill_template(template, names, records, texts)
+
+
+def _text_slot(k):
+    """Placeholder of text slot ``k`` in a template (private-use characters: never in real text)."""
+    return f"\ue000chipsuite text slot {k}\ue000"
+
+
+def _fill_template(template, names, records, texts):
+    """A new spec from a template of :func:`_spec_template`: dataset names, rows and text put in."""
+    skeleton, name_paths, text_paths, order = template
+    spec = _copy_spec(skeleton)
+    for i, paths in name_paths:
+        for path in paths:
+            node = spec
+            for step in path[:-1]:
+                node = node[step]
+            node[path[-1]] = names[i]
+    for path, value, slots in text_paths:
+        for k in slots:
+            value = value.replace(_text_slot(k), texts[k])
+        node = spec
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = value
+    spec["datasets"] = {names[i]: records[i] for i in order}
+    return spec
+
+
+def _spec_template(spec, names, records, n_text=0):
+    """``(spec without datasets, ((frame, paths of its name), ...), ((path, string, text slots), ...),
+    frame of each dataset in order)`` of a spec built from frames whose rows are ``records`` (named
+    ``names``); None if the spec holds other datasets or other rows than these."""
+    datasets = spec.get("datasets")
+    if not isinstance(datasets, dict) or set(datasets) != set(names) or list(spec)[-1] != "datasets":
+        return None
+    if any(datasets[n] != r for n, r in zip(names, records)):
+        return None
+    first = {n: names.index(n) for n in names}
+    skeleton = {k: v for k, v in spec.items() if k != "datasets"}
+    found, text_paths = {}, []
+    for path, value in _string_paths(skeleton):
+        if value in first:
+            found.setdefault(first[value], []).append(path)
+        slots = tuple(k for k in range(n_text) if _text_slot(k) in value)
+        if slots:
+            text_paths.append((path, value, slots))
+    name_paths = tuple((i, tuple(paths)) for i, paths in found.items())
+    order = tuple(first[n] for n in datasets)
+    return _copy_spec(skeleton), name_paths, tuple(text_paths), order
+
+
+def _string_paths(node, path=()):
+    """``(path, str)`` for every string inside a spec (dict values and list items; not dict keys)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _string_paths(value, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _string_paths(value, path + (i,))
+    elif isinstance(node, str):
+        yield path, node
 
 
 def tornado_chart(frame, title, x_title, case="one-at-a-time sensitivity"):
@@ -1124,10 +1463,16 @@ def tornado_chart(frame, title, x_title, case="one-at-a-time sensitivity"):
     """
     frame = frame.assign(parameter=frame["parameter"].map(display.name))
     swing = frame.groupby("parameter")["delta"].apply(lambda s: s.abs().max()).sort_values(ascending=False)
+    return _chart_or_spec(_tornado_build, (title, x_title, case, tuple(swing.index)), (frame,), text=(0, 2))
+
+
+def _tornado_build(frames, title, x_title, case, swing_order):
+    (frame,) = frames
+    swing = list(swing_order)
     share = "[%]" in x_title
     return alt.Chart(frame, title=_title(title, case), width=WIDTH - 100,
                      height=max(120, 22 * len(swing))).mark_bar().encode(
-        y=alt.Y("parameter:N", sort=list(swing.index), title="Input (set to its low / high value)"),
+        y=alt.Y("parameter:N", sort=swing, title="Input (set to its low / high value)"),
         x=alt.X("delta:Q", title=x_title, axis=alt.Axis(format="+%" if share else "+,.3~g")),
         color=alt.Color("bound:N", title="Input at", scale=alt.Scale(domain=["low", "high"],
                                                                      range=["#4c78a8", "#f58518"])),

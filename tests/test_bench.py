@@ -292,3 +292,17 @@ def test_bench_controls_by_hand():
     assert set(out) == {f"04_energy_sites/{n}" for n in widgets.EnergyExplorer.CONTROLS}
     for c in out.values():
         assert c["changes"] == 2 and 0 < c["p50_ms"] <= c["p95_ms"] <= c["max_ms"]
+
+
+def test_notebook_explorers_are_the_ones_the_notebooks_use():
+    """The controls benchmark times, per notebook, the explorer class that notebook shows."""
+    import json
+    import re
+    from pathlib import Path
+
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    for notebook, (cls_name, _) in bench.NOTEBOOK_EXPLORERS.items():
+        nb = json.loads((notebooks / f"{notebook}.ipynb").read_text())
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        used = set(re.findall(r"widgets\.(\w+Explorer)\(", code))
+        assert used == {cls_name}, (notebook, used)

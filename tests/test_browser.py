@@ -16,20 +16,14 @@ the tests skip, or fail when the environment variable CI is set.
 Screenshots go to artifacts/screenshots/ (gitignored).
 """
 
-import json
 import os
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from chipsuite import devserver
 from chipsuite.vega import OfflineChart, widget_esm
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -259,9 +253,7 @@ def test_offline_chart_esm_updates_in_place(browser, tmp_path):
 
 
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return devserver.free_port()
 
 
 @pytest.fixture(scope="module")
@@ -278,47 +270,14 @@ def lab(tmp_path_factory):
     for extra in ("data",):  # notebooks may read ../data relative to notebooks/
         if (REPO / extra).is_dir():
             shutil.copytree(REPO / extra, tmp / extra)
-    config = tmp / "config"
-    (config / "labconfig").mkdir(parents=True)
-    (config / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-               CHIPSUITE_DRAWS="50", JUPYTER_CONFIG_DIR=str(config),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
-    env.pop("CHIPSUITE_REPORT", None)
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True", "--allow-root",
-    ]
-    log_path = tmp / "lab.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + WAIT_MS / 1000
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited ({process.returncode}): {log_path.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start: {log_path.read_text()[-2000:]}")
-                time.sleep(0.5)
+        process, base, token = devserver.start_lab(tmp, root, REPO, draws=50, timeout_s=WAIT_MS / 1000)
+    except devserver.ServerError as err:
+        pytest.fail(str(err))
+    try:
         yield {"base": base, "token": token, "root": root}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        devserver.stop_server(process)
 
 
 KERNEL_READY = """(name) => {

@@ -424,7 +424,7 @@ def test_fan_spec_falls_back_to_altair_for_unusual_frames(ensemble):
         "sub-second dates": frame.assign(quarter=frame["quarter"] + pd.Timedelta(milliseconds=250)),
         "timezone-aware dates": frame.assign(quarter=frame["quarter"].dt.tz_localize("UTC")),
         "nullable floats": frame.astype({"q50": "Float64"}),
-        "text column": frame.assign(note=["a", None, "c", "d"]),
+        "mixed object column": frame.assign(note=np.array(["a", None, 3, "d"], dtype=object)),
     }
     for name, odd in unusual.items():
         assert charts._altair_records(odd) is None, name

@@ -15,9 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,6 +23,8 @@ from test_browser import (CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Guard, free_port, la
 
 import test_browser
 from test_nbexport import nbconvert_env
+
+from chipsuite import devserver
 
 #: test_browser.py's JupyterLab server fixture, registered here under the name lab_server
 lab_server = test_browser.lab
@@ -103,29 +102,16 @@ def voila(tmp_path_factory):
     command = [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
                "--Voila.port_retries=0", *KERNEL_TRANSPORT, str(root)]
     log_path = tmp / "voila.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, env=project_env(tmp), stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + WAIT_MS / 1000
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"Voila exited ({process.returncode}): {log_path.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{base}/", timeout=5).close()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"Voila did not start: {log_path.read_text()[-2000:]}")
-                time.sleep(0.5)
+        process = devserver.start_server(command, env=project_env(tmp), log_path=log_path, ready_url=f"{base}/",
+                                         name="Voila", timeout_s=WAIT_MS / 1000, cwd=tmp)
+    except devserver.ServerError as err:
+        pytest.fail(str(err))
+    try:
         yield {"base": base, "log": log_path}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        devserver.stop_server(process)
 
 
 def test_voila_app_shows_no_code_and_a_slider_redraws_the_chart(browser, voila):

@@ -237,9 +237,14 @@ class Explorer:
         path for the same spec (e.g. :func:`chipsuite.charts.fan_spec`). The spec is validated
         against the Vega-Lite schema (Altair's ``to_dict()``) the first time its structure -- the
         spec without its inline ``datasets`` -- is seen (:func:`validated_spec`); a slider change
-        that only changes the data reuses that check.
+        that only changes the data reuses that check. Chart builders with a template
+        (:func:`chipsuite.charts.template_spec`) return their spec directly (:func:`chipsuite.charts.spec_mode`).
         """
-        return validated_spec(self.chart(view))
+        from ..charts import spec_mode
+
+        with spec_mode():
+            chart = self.chart(view)
+        return chart if isinstance(chart, dict) else validated_spec(chart)
 
     def summary(self):
         """Key numbers of the current state (a dict, for prose computed in notebooks)."""

@@ -293,9 +293,15 @@ def build_comparison_frame(results):
 
 def build_comparison_chart(frame, case="base case"):
     """Side by side: installed IT power against what the sites can host, and compute without power."""
+    measures = tuple(frame["measure"].unique())
+    parts = tuple(frame[frame["measure"] == measure] for measure in measures)
+    return charts._chart_or_spec(_build_comparison_build, (case, measures), parts, text=(0,))
+
+
+def _build_comparison_build(parts, case, measures):
     panels = []
-    for measure in frame["measure"].unique():
-        panels.append(alt.Chart(frame[frame["measure"] == measure], title=measure, width=250,
+    for measure, part in zip(measures, parts):
+        panels.append(alt.Chart(part, title=measure, width=250,
                                 height=charts.HEIGHT - 60).mark_line(point=True).encode(
             x=alt.X("year:O", title="Year"), y=alt.Y("value:Q", title=None),
             color=alt.Color("build:N", title="Build", scale=alt.Scale(domain=list(BUILDS.values()),

@@ -34,6 +34,50 @@ __all__ = [
 MTIA_EFFICIENCY = "mtia_efficiency"  # pseudo-parameter of run_points: multiplier on MTIA H100e factors [1]
 
 
+#: the last grid frames: (function, arguments, data folder content) -> DataFrame (see :func:`_kept`)
+_KEPT_FRAMES: dict = {}
+_MAX_KEPT_FRAMES = 32
+
+
+def _frozen(value):
+    """``value`` with lists, tuples and sets as tuples (a key part), or raise TypeError if unhashable."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return ("set",) + tuple(sorted(_frozen(v) for v in value))
+    hash(value)
+    return value
+
+
+def _kept(func):
+    """Keep the frames of a grid function per arguments and content of the data folder.
+
+    A grid is one vectorised model run over a scenario; an explorer asks for the same grid again when
+    its view is switched back while the scenario is unchanged. The frame is kept per (arguments,
+    content key of the data folder, whose files are read on every call as by ``load_tables``) for the
+    last :data:`_MAX_KEPT_FRAMES` calls, and every call returns a copy. Arguments that cannot be
+    hashed (after lists become tuples) are not kept.
+    """
+
+    @functools.wraps(func)
+    def kept(*args, **kwargs):
+        from ..data import _read_folder, resolve_data_dir
+
+        try:
+            key = (func.__qualname__, _frozen(args), _frozen(sorted(kwargs.items())),
+                   _read_folder(resolve_data_dir())[1])
+        except TypeError:
+            return func(*args, **kwargs)
+        if key not in _KEPT_FRAMES:
+            if len(_KEPT_FRAMES) >= _MAX_KEPT_FRAMES:
+                _KEPT_FRAMES.pop(next(iter(_KEPT_FRAMES)))
+            _KEPT_FRAMES[key] = func(*args, **kwargs)
+        return _KEPT_FRAMES[key].copy()
+
+    kept.uncached = func
+    return kept
+
+
 @functools.lru_cache(maxsize=1)
 def _dataset():
     from ..data import load_dataset
@@ -112,6 +156,7 @@ def _year_mean(da, year):
     return da.sel(quarter=da.quarter.dt.year == year).mean("quarter")
 
 
+@_kept
 def cadence_grid_frame(scenario, cadences_months=(6, 12, 18), slips_quarters=(0.0, 0.25, 0.5, 1.0)):
     """MTIA share of installed H100e for a grid of cadences and slips (one model call).
 
@@ -128,6 +173,7 @@ def cadence_grid_frame(scenario, cadences_months=(6, 12, 18), slips_quarters=(0.
     return frame[frame["quarter"] >= pd.Timestamp("2025-01-01")].reset_index(drop=True)
 
 
+@_kept
 def breakeven_frame(scenario, year=2028, efficiencies=(0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
                     price_multipliers=(0.6, 0.8, 1.0, 1.2, 1.4, 1.6)):
     """Break-even map: total cost of ownership per H100e-hour with MTIA minus all-Nvidia.
@@ -158,6 +204,7 @@ def breakeven_frame(scenario, year=2028, efficiencies=(0.5, 0.75, 1.0, 1.25, 1.5
     return pd.DataFrame(rows)
 
 
+@_kept
 def min_volume_frame(scenario, deal_scales=(0.0, 0.5, 1.0, 2.0, 3.0, 4.0), quarter="2027Q4",
                      savings_years=(2026, 2030)):
     """Effect of the Nvidia deal's committed minimum (one vectorised model call over ``nvidia_deal_scale``).
@@ -183,6 +230,7 @@ def min_volume_frame(scenario, deal_scales=(0.0, 0.5, 1.0, 2.0, 3.0, 4.0), quart
     return pd.DataFrame(rows)
 
 
+@_kept
 def nvidia_price_grid_frame(scenario, multipliers=(0.6, 0.8, 1.0, 1.2, 1.4, 1.6)):
     """Modelled annual capex for several Nvidia price multipliers, plus the public figures.
 
@@ -201,6 +249,7 @@ def nvidia_price_grid_frame(scenario, multipliers=(0.6, 0.8, 1.0, 1.2, 1.4, 1.6)
     return pd.concat(frames + [public], ignore_index=True)
 
 
+@_kept
 def supply_mix_grid_frame(scenario, gas_shares=(0.0, 0.08, 0.25, 0.5), nuclear_shares=(0.0, 0.05, 0.25, 0.5)):
     """Annual emissions by site for a grid of supply mixes (one vectorised model call).
 
@@ -244,6 +293,7 @@ def _output_series(result, output):
     return (da.sum(extra) if extra else da) / scale
 
 
+@_kept
 def tornado_frame(scenario, output="capex_usd_bn", quarter="2027Q4", top=12):
     """One-at-a-time sensitivity of an :data:`OUTPUTS` key in ``quarter`` (tidy, for a tornado chart).
 
