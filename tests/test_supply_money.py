@@ -238,3 +238,15 @@ def test_base_case_sits_in_the_middle_of_its_ensemble():
         v = capex.sel(year=year).values
         pct = (v < v[0]).mean()
         assert 0.35 <= pct <= 0.65, (year, pct)
+
+
+def test_python_m_chipsuite_model_prints_the_scoreboard_for_a_reader(board):
+    import re
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "chipsuite.model"], capture_output=True, text=True, check=True,
+                         timeout=300).stdout
+    assert not re.search(r"\de[+-]\d\d", out), "scientific notation in the printed scoreboard"
+    assert f"{len(board)} public figures, {int(board['within'].sum())} within their band" in out
+    assert "3,881" in out  # thousands separators (2023 water withdrawal, ML)
