@@ -248,7 +248,7 @@ def show(path=None):
     """
     from IPython.display import display as ipy_display
 
-    from .explorers.base import display_view_menu
+    from .explorers.base import display_view_menu, fallback_bundle
     from .modes import is_report_mode
 
     results = run_named(None, path)
@@ -270,6 +270,8 @@ def show(path=None):
                       style={"description_width": "initial"})
     chart = OfflineChart(spec=by_label[first][0].to_dict())
     text = w.HTML(by_label[first][1])
+    # where widgets cannot run (plain nbconvert HTML, nbviewer) the first scenario's chart as a snapshot
+    ipy_display(fallback_bundle(chart.spec, "named scenarios"), raw=True)
 
     def pick(change):
         chart.spec = by_label[change["new"]][0].to_dict()

@@ -491,16 +491,7 @@ class Explorer:
         and Voila show only the live explorer. The snapshot is the chart when ``show()`` ran (it is
         not re-rendered on each change: an SVG takes about 0.3 s).
         """
-        from ..vega import spec_to_svg
-
-        svg = spec_to_svg(self.chart_spec())
-        caption = (f"Static snapshot of the {html.escape(self.title)} chart as first displayed; "
-                   "run the notebook with a kernel (JupyterLab, Voila, Binder) for the live controls.")
-        page = (f'<div class="{FALLBACK_CLASS}">\n{svg}\n'
-                f'<p class="{FALLBACK_CLASS}-caption" style="color:#666;font-size:0.85em">{caption}</p>\n'
-                f"</div>\n<style>{FALLBACK_CSS}</style>\n")
-        return {"text/html": page, "image/svg+xml": svg,
-                "text/plain": f"<static snapshot of the {self.title} chart>"}
+        return fallback_bundle(self.chart_spec(), self.title)
 
     def show(self):
         """Display the widget UI with a static fallback (:meth:`display_live`); in report mode a
@@ -523,6 +514,20 @@ class Explorer:
 
         display(self.static_fallback_bundle(), raw=True)
         display(self.widget)
+
+
+def fallback_bundle(spec, title):
+    """Mimebundle of a static snapshot of the Vega-Lite ``spec`` (see :meth:`Explorer.static_fallback_bundle`):
+    shown where widgets cannot run, hidden once a live chart has rendered in the same output area."""
+    from ..vega import spec_to_svg
+
+    svg = spec_to_svg(spec)
+    caption = (f"Static snapshot of the {html.escape(title)} chart as first displayed; "
+               "run the notebook with a kernel (JupyterLab, Voila, Binder) for the live controls.")
+    page = (f'<div class="{FALLBACK_CLASS}">\n{svg}\n'
+            f'<p class="{FALLBACK_CLASS}-caption" style="color:#666;font-size:0.85em">{caption}</p>\n'
+            f"</div>\n<style>{FALLBACK_CSS}</style>\n")
+    return {"text/html": page, "image/svg+xml": svg, "text/plain": f"<static snapshot of the {title} chart>"}
 
 
 def _scenario_subtitle(spec, title):
