@@ -362,7 +362,7 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     life_q = p["useful_life"] * QUARTERS_PER_YEAR
     if site_capacity_mw is None:
         site_capacity_mw = site_capacity(ds, values["site_capacity_position"])
-    wanted_h100e = delivered_h100e.copy()
+    wanted_h100e = delivered_h100e  # the demand path; scaling below rebinds, never writes in place
     power_scale, unmet = _power_limited(values, ds, site_capacity_mw, delivered, delivered_h100e, initial,
                                         initial_quarters, life_q, unit_power_w)
     if power_scale is not None:  # every generation and workload of a quarter scales alike (the mix is kept)
