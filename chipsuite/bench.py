@@ -190,12 +190,13 @@ def plain_xarray_formulas(x):
     DataArrays (xarray aligns and broadcasts at every operation, numpy makes temporaries), in
     registry order, with the registry's names and order of operations. The two time reductions
     use the registry's own functions in both paths: :func:`chipsuite.formulas.straight_line_depreciation`
-    (depreciation) and :func:`chipsuite.formulas.paid` (order-to-cash payment profile).
+    (depreciation), :func:`chipsuite.formulas.paid` (order-to-cash payment profile) and
+    :func:`chipsuite.formulas.year_end_timing` (year-end payments).
     Returns ``{name: DataArray}`` (no attrs).
     """
     import xarray as xr
 
-    from .formulas import paid, straight_line_depreciation
+    from .formulas import paid, straight_line_depreciation, year_end_timing
 
     o = {}
     # --- power and placement
@@ -243,7 +244,10 @@ def plain_xarray_formulas(x):
                              * x["non_ai_capex_2026"] ** x["non_ai_year_weight"]
                              * (1 - x["non_ai_pause_cut_2023"] * x["rearchitecture_window"]) / x["quarters_per_year"])
     o["it_capex_usd"] = o["fleet_accelerator_capex_usd"] + o["server_network_capex_usd"]
-    o["ppe_capex_usd"] = o["it_capex_usd"] + o["facility_capex_usd"] + o["non_ai_capex_usd"]
+    o["year_end_timing_usd"] = year_end_timing(o["it_capex_usd"] + o["facility_capex_usd"] + o["non_ai_capex_usd"],
+                                               x["year_end_payment_share"], x["first_quarter_of_year"])
+    o["ppe_capex_usd"] = (o["it_capex_usd"] + o["facility_capex_usd"] + o["non_ai_capex_usd"]
+                          + o["year_end_timing_usd"])
     o["finance_lease_principal_usd"] = o["ppe_capex_usd"] * x["finance_lease_principal_ratio"]
     o["capex_usd"] = o["ppe_capex_usd"] + o["finance_lease_principal_usd"]
     # --- depreciation and amortisation of the whole asset base

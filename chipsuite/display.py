@@ -63,6 +63,8 @@ SITE_NAMES = {"prometheus": "Prometheus (OH)", "hyperion": "Hyperion (LA)", "el_
 OTHER_NAMES = {
     "h100e_factor": "H100e factor per chip",
     "demand_growth_2027": "demand growth 2026-2027",
+    "demand_2026_hold_quarters": "quarters of 2026 at the 2025Q4 purchase rate",
+    "year_end_payment_share": "share of Q1 capex paid at the year end",
     "demand_growth_long_run": "long-run demand growth",
     "demand_2026_h100e": "2026 demand (H100e)",
     "system_share_usd": "non-chip system cost",

@@ -8,7 +8,10 @@ plain reference path that walks the same tree). A formula may also
 - sum its values over one dimension (``sum_over``), e.g. fleet totals over ``generation``, or
 - spread a quarterly spend over a service life straight-line (``depreciation_life``: the name of
   an input holding the life in quarters): ``(C(t) - C(t - L)) / L`` with ``C`` the cumulative
-  spend, linearly interpolated for fractional ``L``.
+  spend, linearly interpolated for fractional ``L``, or
+- pay a delivered value over the order-to-cash profile (``paid_over``: the two payment shares), or
+- give the cash that year-end payments move (``year_end``: the share and the first-quarter mask):
+  ``s * q1(t + 1) * X(t + 1) - s * q1(t) * X(t)``.
 
 >>> FORMULAS["energy_mwh"].expression
 'site_it_power_mw * pue * hours_per_quarter'
@@ -41,6 +44,7 @@ class Formula:
     sum_over: str | None = None
     depreciation_life: str | None = None
     paid_over: tuple[str, str] | None = None
+    year_end: tuple[str, str] | None = None
     inputs: frozenset = field(init=False)
 
     def __post_init__(self):
@@ -51,6 +55,8 @@ class Formula:
             names.add(self.depreciation_life)
         if self.paid_over:
             names.update(self.paid_over)
+        if self.year_end:
+            names.update(self.year_end)
         object.__setattr__(self, "inputs", frozenset(names))
         object.__setattr__(self, "_compiled", compiled)
 
@@ -75,8 +81,11 @@ class Formula:
                 out = straight_line_depreciation(out, values[self.depreciation_life])
             if self.paid_over is not None:
                 out = paid(out, *(values[n] for n in self.paid_over))
+            if self.year_end is not None:
+                out = year_end_timing(out, *(values[n] for n in self.year_end))
             return out
-        if self.sum_over is not None or self.depreciation_life is not None or self.paid_over is not None:
+        if (self.sum_over is not None or self.depreciation_life is not None or self.paid_over is not None
+                or self.year_end is not None):
             raise TypeError(f"formula {self.name!r} reduces over a dimension: pass xarray DataArrays")
         arrays = {n: np.asarray(values[n], dtype=float) for n in self._compiled.names}
         out = self._compiled.evaluate(arrays, engine=engine)
@@ -132,6 +141,22 @@ def paid(amount, share_before, share_after):
 
     shares = [s if isinstance(s, xr.DataArray) else xr.DataArray(float(s)) for s in (share_before, share_after)]
     out = xr.apply_ufunc(payment_profile, amount, *shares, input_core_dims=[["quarter"], [], []],
+                         output_core_dims=[["quarter"]])
+    return out.transpose(*amount.dims)
+
+
+def year_end_timing(amount, share, first_quarter):
+    """Cash moved to the year end out of each year's first quarter. [USD per quarter]
+
+    :func:`chipsuite.model.stockflow.year_end_timing` on a DataArray with a ``quarter`` dim;
+    ``share`` a number or DataArray (e.g. one per draw), ``first_quarter`` a DataArray over ``quarter``.
+    """
+    import xarray as xr
+
+    from .model.stockflow import year_end_timing as timing
+
+    share = share if isinstance(share, xr.DataArray) else xr.DataArray(float(share))
+    out = xr.apply_ufunc(timing, amount, share, first_quarter, input_core_dims=[["quarter"], [], ["quarter"]],
                          output_core_dims=[["quarter"]])
     return out.transpose(*amount.dims)
 
@@ -214,8 +239,12 @@ _FORMULA_LIST = [
        "capex not tied to the accelerator fleet (cut in the 2023 construction pause)"),
     _F("it_capex_usd", "fleet_accelerator_capex_usd + server_network_capex_usd", "USD",
        "accelerator, server and network capex"),
-    _F("ppe_capex_usd", "it_capex_usd + facility_capex_usd + non_ai_capex_usd", "USD",
-       "purchases of property and equipment (accelerators, servers and network, facilities, non-AI)"),
+    _F("year_end_timing_usd", "it_capex_usd + facility_capex_usd + non_ai_capex_usd", "USD",
+       "cash paid at the year end instead of in the next first quarter (+ in Q4, - in Q1)",
+       year_end=("year_end_payment_share", "first_quarter_of_year")),
+    _F("ppe_capex_usd", "it_capex_usd + facility_capex_usd + non_ai_capex_usd + year_end_timing_usd", "USD",
+       "purchases of property and equipment (accelerators, servers and network, facilities, non-AI; "
+       "with year-end payments)"),
     _F("finance_lease_principal_usd", "ppe_capex_usd * finance_lease_principal_ratio", "USD",
        "principal payments on finance leases"),
     _F("capex_usd", "ppe_capex_usd + finance_lease_principal_usd", "USD",
@@ -357,7 +386,8 @@ def formula_table():
         "name": f.name, "expression": f.text, "units": f.units, "long_name": f.long_name,
         "reduction": (f"sum over {f.sum_over}" if f.sum_over else
                       f"straight-line over {f.depreciation_life}" if f.depreciation_life else
-                      f"paid over {' / '.join(f.paid_over)}" if f.paid_over else ""),
+                      f"paid over {' / '.join(f.paid_over)}" if f.paid_over else
+                      f"moved to the year end by {' / '.join(f.year_end)}" if f.year_end else ""),
         "inputs": " ".join(sorted(f.inputs)),
     } for f in FORMULAS.values()])
 
@@ -580,6 +610,16 @@ def _paid_raw(amount, share_before, share_after, axis, shape):
     return np.moveaxis(payment_profile(amount, *shares), -1, axis)
 
 
+def _year_end_raw(amount, share, first_quarter, axis, shape):
+    """:func:`year_end_timing` on raw arrays along ``axis`` (the quarter axis), broadcast to ``shape``."""
+    from .model.stockflow import year_end_timing as timing
+
+    amount = np.moveaxis(np.broadcast_to(amount, shape), axis, -1)
+    share = np.moveaxis(np.broadcast_to(share, shape), axis, -1)[..., 0] if np.ndim(share) else float(share)
+    first = np.moveaxis(np.broadcast_to(first_quarter, shape), axis, -1)
+    return np.moveaxis(timing(amount, share, first), -1, axis)
+
+
 def _node_shape(node, shapes):
     """Broadcast shape of an expression node, from the shapes of its names."""
     import ast
@@ -707,7 +747,7 @@ def _evaluate_numexpr_fast(inputs, formulas):
         shape = np.broadcast_shapes(*(shapes[n] for n in f._compiled.names)) if f._compiled.names \
             else (1,) * len(dims)
         names = (set(f._compiled.names) | ({f.depreciation_life} if f.depreciation_life else set())
-                 | set(f.paid_over or ()))
+                 | set(f.paid_over or ()) | set(f.year_end or ()))
         dimsets[f.name] = set().union(*(dimsets[n] for n in names))
         axis = None
         if f.sum_over is not None:
@@ -721,6 +761,7 @@ def _evaluate_numexpr_fast(inputs, formulas):
             if "quarter" not in dimsets[f.name] or shape[dims.index("quarter")] != sizes["quarter"]:
                 return None
             shape = np.broadcast_shapes(shape, shapes[f.depreciation_life])
+            scratch_cells = max(scratch_cells, int(np.prod(shape)))  # the expression is evaluated there
         if f.paid_over is not None:
             if "quarter" not in dimsets[f.name] or shape[dims.index("quarter")] != sizes["quarter"]:
                 return None
@@ -728,10 +769,19 @@ def _evaluate_numexpr_fast(inputs, formulas):
                    for n in f.paid_over):
                 return None
             shape = np.broadcast_shapes(shape, *(shapes[n] for n in f.paid_over))
+            scratch_cells = max(scratch_cells, int(np.prod(shape)))  # the expression is evaluated there
+        if f.year_end is not None:
+            q = dims.index("quarter")
+            if "quarter" not in dimsets[f.name] or shape[q] != sizes["quarter"] or \
+                    (q < len(shapes[f.year_end[0]]) and shapes[f.year_end[0]][q] != 1):
+                return None
+            scratch_cells = max(scratch_cells, int(np.prod(shape)))  # the expression is evaluated there
+            shape = np.broadcast_shapes(shape, *(shapes[n] for n in f.year_end))
         shapes[f.name] = shape
         coord_names[f.name] = _merged_coords([coord_names.get(n, {}) for n in sorted(f._compiled.names)]
                                              + [coord_names.get(f.depreciation_life, {})]
-                                             + [coord_names.get(n, {}) for n in (f.paid_over or ())],
+                                             + [coord_names.get(n, {}) for n in (f.paid_over or ())]
+                                             + [coord_names.get(n, {}) for n in (f.year_end or ())],
                                              dimsets[f.name])
         plan.append((f, axis))
 
@@ -753,7 +803,7 @@ def _evaluate_numexpr_fast(inputs, formulas):
             text, hoisted = _numexpr_plan(f, {n: np.shape(v) for n, v in env.items()})
             for name, sub in hoisted:
                 env[name] = numexpr.evaluate(sub, local_dict=env, global_dict={}, **NUMEXPR_OPTIONS)
-            if axis is None and f.depreciation_life is None and f.paid_over is None:
+            if axis is None and f.depreciation_life is None and f.paid_over is None and f.year_end is None:
                 numexpr.evaluate(text, local_dict=env, global_dict={}, out=out, **NUMEXPR_OPTIONS)
                 continue
             if axis is not None and _weighted_sum(text, env, axis, out):
@@ -767,6 +817,8 @@ def _evaluate_numexpr_fast(inputs, formulas):
             np.copyto(out, _depreciation_raw(values, value(f.depreciation_life), dims.index("quarter")))
         elif f.paid_over is not None:
             np.copyto(out, _paid_raw(values, *(value(n) for n in f.paid_over), dims.index("quarter"), out.shape))
+        elif f.year_end is not None:
+            np.copyto(out, _year_end_raw(values, *(value(n) for n in f.year_end), dims.index("quarter"), out.shape))
         else:
             np.copyto(out, values)
 

@@ -160,6 +160,8 @@ PARAMETERS = {p.name: p for p in [
     _P("demand_2025_h100e", "H100e", 0, 1e8, "accelerator purchases in 2025 [H100e/year]"),
     _P("demand_2026_h100e", "H100e", 0, 1e8, "accelerator purchases in 2026 [H100e/year]"),
     _P("demand_growth_2027", "1/year", -0.5, 3, "growth of purchases [H100e] from 2026 to 2027"),
+    _P("demand_2026_hold_quarters", "quarters", 0, 3,
+       "quarters at the start of 2026 whose purchases run at the 2025Q4 rate (2026's supply arrives during the year)"),
     _P("demand_growth_long_run", "1/year", -0.5, 3,
        "growth of purchases [H100e] from 2029 on (linear in the year between 2027 and 2029)"),
     _P("demand_weight_rec_training", "1", 0, 1, "relative weight of rec training in purchases"),
@@ -221,6 +223,8 @@ PARAMETERS = {p.name: p for p in [
        "rise of server, memory and network prices over 2026 (relative to 2025; linear ramp, then held)"),
     _P("payment_share_before", "1", 0, 1, "share of a system's price paid one quarter before delivery"),
     _P("payment_share_after", "1", 0, 1, "share of a system's price paid one quarter after delivery"),
+    _P("year_end_payment_share", "1", 0, 1,
+       "share of a year's first-quarter capex paid in the quarter before (year-end payments)"),
     _P("facility_capex_per_mw", "USD/MW", 0, 1e8, "facility capex per MW of facility power"),
     _P("facility_capex_lead", "quarters", 0, 12, "facility capex precedes capacity by this"),
     _P("rest_of_fleet_leased_share", "1", 0, 1,
@@ -344,6 +348,7 @@ class Scenario:
     demand_2025_h100e: float = _default("demand_2025_h100e")
     demand_2026_h100e: float = _default("demand_2026_h100e")
     demand_growth_2027: float = _default("demand_growth_2027")
+    demand_2026_hold_quarters: float = _default("demand_2026_hold_quarters")
     demand_growth_long_run: float = _default("demand_growth_long_run")
     demand_weight_rec_training: float = _default("demand_weight_rec_training")
     demand_weight_genai_inference: float = _default("demand_weight_genai_inference")
@@ -390,6 +395,7 @@ class Scenario:
     component_price_rise_2026: float = _default("component_price_rise_2026")
     payment_share_before: float = _default("payment_share_before")
     payment_share_after: float = _default("payment_share_after")
+    year_end_payment_share: float = _default("year_end_payment_share")
     facility_capex_per_mw: float = _default("facility_capex_per_mw")
     facility_capex_lead: float = _default("facility_capex_lead")
     rest_of_fleet_leased_share: float = _default("rest_of_fleet_leased_share")

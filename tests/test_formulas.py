@@ -63,7 +63,7 @@ GOLDEN = [
                               non_ai_pause_cut_2023=0.3, rearchitecture_window=1.0,
                               quarters_per_year=4), 5.5e9 * 0.7),
     ("it_capex_usd", dict(fleet_accelerator_capex_usd=3.0, server_network_capex_usd=1.0), 4.0),
-    ("ppe_capex_usd", dict(it_capex_usd=4.0, facility_capex_usd=2.0, non_ai_capex_usd=1.0), 7.0),
+    ("ppe_capex_usd", dict(it_capex_usd=4.0, facility_capex_usd=2.0, non_ai_capex_usd=1.0, year_end_timing_usd=-0.5), 6.5),
     ("finance_lease_principal_usd", dict(ppe_capex_usd=20e9, finance_lease_principal_ratio=0.04), 0.8e9),
     ("capex_usd", dict(ppe_capex_usd=20e9, finance_lease_principal_usd=0.8e9), 20.8e9),
     ("ai_depreciation_usd", dict(it_depreciation_usd=3.0, facility_depreciation_usd=1.0), 4.0),
@@ -116,7 +116,7 @@ GOLDEN = [
                                      hours_per_quarter=HOURS_PER_QUARTER), 0.0),
 ]
 
-REDUCING = {n for n, f in FORMULAS.items() if f.sum_over or f.depreciation_life or f.paid_over}
+REDUCING = {n for n, f in FORMULAS.items() if f.sum_over or f.depreciation_life or f.paid_over or f.year_end}
 
 
 @pytest.mark.parametrize("engine", ["numexpr", "numpy"])
@@ -200,7 +200,7 @@ def _synthetic_inputs(seed=0, draws=3):
         ("draw", "quarter"): ["mtia_share_purchases_h100e", "replaced_nvidia_units", "nvidia_blend_unit_price_usd",
                               "nvidia_blend_system_cost_usd", "facility_capacity_additions_mw", "leased_capacity_mw",
                               "nre_usd", "component_price_index", "pre2022_depreciation_usd"],
-        ("quarter",): ["non_ai_year_weight"],
+        ("quarter",): ["non_ai_year_weight", "first_quarter_of_year"],
     }
     coords = {"draw": np.arange(draws), "generation": g, "site": s, "quarter": q}
     out = {}

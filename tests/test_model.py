@@ -86,22 +86,29 @@ def test_demand_within_year_profile(base):
     demand = base.demand_h100e.isel(draw=0).sum("workload")
     yearly = demand.groupby("quarter.year").sum()
     # anchors, then growth 0.8 in 2027, 0.8 + (0.15 - 0.8) / 2 = 0.475 in 2028 and the long-run 0.15 from 2029
-    expected = {2022: 30000, 2023: 150000, 2024: 365000, 2025: 2.17e6, 2026: 6.33e6, 2027: 6.33e6 * 1.8,
-                2028: 6.33e6 * 1.8 * 1.475, 2029: 6.33e6 * 1.8 * 1.475 * 1.15}
+    expected = {2022: 30000, 2023: 150000, 2024: 365000, 2025: 2.18e6, 2026: 6.29e6, 2027: 6.29e6 * 1.8,
+                2028: 6.29e6 * 1.8 * 1.475, 2029: 6.29e6 * 1.8 * 1.475 * 1.15}
     for year, value in expected.items():
         assert_allclose(yearly.sel(year=year).item(), value, rtol=1e-12, err_msg=str(year))
         assert_allclose(base.demand_annual_h100e.isel(draw=0).sel(year=year).item(), value, rtol=1e-12)
     # MC limiter: sigma = min(2 |a|, 2 |b|, |a + b| / 2) of the log growth into (a) and out of (b) the year.
-    # 2025: a = ln(2.17 / 0.365) = 1.78259, b = ln(6.33 / 2.17) = 1.07057 -> sigma = (a + b) / 2 = 1.42658,
-    # r = exp(sigma / 4) = 1.428528 per quarter; Q1 = 2.17e6 / (1 + r + r^2 + r^3) = 293,862 H100e
-    r = np.exp((np.log(2.17 / 0.365) + np.log(6.33 / 2.17)) / 8)
-    assert_allclose(r, 1.428528, rtol=1e-6)
-    assert_allclose(demand.sel(quarter="2025-01-01").item(), 2.17e6 / (1 + r + r**2 + r**3), rtol=1e-12)
-    assert_allclose(demand.sel(quarter="2025-10-01").item(), 2.17e6 * r**3 / (1 + r + r**2 + r**3), rtol=1e-12)
-    # 2026: a = 1.07057, b = ln 1.8 = 0.58779 -> sigma = min(2 b, (a + b) / 2) = 0.82918, r = 1.230345 (both MC:
-    # their year ends are monotone, so no limit applies)
-    r = np.exp((np.log(6.33 / 2.17) + np.log(1.8)) / 8)
-    assert_allclose(demand.sel(quarter="2026-01-01").item(), 6.33e6 / (1 + r + r**2 + r**3), rtol=1e-12)
+    # 2025: a = ln(2.18 / 0.365) = 1.78719, b = ln(6.29 / 2.18) = 1.05963 -> sigma = (a + b) / 2 = 1.42341,
+    # r = exp(sigma / 4) = 1.427397 per quarter; Q1 = 2.18e6 / (1 + r + r^2 + r^3) = 295,668 H100e
+    r = np.exp((np.log(2.18 / 0.365) + np.log(6.29 / 2.18)) / 8)
+    assert_allclose(r, 1.427397, rtol=1e-6)
+    q1_2025 = 2.18e6 / (1 + r + r**2 + r**3)
+    assert_allclose(demand.sel(quarter="2025-01-01").item(), q1_2025, rtol=1e-12)
+    q4_2025 = 2.18e6 * r**3 / (1 + r + r**2 + r**3)
+    assert_allclose(demand.sel(quarter="2025-10-01").item(), q4_2025, rtol=1e-12)
+    # 2026: a = 1.05963, b = ln 1.8 = 0.58779 -> sigma = min(2 b, (a + b) / 2) = 0.82371, r = 1.228665 (both MC:
+    # their year ends are monotone, so no limit applies). The held start (demand_2026_hold_quarters = 1):
+    # 2026Q1 runs at the 2025Q4 rate, Q2-Q4 share the rest of 6.29 million in proportion to the smooth path
+    r = np.exp((np.log(6.29 / 2.18) + np.log(1.8)) / 8)
+    smooth = 6.29e6 * r ** np.arange(4) / (1 + r + r**2 + r**3)
+    assert_allclose(demand.sel(quarter="2026-01-01").item(), q4_2025, rtol=1e-12)
+    k = (6.29e6 - q4_2025) / smooth[1:].sum()
+    assert_allclose(demand.sel(quarter="2026-04-01").item(), k * smooth[1], rtol=1e-12)
+    assert_allclose(demand.sel(quarter="2026-10-01").item(), k * smooth[3], rtol=1e-12)
 
 
 def test_golden_mtia_300_volume_start(base):
@@ -125,7 +132,7 @@ def test_no_mtia_before_volume(base):
 
 def test_capex_parts_add_up(base):
     ppe = (base.fleet_accelerator_capex_usd + base.server_network_capex_usd + base.facility_capex_usd
-           + base.non_ai_capex_usd)
+           + base.non_ai_capex_usd + base.year_end_timing_usd)
     assert_allclose(base.ppe_capex_usd, ppe, rtol=1e-12)
     assert_allclose(base.capex_usd, base.ppe_capex_usd + base.finance_lease_principal_usd, rtol=1e-12)
     # order-to-cash conserves money: what is paid over the horizon is what is delivered, except the

@@ -8,7 +8,8 @@ from numpy.testing import assert_allclose
 from chipsuite.model import run
 from chipsuite.scenario import PARAMETERS, Scenario
 
-MAY_BE_NEGATIVE = {"savings_vs_all_nvidia_usd"}
+#: signed by definition: savings can be negative; year-end timing is + in each Q4 and - in the next Q1
+MAY_BE_NEGATIVE = {"savings_vs_all_nvidia_usd", "year_end_timing_usd"}
 SHARES = ["nvidia_share_units", "nvidia_share_h100e", "nvidia_share_capex", "nvidia_share_power", "hhi",
           "nvidia_share_h100e_incl_rented", "nvidia_share_spend_incl_rented", "supplier_share_h100e",
           "supplier_share_spend", "amd_share_h100e", "rented_share_h100e", "purchase_mix", "nvidia_premium_share",
@@ -42,6 +43,13 @@ def _check_invariants(r):
         if name not in MAY_BE_NEGATIVE:
             scale = max(1.0, float(np.abs(values).max()))
             assert values.min() >= -1e-9 * scale, f"{name} is negative: {values.min()}"
+    # year-end payments only move cash between a Q4 and the next Q1: zero elsewhere, each pair nets to 0
+    timing = r.year_end_timing_usd.values
+    month = r.quarter.dt.month.values
+    scale = max(1.0, float(np.abs(timing).max()))
+    assert np.abs(timing[..., (month == 4) | (month == 7)]).max() <= 1e-12 * scale
+    q4 = np.flatnonzero(month[:-1] == 10)
+    assert_allclose(timing[..., q4] + timing[..., q4 + 1], 0.0, atol=1e-9 * scale)
     # sites never run above capacity
     assert (r.facility_power_mw <= r.site_capacity_mw * (1 + 1e-12) + 1e-9).all()
     # placed + unplaced = needed

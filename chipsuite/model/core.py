@@ -61,6 +61,10 @@ COMPONENT_PRICE_RAMP = ("2026Q1", "2026Q4")
 #: 1 Feb 2023, S30) and cut non-AI server spend (Jul 2023, S30); the cut applies from the first full quarter
 #: after the announcement to the year end (the pause "played through in some of our 2023 capex", S222)
 REARCHITECTURE_PAUSE = ("2023Q2", "2023Q4")
+#: the year whose first quarters run at the previous year-end rate (``demand_2026_hold_quarters``): 2026's volume
+#: rests on supply that arrives during the year (the Nvidia and AMD agreements of 17 and 24 Feb 2026, S16 and S66;
+#: Rubin and AMD's first 1 GW in volume from 2026H2, S46 and S66; Prometheus' own power from 2026Q3, S55)
+HELD_START_YEAR = 2026
 #: suppliers of capability, owned and rented: name -> (chip vendor, sourcing)
 SUPPLIERS = {"nvidia": ("nvidia", "owned"), "amd": ("amd", "owned"), "mtia": ("meta", "owned"),
              "cloud_nvidia": ("nvidia", "rented"), "cloud_tpu": ("google", "rented")}
@@ -272,7 +276,9 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     anchors = np.stack([p[f"demand_{y}_h100e"] for y in DEMAND_YEARS], axis=1)
     annual_h100e = demand_stage.annual_demand(anchors, p["demand_growth_2027"], p["demand_growth_long_run"], calendar,
                                               *GROWTH_YEARS)
-    quarterly = demand_stage.within_year_profile(annual_h100e)[:, years - calendar[0], quarter_of_year]
+    profile = demand_stage.held_start(demand_stage.within_year_profile(annual_h100e), HELD_START_YEAR - calendar[0],
+                                      p["demand_2026_hold_quarters"])
+    quarterly = profile[:, years - calendar[0], quarter_of_year]
     demand = quarterly[:, None, :] * demand_share[:, :, None]
 
     # --- 3a. MTIA cadence and availability
@@ -525,6 +531,9 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
         "component_price_index": xr.DataArray(index, cq, ("draw", "quarter")),
         "rearchitecture_window": xr.DataArray(((t >= pause0) & (t <= pause1)).astype(float),
                                               xr.Coordinates({"quarter": ds.quarter.values}), ("quarter",)),
+        "first_quarter_of_year": xr.DataArray((np.asarray(ds.quarter.values, "datetime64[M]").astype(np.int64) % 12
+                                               == 0).astype(float), xr.Coordinates({"quarter": ds.quarter.values}),
+                                              ("quarter",)),
         "pre2022_depreciation_usd": xr.DataArray(pre2022, cq, ("draw", "quarter")),
         "it_annuity_factor": xr.DataArray(_annuity_factor(p["cost_of_capital"], p["useful_life"]), d, ("draw",)),
         "facility_annuity_factor": xr.DataArray(_annuity_factor(p["cost_of_capital"], p["facility_life"]), d,
@@ -545,6 +554,7 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
                  "payment_share_after", "finance_lease_principal_ratio", "lease_cost_per_mw_year",
                  "nvidia_gross_margin", "competitive_gross_margin"):
         inputs[name] = values[name]
+    inputs["year_end_payment_share"] = values["year_end_payment_share"]
     # power-constrained build (build_constraint = 1): site power caps the capacity the formulas place into
     inputs["site_capacity_mw"] = energy_stage.power_capped_capacity(values, ds, inputs["site_capacity_mw"])
     return inputs

@@ -9,7 +9,7 @@ array([[  1.,   2.,   4.,   8.],
 
 import numpy as np
 
-__all__ = ["within_year_growth_factor", "within_year_profile", "annual_demand"]
+__all__ = ["within_year_growth_factor", "within_year_profile", "held_start", "annual_demand"]
 
 
 # --------------------------------------------------------------------------- demand
@@ -117,6 +117,39 @@ def within_year_profile(annual):
     return a[..., None] * powers / powers.sum(axis=-1, keepdims=True)
 
 
+
+
+def held_start(quarterly, year, hold_quarters):
+    """Quarterly amounts with the first ``hold_quarters`` of ``year`` held at the previous quarter's rate. [per quarter]
+
+    For a year whose volume rests on supply that arrives during it (agreements signed in the
+    year, new generations and sites from mid-year), the first quarters run at the rate the year
+    before ended with, ``L`` (the previous Q4, at most a quarter of the year's total), and the
+    year's other quarters take the rest in proportion to their profile, so the year's total is
+    kept. Quarter ``i`` (0..3) is held by the weight ``w_i = clip(hold - i, 0, 1)`` (a fractional
+    ``hold`` holds a part of a quarter)::
+
+        q'_i = w_i * L + (1 - w_i) * k * q_i,   k = (A - L * sum(w)) / sum((1 - w_i) * q_i)
+
+    quarterly : (..., Y, 4) [amount per quarter]; year : index along Y (>= 1);
+    hold_quarters : [quarters], in [0, 3], broadcastable to the leading shape (e.g. per draw).
+
+    >>> held_start(np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]), 1, 1.0)
+    array([[1.        , 2.        , 3.        , 4.        ],
+           [4.        , 6.28571429, 7.33333333, 8.38095238]])
+    """
+    q = np.array(quarterly, float)
+    hold = np.asarray(hold_quarters, float)
+    if np.any((hold < 0) | (hold > 3)):
+        raise ValueError(f"hold_quarters must lie in [0, 3] quarters, got {hold!r}")
+    this = q[..., year, :]
+    total = this.sum(axis=-1)
+    level = np.minimum(q[..., year - 1, 3], total / 4.0)
+    w = np.clip(hold[..., None] - np.arange(4.0), 0.0, 1.0)
+    free = ((1.0 - w) * this).sum(axis=-1)
+    k = np.where(free > 0, (total - level * w.sum(axis=-1)) / np.where(free > 0, free, 1.0), 0.0)
+    q[..., year, :] = w * level[..., None] + (1.0 - w) * k[..., None] * this
+    return q
 
 
 def annual_demand(anchors, growth_first, growth_last, years, first_growth_year, last_growth_year):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..expr import NUMEXPR_OPTIONS
 
-__all__ = ["safe_divide", "capped_ratio", "lagged_level", "stock_flow", "survival", "power_limited_deliveries",
+__all__ = ["year_end_timing", "safe_divide", "capped_ratio", "lagged_level", "stock_flow", "survival", "power_limited_deliveries",
            "shifted", "payment_profile"]
 
 
@@ -220,6 +220,26 @@ def payment_profile(amount, share_before, share_after):
     before = np.asarray(share_before, float)[..., None]
     after = np.asarray(share_after, float)[..., None]
     return before * shifted(amount, -1) + (1.0 - before - after) * amount + after * shifted(amount, 1)
+
+
+def year_end_timing(amount, share, first_quarter):
+    """Cash moved by year-end payments: out of each first quarter, into the quarter before. [same units]
+
+    A share ``share`` of what would be paid in a year's first quarter (``first_quarter`` = 1) is
+    paid in the previous quarter (the year end) instead::
+
+        timing(t) = share * first_quarter(t + 1) * amount(t + 1) - share * first_quarter(t) * amount(t)
+
+    Adding ``timing`` to ``amount`` keeps each year-end pair's total; over the horizon the sum is
+    ``-share * amount`` of its first quarter when that is a first quarter (paid before the horizon).
+    ``amount`` : (..., Q); ``share`` : [1], broadcastable to the leading shape (e.g. per draw);
+    ``first_quarter`` : (Q,) [1] 0 or 1. Returns (..., Q).
+
+    >>> year_end_timing(np.array([10.0, 20.0, 30.0, 40.0, 50.0]), 0.1, np.array([0.0, 0.0, 0.0, 1.0, 0.0]))
+    array([ 0.,  0.,  4., -4.,  0.])
+    """
+    moved = np.asarray(share, float)[..., None] * np.asarray(first_quarter, float) * np.asarray(amount, float)
+    return shifted(moved, -1) - moved
 
 
 def clip_round_off(stock, rtol=1e-9):
