@@ -252,6 +252,13 @@ def test_calibrated_year_end_share_matches_the_reported_q4_to_q1_steps(base):
     model.index = labels
     steps = np.mean([model[f"{y + 1}Q1"] / model[f"{y}Q4"] for y in (2022, 2023, 2024)])
     assert abs(steps - reported) < 0.01, (steps, reported)
+    from chipsuite.model.scoreboard import YEAR_END_CALIBRATION_QUARTERS
+
+    board = scoreboard(base)
+    ppe_rows = board[board.figure == "purchases of P&E, quarter"].set_index("period")
+    for label in YEAR_END_CALIBRATION_QUARTERS:  # in-sample rows say so
+        assert "year_end_payment_share" in ppe_rows.loc[label, "note"]
+    assert ppe_rows.loc["2026Q1", "note"] == ""
 
 
 def test_2026_starts_at_the_2025q4_purchase_rate_and_keeps_its_total(base):

@@ -45,6 +45,10 @@ TOLERANCE = {
 #: are in-sample and say so in their note; the quarters inside those years are not calibrated
 CALIBRATED_CAPEX_YEARS = {"reported": (2022, 2023, 2024, 2025), "guidance": (2026,)}
 _CALIBRATED_NOTE = "calibration target of the base case (in-sample; data/README.md)"
+#: the P&E quarters around the year ends whose mean Q1/Q4 step ``year_end_payment_share`` is calibrated to
+YEAR_END_CALIBRATION_QUARTERS = ("2022Q4", "2023Q1", "2023Q4", "2024Q1", "2024Q4", "2025Q1")
+_YEAR_END_NOTE = ("its year-end step (Q1/Q4) enters the mean that year_end_payment_share is calibrated to "
+                  "(data/README.md)")
 
 _COLUMNS = ["figure", "period", "unit", "public_low", "public", "public_high", "band_low", "band_high", "model",
             "within", "ratio", "source_ids", "table", "note"]
@@ -96,9 +100,10 @@ def scoreboard(result=None, tables=None):
     for _, row in cq.iterrows():
         label = _label(row["quarter"])
         value = float(row["value"]) / bn
+        note = _YEAR_END_NOTE if row["measure"] == "ppe" and label in YEAR_END_CALIBRATION_QUARTERS else ""
         rows.append(_row(f"{names[row['measure']]}, quarter", label, "USD bn", value, value, value,
                          _quarter_value(model_q[row["measure"]], label) / bn, "capex_quarter", row["source_ids"],
-                         "capex_quarterly"))
+                         "capex_quarterly", note))
     # a quarter with P&E and finance-lease principal but no headline: headline = their sum (derived)
     if flp is not None:
         heads = {_label(q) for q, m in zip(cq["quarter"], cq["measure"]) if m == "headline"}
