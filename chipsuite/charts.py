@@ -703,6 +703,7 @@ CAPEX_PARTS = {
     "servers and network": "server_network_capex_usd",
     "facilities": "facility_capex_usd",
     "non-AI": "non_ai_capex_usd",
+    "year-end payments": "year_end_timing_usd",
     "finance-lease principal": "finance_lease_principal_usd",
 }
 
@@ -711,7 +712,10 @@ def capex_parts_frame(result, draw=0, years=(2022, 2028)):
     """Annual modelled headline capex by part: ``year`` (str), ``part``, ``capex_usd_bn`` [USD bn per year].
 
     The parts (:data:`CAPEX_PARTS`: accelerators and servers/network at per-generation system
-    costs, facilities, non-AI, finance-lease principal) sum to headline ``capex_usd``.
+    costs, facilities, non-AI, year-end payments, finance-lease principal) sum to headline ``capex_usd``.
+    Year-end payments are what the year's last quarter pays ahead for the next year's first, less
+    what its own first quarter paid in the year before: small, and negative in a year that follows a
+    larger first quarter than it leads into.
     """
     r = _draw_view(result, draw)
     rows = []
