@@ -189,13 +189,14 @@ def event_frame(categories=None, start=None, end=None):
     categories : iterable of str, optional -- e.g. ``("capex", "deal")``
     start, end : str or Timestamp, optional -- keep events within ``[start, end]``
 
-    Kept per content of the data folder (its files are read on every call, as by ``load_tables``,
-    so an edited ``events.csv`` is seen); each call returns a new copy.
+    Kept per content key of the data folder (:func:`chipsuite.data.content_key`: one ``stat`` per
+    file, the files read again only after one changed, so an edited ``events.csv`` is seen); each
+    call returns a new copy.
     """
-    from .data import _read_folder, resolve_data_dir
+    from .data import content_key
 
     categories = None if categories is None else tuple(categories)
-    key = (_read_folder(resolve_data_dir())[1], categories, start, end)
+    key = (content_key(), categories, start, end)
     if key not in _EVENT_FRAMES:
         if len(_EVENT_FRAMES) >= 64:
             _EVENT_FRAMES.clear()

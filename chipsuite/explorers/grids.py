@@ -56,16 +56,17 @@ def _kept(func):
     its view is switched back while the scenario is unchanged. The frame is kept per (arguments,
     content key of the data folder, whose files are read on every call as by ``load_tables``) for the
     last :data:`_MAX_KEPT_FRAMES` calls, and every call returns a copy. Arguments that cannot be
-    hashed (after lists become tuples) are not kept.
+    hashed (after lists become tuples) are not kept. The content key is
+    :func:`chipsuite.data.content_key` (one ``stat`` per file; the files are read again only after
+    one of them changed), so an edited data file gives a new key.
     """
 
     @functools.wraps(func)
     def kept(*args, **kwargs):
-        from ..data import _read_folder, resolve_data_dir
+        from ..data import content_key
 
         try:
-            key = (func.__qualname__, _frozen(args), _frozen(sorted(kwargs.items())),
-                   _read_folder(resolve_data_dir())[1])
+            key = (func.__qualname__, _frozen(args), _frozen(sorted(kwargs.items())), content_key())
         except TypeError:
             return func(*args, **kwargs)
         if key not in _KEPT_FRAMES:
@@ -78,11 +79,19 @@ def _kept(func):
     return kept
 
 
-@functools.lru_cache(maxsize=1)
-def _dataset():
-    from ..data import load_dataset
+_DATASET: list = []  # [(content key, dataset)]: the dataset of the data folder's current content
 
-    return load_dataset()
+
+def _dataset():
+    """:func:`chipsuite.load_dataset` of the data folder, kept while its content key
+    (:func:`chipsuite.data.content_key`) is unchanged (shared, not copied: callers must not write to it)."""
+    from ..data import content_key, load_dataset
+
+    key = content_key()
+    if not _DATASET or _DATASET[0][0] != key:
+        ds = load_dataset()
+        _DATASET[:] = [(content_key(), ds)]
+    return _DATASET[0][1]
 
 
 def run_points(scenario, points, engine="numexpr", max_bytes=None):
