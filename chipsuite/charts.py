@@ -1463,7 +1463,7 @@ def tornado_chart(frame, title, x_title, case="one-at-a-time sensitivity"):
     the unit named by ``x_title``). Bars are sorted by swing.
     """
     frame = frame.assign(parameter=frame["parameter"].map(display.name))
-    swing = frame.groupby("parameter")["delta"].apply(lambda s: s.abs().max()).sort_values(ascending=False)
+    swing = frame["delta"].abs().groupby(frame["parameter"]).max().sort_values(ascending=False)
     return _chart_or_spec(_tornado_build, (title, x_title, case, tuple(swing.index)), (frame,), text=(0, 2))
 
 

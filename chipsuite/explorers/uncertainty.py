@@ -76,11 +76,17 @@ class UncertaintyExplorer(Explorer):
         :attr:`metric_error`, and the chart falls back to the selected output)."""
         if not self.values.get("metric") or self.metric_error:
             return None
+        text, result = self.values["metric"], self.result
+        kept = getattr(self, "_kept_metric", None)  # (result, text, array): chart data and titles share it
+        if kept is not None and kept[0] is result and kept[1] == text:
+            return kept[2]
         try:
-            return self._metric_array(self.values["metric"], self.result)
+            da = self._metric_array(text, result)
         except Exception as err:  # noqa: BLE001 - shown in the metric box, never raised
             self.metric_error = f"{type(err).__name__}: {err}"
             return None
+        self._kept_metric = (result, text, da)
+        return da
 
     def chart_data(self, view=None):
         view = view or self.values["view"]
