@@ -1130,7 +1130,12 @@ def fan_chart(frame, title, y_title, case="uncertainty ensemble"):
 
     ``frame`` from :func:`fan_frame`; ``y_title`` must name the unit, e.g. ``"Capex [USD bn per quarter]"``.
     """
-    share = "[%]" in y_title  # shares [1] drawn as %
+    return _fan_build(frame, title, y_title, case, "[%]" in y_title)  # shares [1] drawn as %
+
+
+def _fan_build(frame, title, y_title, case, share):
+    """:func:`fan_chart` with the share flag (percent axis and tooltips) given: ``title``, ``y_title``
+    and ``case`` only fill strings, so :func:`_fan_template` can hold them as text slots."""
     fmt = ".1%" if share else ",.3g"
     axis = alt.Axis(format="%") if share else alt.Axis()
     base = alt.Chart(frame, width=WIDTH, height=HEIGHT)
@@ -1148,23 +1153,26 @@ def fan_spec(frame, title, y_title, case="uncertainty ensemble"):
 
     Equal to ``fan_chart(frame, title, y_title, case).to_dict()`` (same dataset name, rows and JSON
     text), for the path a widget change takes: the chart is built and validated by Altair once per
-    ``(title, y_title, case, columns, theme)`` (:func:`_fan_template`, a small LRU cache of templates);
-    each call copies the template and puts in the frame's rows, written as Altair's default data
-    transformer writes them (dates as ISO strings ``"2026-01-01T00:00:00"``, NaN and inf as ``None``).
-    The result is the caller's to change; the template is never handed out.
+    ``(share axis or not, columns, theme)`` (:func:`_fan_template`, a small LRU cache of templates
+    with the three texts as slots, so a new custom-metric title needs no new chart); each call
+    copies the template and puts in the frame's rows, written as Altair's default data transformer
+    writes them (dates as ISO strings ``"2026-01-01T00:00:00"``, NaN and inf as ``None``), and the
+    texts. The result is the caller's to change; the template is never handed out.
 
     Frames the fast path does not handle exactly (other data transformers, column types other than
-    float, int, bool and whole-second dates, more rows than Altair allows) take the full
-    ``fan_chart(...).to_dict()`` path, so the result is always what Altair would give.
+    float, int, bool and whole-second dates, more rows than Altair allows) and texts that are not
+    strings take the full ``fan_chart(...).to_dict()`` path, so the result is always what Altair would give.
 
     frame : DataFrame from :func:`fan_frame` (``quarter``, ``q05``, ``q50``, ``q95``)
     title, y_title, case : as for :func:`fan_chart`; ``y_title`` names the unit
     """
     columns = tuple(frame.columns)
+    texts = (title, y_title, case)
     values = _altair_records(frame) if _default_data_transformer(len(frame)) else None
-    if values is None or not all(isinstance(c, str) for c in columns):
+    if (values is None or not all(isinstance(c, str) for c in columns)
+            or not all(type(t) is str and "\ue000" not in t for t in texts)):
         return fan_chart(frame, title, y_title, case).to_dict()
-    template, data_paths = _fan_template(title, y_title, case, columns, alt.theme.active)
+    template, data_paths, text_paths = _fan_template("[%]" in y_title, columns, alt.theme.active)
     if template is None:  # a chart structure the template cannot serve (see _fan_template)
         return fan_chart(frame, title, y_title, case).to_dict()
     name = _dataset_name(values)
@@ -1174,28 +1182,53 @@ def fan_spec(frame, title, y_title, case="uncertainty ensemble"):
         for key in path:
             node = node[key]
         node["name"] = name
+    for path, value, slots in text_paths:
+        for k in slots:
+            value = value.replace(_text_slot(k), texts[k])
+        node = spec
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
     spec["datasets"] = {name: values}
     return spec
 
 
 @functools.lru_cache(maxsize=32)
-def _fan_template(title, y_title, case, columns, theme):
-    """Altair's spec of a fan chart of an empty frame with ``columns``, and where it names its data.
+def _fan_template(share, columns, theme):
+    """Altair's spec of a fan chart of an empty frame with ``columns`` and text slots for title,
+    y title and case, where it names its data, and where it holds the slots.
 
-    Returns ``(spec, paths)``: ``paths`` lead to every ``{"name": ...}`` data reference; ``(None, ())``
-    if the spec does not hold exactly one dataset. ``theme`` is part of the cache key only (the
-    active theme shapes ``config``). Clear with ``_fan_template.cache_clear()``.
+    Returns ``(spec, data paths, text paths)``: data paths lead to every ``{"name": ...}`` data
+    reference, text paths are ``(path, string with slots, slot numbers)``; ``(None, (), ())`` if the
+    spec does not hold exactly one dataset, or if the template filled with sample texts is not
+    Altair's spec for them. ``theme`` is part of the cache key only (the active theme shapes
+    ``config``). Clear with ``_fan_template.cache_clear()``.
     """
     empty = pd.DataFrame({c: pd.Series([], dtype="datetime64[ns]" if c == "quarter" else "float64")
                           for c in columns})
-    spec = fan_chart(empty, title, y_title, case).to_dict()  # validates against the Vega-Lite schema
+    slots = tuple(_text_slot(k) for k in range(3))
+    spec = _fan_build(empty, *slots, share).to_dict()  # validates against the Vega-Lite schema
     datasets = spec.get("datasets", {})
     if len(datasets) != 1:
-        return None, ()
+        return None, (), ()
     (old_name,) = datasets
-    paths = tuple(path for path, node in _dict_paths({k: v for k, v in spec.items() if k != "datasets"})
+    skeleton = {k: v for k, v in spec.items() if k != "datasets"}
+    paths = tuple(path for path, node in _dict_paths(skeleton)
                   if path and path[-1] == "data" and node == {"name": old_name})
-    return spec, paths
+    text_paths = tuple((path, value, tuple(k for k, slot in enumerate(slots) if slot in value))
+                       for path, value in _string_paths(skeleton) if any(slot in value for slot in slots))
+    sample = ("Sample title", "Sample [%]" if share else "Sample [unit]", "sample case")
+    filled = _copy_spec(spec)
+    for path, value, found in text_paths:
+        for k in found:
+            value = value.replace(slots[k], sample[k])
+        node = filled
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    if filled != _fan_build(empty, *sample, share).to_dict():
+        return None, (), ()
+    return spec, paths, text_paths
 
 
 def _dict_paths(node, path=()):
