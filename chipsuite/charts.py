@@ -442,7 +442,31 @@ WORKLOAD_LABELS = display.WORKLOAD_NAMES
 
 
 def mtia_share_frame(result, draw=0):
-    """MTIA share of new purchases by workload class: ``quarter``, ``workload``, ``share``. [1]"""
+    """MTIA share of new purchases by workload class: ``quarter``, ``workload``, ``share``. [1]
+
+    Share = MTIA purchases / demand where demand > 0, else 0 (NaN also becomes 0). Computed on the
+    plain arrays for the usual layout (both ``(workload, quarter)`` at the draw, numpy data, the same
+    coordinates), as it runs on every change in 01; equal to :func:`_mtia_share_frame_plain` (tested)."""
+    r = _draw_view(result, draw)
+    purchases, demand = r.mtia_purchases_h100e, r.demand_h100e
+    if (purchases.dims == demand.dims == ("workload", "quarter")
+            and isinstance(purchases.variable.data, np.ndarray) and isinstance(demand.variable.data, np.ndarray)
+            and all(purchases.coords.variables[d].equals(demand.coords.variables[d]) for d in demand.dims)):
+        p, d = purchases.values, demand.values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = p / np.where(d > 0, d, np.nan)
+        share = np.where(np.isnan(share), 0.0, share)
+        workloads = np.asarray(demand.coords.variables["workload"].values)
+        quarters = np.asarray(demand.coords.variables["quarter"].values)
+        frame = pd.DataFrame({"quarter": np.tile(quarters, len(workloads)),
+                              "workload": np.repeat(workloads, len(quarters)), "share": share.ravel()})
+        frame["workload"] = frame["workload"].map(WORKLOAD_LABELS)
+        return frame
+    return _mtia_share_frame_plain(result, draw)
+
+
+def _mtia_share_frame_plain(result, draw=0):
+    """:func:`mtia_share_frame` with xarray (any layout)."""
     r = _draw_view(result, draw)
     demand = r.demand_h100e
     share = (r.mtia_purchases_h100e / demand.where(demand > 0)).fillna(0.0)
