@@ -1291,16 +1291,16 @@ def _altair_records(frame):
     if not frame.columns.is_unique:
         return None
     names, columns = list(frame.columns), []
-    for name in names:
-        array = frame[name].to_numpy()
+    for name, series in frame.items():  # one Series per column (frame[name] builds a new one each time)
+        array = series.to_numpy()
         kind = array.dtype.kind
-        if isinstance(frame[name].dtype, pd.StringDtype) or kind == "O":
-            column = _string_column(frame[name])
+        if isinstance(series.dtype, pd.StringDtype) or kind == "O":
+            column = _string_column(series)
             if column is None:
                 return None
             columns.append(column)
             continue
-        if not isinstance(frame[name].dtype, np.dtype) or kind not in "fiubM":
+        if not isinstance(series.dtype, np.dtype) or kind not in "fiubM":
             return None  # categoricals, nullable and timezone-aware types: Altair's own path
         if kind == "M":
             nat = np.isnat(array)
@@ -1321,11 +1321,7 @@ def _altair_records(frame):
 def _string_column(series):
     """A string column as Altair writes it (missing values as None), or None if not all strings."""
     if isinstance(series.dtype, pd.StringDtype):
-        missing = series.isna().to_numpy()
-        column = series.astype(object).tolist()
-        for i in np.flatnonzero(missing):
-            column[i] = None
-        return column
+        return series.to_numpy(dtype=object, na_value=None).tolist()
     column = series.tolist()
     return column if all(type(v) is str for v in column) else None
 
