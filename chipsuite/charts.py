@@ -778,7 +778,26 @@ SHARES = {
 
 
 def dependence_shares_frame(result, draw=0):
-    """Nvidia shares over time, owned and incl. rented clouds: ``quarter``, ``measure``, ``share`` [1]."""
+    """Nvidia shares over time, owned and incl. rented clouds: ``quarter``, ``measure``, ``share`` [1].
+
+    One frame from the plain arrays when every share is a float series by quarter (the model's
+    layout); else :func:`_dependence_shares_frame_plain` (one frame per share, concatenated), which
+    it equals (tested)."""
+    r = _draw_view(result, draw)
+    q = _quarters(r)
+    present = [(label, name) for label, name in SHARES.items() if name in r]
+    arrays = [r[name] for _, name in present]
+    if present and all(a.dims == ("quarter",) and isinstance(a.variable.data, np.ndarray)
+                       and a.dtype == np.float64 for a in arrays):
+        frame = pd.DataFrame({"quarter": np.tile(q.values, len(present)),
+                              "measure": np.repeat(np.array([label for label, _ in present], dtype=object), len(q)),
+                              "share": np.concatenate([a.values for a in arrays])})
+        return frame[frame["quarter"] >= pd.Timestamp("2024-01-01")].reset_index(drop=True)
+    return _dependence_shares_frame_plain(result, draw)
+
+
+def _dependence_shares_frame_plain(result, draw=0):
+    """:func:`dependence_shares_frame` as one frame per share, concatenated (any layout)."""
     r = _draw_view(result, draw)
     q = _quarters(r)
     rows = [pd.DataFrame({"quarter": q, "measure": label, "share": r[name].values}) for label, name in SHARES.items()

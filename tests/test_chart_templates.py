@@ -310,3 +310,13 @@ def test_mtia_share_frame_fast_path_equals_xarray():
     pd.testing.assert_frame_equal(charts.mtia_share_frame(swapped, 0).sort_values(["workload", "quarter"])
                                   .reset_index(drop=True),
                                   plain.sort_values(["workload", "quarter"]).reset_index(drop=True), check_exact=True)
+
+
+def test_dependence_shares_frame_fast_path_equals_the_concatenated_frames():
+    ensemble = chipsuite.run(draws=3, seed=5)
+    for d in range(3):
+        pd.testing.assert_frame_equal(charts.dependence_shares_frame(ensemble, d),
+                                      charts._dependence_shares_frame_plain(ensemble, d), check_exact=True)
+    fewer = ensemble.drop_vars(["nvidia_share_power", "nvidia_share_units"])  # absent shares are left out
+    pd.testing.assert_frame_equal(charts.dependence_shares_frame(fewer), charts._dependence_shares_frame_plain(fewer),
+                                  check_exact=True)
