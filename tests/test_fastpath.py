@@ -383,3 +383,32 @@ def test_power_explorer_with_draws_keeps_its_ensemble_and_the_base_case_builds()
     assert app.result.sizes["draw"] == 4
     assert_same_result(app.result, run(app.scenario, draws=4))
     assert app.chart_spec() == _plain_power_builds_spec(app)
+
+
+def test_run_points_inputs_equal_the_expanded_base_inputs(monkeypatch):
+    """run_points builds its inputs with with_draw(base_inputs): equal to expanding model_inputs(draws=1)."""
+    import xarray as xr
+
+    import chipsuite.explorers.grids as grids
+
+    import chipsuite.model
+
+    seen = []
+
+    evaluate = chipsuite.model.evaluate_model
+    monkeypatch.setattr(chipsuite.model, "evaluate_model", lambda values, ds, **k: seen.append(values) or evaluate(
+        values, ds, **k))
+    s = Scenario.default()
+    points = [{"utilisation": 0.6}, {"mtia_cadence": 3.0, "mtia_efficiency": 1.5}, {}]
+    out = grids.run_points(s, points)
+    (values,) = seen
+    base = model_inputs(s, grids._dataset(), draws=1)
+    draws = np.arange(len(points))
+    for name, da in base.items():
+        plain = da.isel(draw=0, drop=True).expand_dims(draw=draws)
+        if name in ("utilisation", "mtia_cadence", "h100e_factor"):
+            assert values[name].dims == plain.dims
+            continue
+        xr.testing.assert_identical(values[name], plain)
+        assert values[name].values.flags.writeable == plain.values.flags.writeable, name
+    assert_same_result(out.isel(draw=[2]).assign_coords(draw=[0]).assign_attrs(run(s).attrs), run(s))

@@ -118,7 +118,8 @@ def run_points(scenario, points, engine="numexpr", max_bytes=None):
     """
     import xarray as xr
 
-    from ..model import evaluate_model, model_inputs
+    from ..model import evaluate_model
+    from ..model.inputs import base_inputs, with_draw
 
     from ..uncertainty import GRID_MAX_BYTES, check_grid_memory
 
@@ -137,8 +138,8 @@ def run_points(scenario, points, engine="numexpr", max_bytes=None):
     ds = _dataset()
     n = len(points)
     draws = np.arange(n)
-    base = model_inputs(scenario, ds, draws=1)
-    values = {k: v.isel(draw=0, drop=True).expand_dims(draw=draws) for k, v in base.items()}
+    # every input at base, with the draw dim (as model_inputs(draws=1).isel(draw=0).expand_dims(draw), tested)
+    values = with_draw(base_inputs(scenario, ds), draws)
     varied = sorted({k for p in points for k in p if k != MTIA_EFFICIENCY})
     for name in varied:
         values[name] = xr.DataArray(np.array([getattr(s, name) for s in scenarios], float), {"draw": draws}, ("draw",))
