@@ -189,13 +189,14 @@ def event_frame(categories=None, start=None, end=None):
     categories : iterable of str, optional -- e.g. ``("capex", "deal")``
     start, end : str or Timestamp, optional -- keep events within ``[start, end]``
 
-    Kept per content of the data folder (its files are read on every call, as by ``load_tables``,
-    so an edited ``events.csv`` is seen); each call returns a new copy.
+    Kept per content key of the data folder (:func:`chipsuite.data.content_key`: one ``stat`` per
+    file, the files read again only after one changed, so an edited ``events.csv`` is seen); each
+    call returns a new copy.
     """
-    from .data import _read_folder, resolve_data_dir
+    from .data import content_key
 
     categories = None if categories is None else tuple(categories)
-    key = (_read_folder(resolve_data_dir())[1], categories, start, end)
+    key = (content_key(), categories, start, end)
     if key not in _EVENT_FRAMES:
         if len(_EVENT_FRAMES) >= 64:
             _EVENT_FRAMES.clear()
@@ -441,7 +442,31 @@ WORKLOAD_LABELS = display.WORKLOAD_NAMES
 
 
 def mtia_share_frame(result, draw=0):
-    """MTIA share of new purchases by workload class: ``quarter``, ``workload``, ``share``. [1]"""
+    """MTIA share of new purchases by workload class: ``quarter``, ``workload``, ``share``. [1]
+
+    Share = MTIA purchases / demand where demand > 0, else 0 (NaN also becomes 0). Computed on the
+    plain arrays for the usual layout (both ``(workload, quarter)`` at the draw, numpy data, the same
+    coordinates), as it runs on every change in 01; equal to :func:`_mtia_share_frame_plain` (tested)."""
+    r = _draw_view(result, draw)
+    purchases, demand = r.mtia_purchases_h100e, r.demand_h100e
+    if (purchases.dims == demand.dims == ("workload", "quarter")
+            and isinstance(purchases.variable.data, np.ndarray) and isinstance(demand.variable.data, np.ndarray)
+            and all(purchases.coords.variables[d].equals(demand.coords.variables[d]) for d in demand.dims)):
+        p, d = purchases.values, demand.values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = p / np.where(d > 0, d, np.nan)
+        share = np.where(np.isnan(share), 0.0, share)
+        workloads = np.asarray(demand.coords.variables["workload"].values)
+        quarters = np.asarray(demand.coords.variables["quarter"].values)
+        frame = pd.DataFrame({"quarter": np.tile(quarters, len(workloads)),
+                              "workload": np.repeat(workloads, len(quarters)), "share": share.ravel()})
+        frame["workload"] = frame["workload"].map(WORKLOAD_LABELS)
+        return frame
+    return _mtia_share_frame_plain(result, draw)
+
+
+def _mtia_share_frame_plain(result, draw=0):
+    """:func:`mtia_share_frame` with xarray (any layout)."""
     r = _draw_view(result, draw)
     demand = r.demand_h100e
     share = (r.mtia_purchases_h100e / demand.where(demand > 0)).fillna(0.0)
@@ -757,7 +782,26 @@ SHARES = {
 
 
 def dependence_shares_frame(result, draw=0):
-    """Nvidia shares over time, owned and incl. rented clouds: ``quarter``, ``measure``, ``share`` [1]."""
+    """Nvidia shares over time, owned and incl. rented clouds: ``quarter``, ``measure``, ``share`` [1].
+
+    One frame from the plain arrays when every share is a float series by quarter (the model's
+    layout); else :func:`_dependence_shares_frame_plain` (one frame per share, concatenated), which
+    it equals (tested)."""
+    r = _draw_view(result, draw)
+    q = _quarters(r)
+    present = [(label, name) for label, name in SHARES.items() if name in r]
+    arrays = [r[name] for _, name in present]
+    if present and all(a.dims == ("quarter",) and isinstance(a.variable.data, np.ndarray)
+                       and a.dtype == np.float64 for a in arrays):
+        frame = pd.DataFrame({"quarter": np.tile(q.values, len(present)),
+                              "measure": np.repeat(np.array([label for label, _ in present], dtype=object), len(q)),
+                              "share": np.concatenate([a.values for a in arrays])})
+        return frame[frame["quarter"] >= pd.Timestamp("2024-01-01")].reset_index(drop=True)
+    return _dependence_shares_frame_plain(result, draw)
+
+
+def _dependence_shares_frame_plain(result, draw=0):
+    """:func:`dependence_shares_frame` as one frame per share, concatenated (any layout)."""
     r = _draw_view(result, draw)
     q = _quarters(r)
     rows = [pd.DataFrame({"quarter": q, "measure": label, "share": r[name].values}) for label, name in SHARES.items()
@@ -1133,7 +1177,12 @@ def fan_chart(frame, title, y_title, case="uncertainty ensemble"):
 
     ``frame`` from :func:`fan_frame`; ``y_title`` must name the unit, e.g. ``"Capex [USD bn per quarter]"``.
     """
-    share = "[%]" in y_title  # shares [1] drawn as %
+    return _fan_build(frame, title, y_title, case, "[%]" in y_title)  # shares [1] drawn as %
+
+
+def _fan_build(frame, title, y_title, case, share):
+    """:func:`fan_chart` with the share flag (percent axis and tooltips) given: ``title``, ``y_title``
+    and ``case`` only fill strings, so :func:`_fan_template` can hold them as text slots."""
     fmt = ".1%" if share else ",.3g"
     axis = alt.Axis(format="%") if share else alt.Axis()
     base = alt.Chart(frame, width=WIDTH, height=HEIGHT)
@@ -1151,23 +1200,26 @@ def fan_spec(frame, title, y_title, case="uncertainty ensemble"):
 
     Equal to ``fan_chart(frame, title, y_title, case).to_dict()`` (same dataset name, rows and JSON
     text), for the path a widget change takes: the chart is built and validated by Altair once per
-    ``(title, y_title, case, columns, theme)`` (:func:`_fan_template`, a small LRU cache of templates);
-    each call copies the template and puts in the frame's rows, written as Altair's default data
-    transformer writes them (dates as ISO strings ``"2026-01-01T00:00:00"``, NaN and inf as ``None``).
-    The result is the caller's to change; the template is never handed out.
+    ``(share axis or not, columns, theme)`` (:func:`_fan_template`, a small LRU cache of templates
+    with the three texts as slots, so a new custom-metric title needs no new chart); each call
+    copies the template and puts in the frame's rows, written as Altair's default data transformer
+    writes them (dates as ISO strings ``"2026-01-01T00:00:00"``, NaN and inf as ``None``), and the
+    texts. The result is the caller's to change; the template is never handed out.
 
     Frames the fast path does not handle exactly (other data transformers, column types other than
-    float, int, bool and whole-second dates, more rows than Altair allows) take the full
-    ``fan_chart(...).to_dict()`` path, so the result is always what Altair would give.
+    float, int, bool and whole-second dates, more rows than Altair allows) and texts that are not
+    strings take the full ``fan_chart(...).to_dict()`` path, so the result is always what Altair would give.
 
     frame : DataFrame from :func:`fan_frame` (``quarter``, ``q05``, ``q50``, ``q95``)
     title, y_title, case : as for :func:`fan_chart`; ``y_title`` names the unit
     """
     columns = tuple(frame.columns)
+    texts = (title, y_title, case)
     values = _altair_records(frame) if _default_data_transformer(len(frame)) else None
-    if values is None or not all(isinstance(c, str) for c in columns):
+    if (values is None or not all(isinstance(c, str) for c in columns)
+            or not all(type(t) is str and "\ue000" not in t for t in texts)):
         return fan_chart(frame, title, y_title, case).to_dict()
-    template, data_paths = _fan_template(title, y_title, case, columns, alt.theme.active)
+    template, data_paths, text_paths = _fan_template("[%]" in y_title, columns, alt.theme.active)
     if template is None:  # a chart structure the template cannot serve (see _fan_template)
         return fan_chart(frame, title, y_title, case).to_dict()
     name = _dataset_name(values)
@@ -1177,28 +1229,53 @@ def fan_spec(frame, title, y_title, case="uncertainty ensemble"):
         for key in path:
             node = node[key]
         node["name"] = name
+    for path, value, slots in text_paths:
+        for k in slots:
+            value = value.replace(_text_slot(k), texts[k])
+        node = spec
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
     spec["datasets"] = {name: values}
     return spec
 
 
 @functools.lru_cache(maxsize=32)
-def _fan_template(title, y_title, case, columns, theme):
-    """Altair's spec of a fan chart of an empty frame with ``columns``, and where it names its data.
+def _fan_template(share, columns, theme):
+    """Altair's spec of a fan chart of an empty frame with ``columns`` and text slots for title,
+    y title and case, where it names its data, and where it holds the slots.
 
-    Returns ``(spec, paths)``: ``paths`` lead to every ``{"name": ...}`` data reference; ``(None, ())``
-    if the spec does not hold exactly one dataset. ``theme`` is part of the cache key only (the
-    active theme shapes ``config``). Clear with ``_fan_template.cache_clear()``.
+    Returns ``(spec, data paths, text paths)``: data paths lead to every ``{"name": ...}`` data
+    reference, text paths are ``(path, string with slots, slot numbers)``; ``(None, (), ())`` if the
+    spec does not hold exactly one dataset, or if the template filled with sample texts is not
+    Altair's spec for them. ``theme`` is part of the cache key only (the active theme shapes
+    ``config``). Clear with ``_fan_template.cache_clear()``.
     """
     empty = pd.DataFrame({c: pd.Series([], dtype="datetime64[ns]" if c == "quarter" else "float64")
                           for c in columns})
-    spec = fan_chart(empty, title, y_title, case).to_dict()  # validates against the Vega-Lite schema
+    slots = tuple(_text_slot(k) for k in range(3))
+    spec = _fan_build(empty, *slots, share).to_dict()  # validates against the Vega-Lite schema
     datasets = spec.get("datasets", {})
     if len(datasets) != 1:
-        return None, ()
+        return None, (), ()
     (old_name,) = datasets
-    paths = tuple(path for path, node in _dict_paths({k: v for k, v in spec.items() if k != "datasets"})
+    skeleton = {k: v for k, v in spec.items() if k != "datasets"}
+    paths = tuple(path for path, node in _dict_paths(skeleton)
                   if path and path[-1] == "data" and node == {"name": old_name})
-    return spec, paths
+    text_paths = tuple((path, value, tuple(k for k, slot in enumerate(slots) if slot in value))
+                       for path, value in _string_paths(skeleton) if any(slot in value for slot in slots))
+    sample = ("Sample title", "Sample [%]" if share else "Sample [unit]", "sample case")
+    filled = _copy_spec(spec)
+    for path, value, found in text_paths:
+        for k in found:
+            value = value.replace(slots[k], sample[k])
+        node = filled
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    if filled != _fan_build(empty, *sample, share).to_dict():
+        return None, (), ()
+    return spec, paths, text_paths
 
 
 def _dict_paths(node, path=()):
@@ -1237,16 +1314,16 @@ def _altair_records(frame):
     if not frame.columns.is_unique:
         return None
     names, columns = list(frame.columns), []
-    for name in names:
-        array = frame[name].to_numpy()
+    for name, series in frame.items():  # one Series per column (frame[name] builds a new one each time)
+        array = series.to_numpy()
         kind = array.dtype.kind
-        if isinstance(frame[name].dtype, pd.StringDtype) or kind == "O":
-            column = _string_column(frame[name])
+        if isinstance(series.dtype, pd.StringDtype) or kind == "O":
+            column = _string_column(series)
             if column is None:
                 return None
             columns.append(column)
             continue
-        if not isinstance(frame[name].dtype, np.dtype) or kind not in "fiubM":
+        if not isinstance(series.dtype, np.dtype) or kind not in "fiubM":
             return None  # categoricals, nullable and timezone-aware types: Altair's own path
         if kind == "M":
             nat = np.isnat(array)
@@ -1267,11 +1344,7 @@ def _altair_records(frame):
 def _string_column(series):
     """A string column as Altair writes it (missing values as None), or None if not all strings."""
     if isinstance(series.dtype, pd.StringDtype):
-        missing = series.isna().to_numpy()
-        column = series.astype(object).tolist()
-        for i in np.flatnonzero(missing):
-            column[i] = None
-        return column
+        return series.to_numpy(dtype=object, na_value=None).tolist()
     column = series.tolist()
     return column if all(type(v) is str for v in column) else None
 
@@ -1466,7 +1539,7 @@ def tornado_chart(frame, title, x_title, case="one-at-a-time sensitivity"):
     the unit named by ``x_title``). Bars are sorted by swing.
     """
     frame = frame.assign(parameter=frame["parameter"].map(display.name))
-    swing = frame.groupby("parameter")["delta"].apply(lambda s: s.abs().max()).sort_values(ascending=False)
+    swing = frame["delta"].abs().groupby(frame["parameter"]).max().sort_values(ascending=False)
     return _chart_or_spec(_tornado_build, (title, x_title, case, tuple(swing.index)), (frame,), text=(0, 2))
 
 

@@ -79,11 +79,54 @@ def _check_folder(folder):
 
 
 def _read_folder(folder):
-    """``{table name: bytes}`` of every table file and their content key (SHA-256 per file)."""
+    """``{table name: bytes}`` of every table file and their content key (SHA-256 per file).
+
+    Also records the files' stat signature with the key, for :func:`content_key`."""
     _check_folder(folder)
+    signature = _stat_signature(folder)  # before reading: a file changed while being read is read again later
     contents = {name: read_file_bytes(folder / schema.file, schema.file) for name, schema in TABLES.items()}
     key = (str(folder),) + tuple(hashlib.sha256(data).hexdigest() for data in contents.values())
+    if signature is not None:
+        _KEYS_BY_STAT[str(folder)] = (signature, key)
     return contents, key
+
+
+#: data folder -> (stat signature of its table files, content key read with that signature)
+_KEYS_BY_STAT: dict = {}
+
+
+def _stat_signature(folder):
+    """(inode, size, mtime, ctime) [ns] of every table file of ``folder``; None if one cannot be stat'ed.
+
+    The ctime is set by the kernel on every write and on ``os.utime``, so a rewrite that keeps the
+    size and restores the modification time still changes the signature."""
+    signature = []
+    for schema in TABLES.values():
+        try:
+            st = os.stat(folder / schema.file)
+        except OSError:
+            return None
+        signature.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(signature)
+
+
+def content_key(data_dir=None):
+    """The content key of the data folder's tables, without reading them when they are unchanged.
+
+    The key (folder and a SHA-256 per table file, as the caches of :func:`load_tables` and
+    :func:`load_dataset` use; ``load_dataset().attrs["content_key"]`` is its ``str``) is computed
+    from the files' bytes when the folder is first seen or when a table file's stat signature
+    (inode, size, modification and status-change times) differs from the one recorded with the
+    last reading; otherwise the recorded key is returned after one ``stat`` per file. For caches
+    on the interactive path (explorer grid frames, event strips), which must notice an edited
+    data file but should not read every file on each slider move. Raises :class:`DataError` as
+    ``load_tables`` does for a missing or unreadable folder or file.
+    """
+    folder = resolve_data_dir(data_dir)
+    known = _KEYS_BY_STAT.get(str(folder))
+    if known is not None and known[0] == _stat_signature(folder):
+        return known[1]
+    return _read_folder(folder)[1]
 
 
 class _ContentCache:

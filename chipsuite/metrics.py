@@ -39,11 +39,12 @@ DERIVED = "derived"
 
 def metric_names(result) -> list[str]:
     """Names a custom metric may use: the numeric data variables of ``result`` (sorted)."""
+    variables = result.variables  # Variables: no DataArray built per data variable (a result has ~160)
     return sorted(
         str(name)
-        for name, var in result.data_vars.items()
+        for name in result.data_vars
         if isinstance(name, str)
-        and var.dtype.kind in "biuf"
+        and variables[name].dtype.kind in "biuf"
         and name.isidentifier()
         and not name.startswith("_")
         and name not in _RESERVED_NAMES

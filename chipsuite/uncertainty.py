@@ -201,6 +201,13 @@ def _input_units(name, ds):
     return "1"  # site_capacity_position: 0 = low path, 0.5 = base, 1 = high
 
 
+#: the last one-at-a-time passes of :func:`tornado`: [((scenario, by, engine, dataset content key),
+#: (result, cases))]. A tornado of another output (or quarter, reduction, selection) of the same
+#: scenario reduces the kept pass instead of running the model again; the results are only read.
+_TORNADO_RUNS: list = []
+_MAX_TORNADO_RUNS = 2
+
+
 def tornado(scenario=None, output: str = "capex_usd", quarter: str | None = "2026Q4", *, reduce: str = "sum",
             site=None, generation=None, workload=None, by: str = "input", engine: str = "numexpr"):
     """One-at-a-time sensitivity of an output in a quarter to every uncertain input (tornado data).
@@ -229,6 +236,10 @@ def tornado(scenario=None, output: str = "capex_usd", quarter: str | None = "202
     ``high_value`` (output with the input at its low/high) [output units], ``swing =
     high_value - low_value``, ``units`` (output units), ``base_value``, ``input_low``,
     ``input_high`` (NaN for an array input moved as a whole), ``input_units``.
+
+    The model pass is kept for the last :data:`_MAX_TORNADO_RUNS` (scenario, ``by``, engine, data
+    content) combinations, so tornados of several outputs of one scenario cost one pass (tested equal
+    to a fresh pass).
     """
     import pandas as pd
     import xarray as xr
@@ -240,17 +251,23 @@ def tornado(scenario=None, output: str = "capex_usd", quarter: str | None = "202
 
     scenario = Scenario.default() if scenario is None else scenario
     ds = load_dataset()
-    spec = model.uncertain_inputs(scenario, ds)
+    key = (scenario, by, engine, ds.attrs.get("content_key"))
+    kept = next((run for k, run in _TORNADO_RUNS if k == key), None) if key[-1] is not None else None
+    if kept is None:
+        spec = model.uncertain_inputs(scenario, ds)
 
-    def evaluate(values):
-        # as model_inputs does for sampled draws: gas + nuclear shares above 1 are scaled to sum to 1
-        gas, nuclear = values["supply_share_gas"], values["supply_share_nuclear"]
-        total = gas + nuclear
-        scale = xr.where(total > 1, 1 / total.where(total > 1, 1), 1.0)
-        values = {**values, "supply_share_gas": gas * scale, "supply_share_nuclear": nuclear * scale}
-        return model_core.evaluate_model(values, ds, engine=engine)
+        def evaluate(values):
+            # as model_inputs does for sampled draws: gas + nuclear shares above 1 are scaled to sum to 1
+            gas, nuclear = values["supply_share_gas"], values["supply_share_nuclear"]
+            total = gas + nuclear
+            scale = xr.where(total > 1, 1 / total.where(total > 1, 1), 1.0)
+            values = {**values, "supply_share_gas": gas * scale, "supply_share_nuclear": nuclear * scale}
+            return model_core.evaluate_model(values, ds, engine=engine)
 
-    result, cases = one_at_a_time(spec, model.base_inputs(scenario, ds), evaluate, by=by)
+        kept = one_at_a_time(spec, model.base_inputs(scenario, ds), evaluate, by=by)
+        if key[-1] is not None:
+            _TORNADO_RUNS[:] = [(key, kept)] + _TORNADO_RUNS[:_MAX_TORNADO_RUNS - 1]
+    result, cases = kept
     da = _select_output(result, output, quarter, reduce,
                         {"site": site, "generation": generation, "workload": workload})
     v = np.asarray(da.values, dtype=np.float64)

@@ -287,3 +287,36 @@ def test_explorer_chart_spec_equals_to_dict_through_slider_changes(name):
         for slider in sliders:
             c = app.CONTROLS[slider]
             app.set(**{slider: min(c.max, c.min + (step + 1) * c.step)})
+
+
+def test_mtia_share_frame_fast_path_equals_xarray():
+    ensemble = chipsuite.run(draws=3, seed=2)
+    for d in range(3):
+        pd.testing.assert_frame_equal(charts.mtia_share_frame(ensemble, d), charts._mtia_share_frame_plain(ensemble, d),
+                                      check_exact=True)
+    # zero demand, NaN purchases and a negative demand: shares 0, as xarray's where/fillna give
+    odd = ensemble.copy(deep=True)
+    demand, purchases = odd["demand_h100e"].values, odd["mtia_purchases_h100e"].values
+    demand[0, 0, :3] = 0.0
+    demand[0, 1, 3] = -1.0
+    purchases[0, 2, 5] = np.nan
+    purchases[0, 3, 6] = np.inf
+    fast, plain = charts.mtia_share_frame(odd, 0), charts._mtia_share_frame_plain(odd, 0)
+    pd.testing.assert_frame_equal(fast, plain, check_exact=True)
+    assert (fast["share"].iloc[:3] == 0).all()
+    # another layout (quarter first) takes the xarray path, with the same frame
+    swapped = odd.assign(demand_h100e=odd["demand_h100e"].transpose("draw", "quarter", "workload"),
+                         mtia_purchases_h100e=odd["mtia_purchases_h100e"].transpose("draw", "quarter", "workload"))
+    pd.testing.assert_frame_equal(charts.mtia_share_frame(swapped, 0).sort_values(["workload", "quarter"])
+                                  .reset_index(drop=True),
+                                  plain.sort_values(["workload", "quarter"]).reset_index(drop=True), check_exact=True)
+
+
+def test_dependence_shares_frame_fast_path_equals_the_concatenated_frames():
+    ensemble = chipsuite.run(draws=3, seed=5)
+    for d in range(3):
+        pd.testing.assert_frame_equal(charts.dependence_shares_frame(ensemble, d),
+                                      charts._dependence_shares_frame_plain(ensemble, d), check_exact=True)
+    fewer = ensemble.drop_vars(["nvidia_share_power", "nvidia_share_units"])  # absent shares are left out
+    pd.testing.assert_frame_equal(charts.dependence_shares_frame(fewer), charts._dependence_shares_frame_plain(fewer),
+                                  check_exact=True)

@@ -397,9 +397,16 @@ def test_fan_spec_reuses_the_template_without_stale_rows(ensemble):
     (rows_b,) = spec_b["datasets"].values()
     assert len(rows_b) == len(second) and rows_b[0]["q50"] == 2.0 * first["q50"].iloc[0]
     assert spec_a["datasets"].keys() != spec_b["datasets"].keys()
-    # another title is another template; the first one still serves its charts
-    charts.fan_spec(first, "Capex", "Capex [USD bn per quarter]")
+    # another title, y title or case fills the same template's text slots; a share axis is another template
+    for title, y_title, case in [("Capex", "Capex [USD bn per quarter]", "uncertainty ensemble"),
+                                 ("Custom metric capex_usd / 1e9", "Custom metric [USD]", "1000 draws, seed 3"),
+                                 ("MTIA share", "MTIA share [%]", "20 draws")]:
+        _assert_same_spec(charts.fan_spec(second, title, y_title, case),
+                          charts.fan_chart(second, title, y_title, case).to_dict())
     assert charts._fan_template.cache_info().misses == 2
+    # texts that are not plain strings take Altair's path
+    _assert_same_spec(charts.fan_spec(second, "Capex", "Capex [USD bn]", None),
+                      charts.fan_chart(second, "Capex", "Capex [USD bn]", None).to_dict())
 
 
 def test_fan_spec_result_can_be_mutated_safely(ensemble):
@@ -468,3 +475,24 @@ def test_fan_spec_equals_to_dict_for_any_rows(rows):
                           "q95": np.array([r[3] for r in rows], dtype=np.float64)})
     _assert_same_spec(charts.fan_spec(frame, "Random", "Random [1]"),
                       charts.fan_chart(frame, "Random", "Random [1]").to_dict())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(max_size=20), st.text(max_size=20), st.text(max_size=20), st.booleans())
+def test_fan_spec_equals_to_dict_for_any_texts(title, y_title, case, share):
+    y_title = y_title + (" [%]" if share else "")
+    frame = pd.DataFrame({"quarter": pd.to_datetime(["2026-01-01", "2026-04-01"]), "q05": [1.0, np.nan],
+                          "q50": [2.0, 3.0], "q95": [4.0, 5.0]})
+    _assert_same_spec(charts.fan_spec(frame, title, y_title, case), charts.fan_chart(frame, title, y_title, case).to_dict())
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", pd.StringDtype("python"), pd.StringDtype("pyarrow"), object])
+def test_altair_records_of_string_columns_with_missing_values_equal_altair(dtype):
+    frame = pd.DataFrame({"label": pd.Series(["a", None, "b c", np.nan, "ü"], dtype=dtype),
+                          "value": [1.0, 2.0, np.nan, 4.0, 5.0]})
+    records = charts._altair_records(frame)
+    if dtype is object:  # object columns holding None / NaN are not all strings: Altair's own path
+        assert records is None
+        return
+    assert records == alt.utils.data.to_values(frame)["values"]
+    assert [r["label"] for r in records] == ["a", None, "b c", None, "ü"]

@@ -326,3 +326,89 @@ def test_same_input_compares_coords_and_values():
     assert not _same_input(a, a.fillna(0.0))
     assert not _same_input(a, a.rename(g="h"))
     assert _same_input(0.5, 0.5) and not _same_input(0.5, a)
+
+
+# ---------------------------------------------------------------- 04: one model run per change, shared by the views
+
+
+def _plain_power_builds_spec(app):
+    """The *power vs capex build* chart the plain path draws: both builds from one run_points call."""
+    from chipsuite.explorers.energy import BUILDS, build_comparison_chart, build_comparison_frame
+    from chipsuite.explorers.grids import run_points
+
+    r = run_points(app.scenario, [{"build_constraint": 0.0}, {"build_constraint": 1.0}])
+    frame = build_comparison_frame({BUILDS[0.0]: r.isel(draw=[0]), BUILDS[1.0]: r.isel(draw=[1])})
+    case = f"both builds, Hyperion delay {app.values['hyperion_power_delay_quarters']:.0f} q"
+    return build_comparison_chart(frame, case).to_dict()
+
+
+def test_power_explorer_runs_the_model_at_most_once_per_change_and_equals_the_plain_path(monkeypatch):
+    import chipsuite.model.core as core
+    from chipsuite import widgets
+
+    full_runs = []
+    evaluate = core._evaluate
+    monkeypatch.setattr(core, "_evaluate", lambda *a, **k: full_runs.append(1) or evaluate(*a, **k))
+    app = widgets.PowerExplorer()
+    assert app.values["view"] == "power vs capex build"
+    app.chart_spec()
+    changes = [("hyperion_power_delay_quarters", 4.0), ("renewable_matching_share", 0.7),
+               ("view", "electricity by source"), ("view", "power vs capex build"), ("build_constraint", 1.0),
+               ("hyperion_power_delay_quarters", 6.0), ("power_shortfall_mode", 1.0), ("build_constraint", 0.0),
+               ("view", "location vs market emissions"), ("hyperion_power_delay_quarters", 2.0)]
+    for name, value in changes:
+        before = len(full_runs)
+        app.set(**{name: value})
+        spec = app.chart_spec()
+        assert len(full_runs) - before <= 1, (name, value)
+        if app.values["view"] == "power vs capex build":
+            assert spec == _plain_power_builds_spec(app), (name, value)
+        else:
+            assert spec == app.chart().to_dict()
+        assert_same_result(app.result, run(app.scenario))
+    app.set(view="power vs capex build")
+    app.chart_spec()  # both builds of this scenario run
+    before = len(full_runs)
+    for name, value in [("view", "electricity by site"), ("build_constraint", 1.0), ("view", "power vs capex build"),
+                        ("view", "contract timeline"), ("build_constraint", 0.0), ("view", "power vs capex build")]:
+        app.set(**{name: value})
+        app.chart_spec()
+    assert len(full_runs) == before  # view switches and the build switch share those runs
+
+
+def test_power_explorer_with_draws_keeps_its_ensemble_and_the_base_case_builds():
+    from chipsuite import widgets
+
+    app = widgets.PowerExplorer(draws=4, hyperion_power_delay_quarters=3.0)
+    assert app.result.sizes["draw"] == 4
+    assert_same_result(app.result, run(app.scenario, draws=4))
+    assert app.chart_spec() == _plain_power_builds_spec(app)
+
+
+def test_run_points_inputs_equal_the_expanded_base_inputs(monkeypatch):
+    """run_points builds its inputs with with_draw(base_inputs): equal to expanding model_inputs(draws=1)."""
+    import xarray as xr
+
+    import chipsuite.explorers.grids as grids
+
+    import chipsuite.model
+
+    seen = []
+
+    evaluate = chipsuite.model.evaluate_model
+    monkeypatch.setattr(chipsuite.model, "evaluate_model", lambda values, ds, **k: seen.append(values) or evaluate(
+        values, ds, **k))
+    s = Scenario.default()
+    points = [{"utilisation": 0.6}, {"mtia_cadence": 3.0, "mtia_efficiency": 1.5}, {}]
+    out = grids.run_points(s, points)
+    (values,) = seen
+    base = model_inputs(s, grids._dataset(), draws=1)
+    draws = np.arange(len(points))
+    for name, da in base.items():
+        plain = da.isel(draw=0, drop=True).expand_dims(draw=draws)
+        if name in ("utilisation", "mtia_cadence", "h100e_factor"):
+            assert values[name].dims == plain.dims
+            continue
+        xr.testing.assert_identical(values[name], plain)
+        assert values[name].values.flags.writeable == plain.values.flags.writeable, name
+    assert_same_result(out.isel(draw=[2]).assign_coords(draw=[0]).assign_attrs(run(s).attrs), run(s))

@@ -628,3 +628,30 @@ def test_tornado_keeps_the_supply_mix_a_mix():
     assert (t.low_value >= 0).all() and (t.high_value >= 0).all()
     gas = t.set_index("input").loc["supply_share_gas"]
     assert gas.high_value > gas.base_value  # more gas (scaled share 0.25 / 1.15 > 0.1) -> more CO2
+
+
+def test_tornado_reuses_its_model_pass_for_other_outputs_and_equals_a_fresh_pass(monkeypatch):
+    import pandas as pd
+
+    from chipsuite import Scenario, tornado
+    from chipsuite.model import core
+
+    passes = []
+    evaluate = core.evaluate_model
+    monkeypatch.setattr(core, "evaluate_model", lambda *a, **k: passes.append(1) or evaluate(*a, **k))
+    chipsuite.uncertainty._TORNADO_RUNS.clear()
+    s = Scenario.default().replace(utilisation=0.7)
+    asks = [("capex_usd", "2027Q4", {}), ("mtia_share_h100e", "2027Q4", {}),
+            ("energy_mwh", "2026Q4", {"reduce": "value", "site": "hyperion"}), ("capex_usd", None, {})]
+    kept = [tornado(s, output, quarter, **kw) for output, quarter, kw in asks]
+    assert len(passes) == 1
+    for (output, quarter, kw), table in zip(asks, kept):
+        chipsuite.uncertainty._TORNADO_RUNS.clear()
+        fresh = tornado(s, output, quarter, **kw)
+        pd.testing.assert_frame_equal(table, fresh)
+        assert table.attrs == fresh.attrs
+    assert len(passes) == 1 + len(asks)
+    passes.clear()
+    tornado(s.replace(utilisation=0.6), "capex_usd", "2027Q4")  # another scenario: a new pass
+    tornado(s, "capex_usd", "2027Q4", by="element")  # another grouping: a new pass
+    assert len(passes) == 2

@@ -596,3 +596,33 @@ def test_report_mode_show_adds_the_named_scenario_menu(monkeypatch):
     shown.clear()
     W.DataExplorer().show()  # the data tables do not depend on the scenario: no such menu
     assert [o[VIEW_MENU_MIMETYPE]["label"] for o in shown] == ["View"]
+
+
+def test_a_custom_metric_is_evaluated_once_per_change_and_equals_the_plain_chart(monkeypatch):
+    import chipsuite.metrics
+
+    calls = []
+    custom_metric = chipsuite.metrics.custom_metric
+    monkeypatch.setattr(chipsuite.metrics, "custom_metric", lambda *a, **k: calls.append(a[0]) or custom_metric(*a, **k))
+    app = W.UncertaintyExplorer(draws=20)
+    for text in ("capex_usd / h100e_total", "energy_mwh * pue", "emissions_tco2 / 1e6"):
+        calls.clear()
+        app.set(metric=text)
+        spec = app.chart_spec()
+        assert calls == [text]
+        assert app.metric_error == ""
+        # the plain path: the metric of the whole result, its fan frame and chart
+        da = W.UncertaintyExplorer._metric_array(text, app.result)
+        frame = chipsuite.charts.fan_frame(da.to_dataset(name="custom").assign_coords(quarter=app.result.quarter),
+                                           "custom")
+        pd.testing.assert_frame_equal(app.chart_data(), frame)
+        assert spec == app.chart().to_dict()
+    app.set(output=app.CONTROLS["output"].options[2], metric="")  # no metric: the output's fan chart
+    assert app.chart_spec() == app.chart().to_dict()
+    # a metric finite only after the first two draws is refused, as the two-draw check always did
+    monkeypatch.setattr(chipsuite.metrics, "custom_metric", custom_metric)
+    first_two_nan = app.result.copy(deep=True)
+    first_two_nan["capex_usd"][:2] = np.nan
+    with pytest.raises(ValueError, match="no finite value"):
+        W.UncertaintyExplorer._metric_array("capex_usd * 1", first_two_nan, check_draws=2)
+    assert W.UncertaintyExplorer._metric_array("capex_usd * 1", first_two_nan).sizes["draw"] == 20

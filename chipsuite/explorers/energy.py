@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from .. import charts
-from .base import Control, Explorer
+from .base import Control, Explorer, ScenarioState
 from .grids import supply_mix_grid_frame
 
 __all__ = ["EnergyExplorer", "PowerExplorer", "electricity_by_source_frame", "electricity_by_site_frame",
@@ -402,22 +402,48 @@ class PowerExplorer(Explorer):
         "view": Control("select", "chart", default=VIEWS[0], options=VIEWS),
     }
 
+    def __init__(self, *args, **kwargs):
+        self._build_states = {}  # build_constraint value -> ScenarioState (see _build_result)
+        super().__init__(*args, **kwargs)
+
     def _case(self):
         v = self.values
         return (f"{BUILDS[float(round(v['build_constraint']))]} build, Hyperion delay "
                 f"{v['hyperion_power_delay_quarters']:.0f} q, matching {v['renewable_matching_share']:.0%}")
 
-    def _builds(self):
-        from .grids import run_points
+    @property
+    def result(self):
+        """The model result of the current scenario; with one draw the one of :meth:`_build_result`
+        (shared with the *power vs capex build* view, so a change runs the model once for every view)."""
+        if self.state.draws == 1:
+            return self._build_result(self.scenario)
+        return self.state.result
 
-        r = run_points(self.scenario, [{"build_constraint": 0.0}, {"build_constraint": 1.0}])
-        return {BUILDS[0.0]: r.isel(draw=[0]), BUILDS[1.0]: r.isel(draw=[1])}
+    def _build_result(self, scenario):
+        """``chipsuite.run(scenario)`` (one draw, the base case), from a :class:`ScenarioState` (its
+        :class:`~chipsuite.model.ModelCache`) per value of ``build_constraint``: each build keeps its own
+        cache, so moving a control re-runs each build incrementally (a control the build does not read
+        takes the formulas-only fast path) and flipping the build switch runs nothing."""
+        states = self._build_states
+        key = float(scenario.build_constraint)
+        if key not in states:
+            if len(states) >= 3:  # 0, 1 and one blend at most
+                states.pop(next(k for k in states if k not in (0.0, 1.0)))
+            states[key] = ScenarioState(scenario, seed=self.state.seed)
+        states[key].scenario = scenario
+        return states[key].result
+
+    def _builds(self):
+        """``{build label: result}`` of the current scenario as a capex- and as a power-constrained build
+        (base case, one draw each; equal to :func:`~chipsuite.explorers.grids.run_points` over the two
+        values of ``build_constraint``, tested)."""
+        return {BUILDS[b]: self._build_result(self.scenario.replace(build_constraint=b)) for b in (0.0, 1.0)}
 
     def chart_data(self, view=None):
         view = view or self.values["view"]
-        r = self.result
         if view == "power vs capex build":
             return build_comparison_frame(self._builds())
+        r = self.result
         if view == "electricity by source":
             return electricity_by_source_frame(r)
         if view == "electricity by site":

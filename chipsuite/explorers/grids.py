@@ -56,16 +56,17 @@ def _kept(func):
     its view is switched back while the scenario is unchanged. The frame is kept per (arguments,
     content key of the data folder, whose files are read on every call as by ``load_tables``) for the
     last :data:`_MAX_KEPT_FRAMES` calls, and every call returns a copy. Arguments that cannot be
-    hashed (after lists become tuples) are not kept.
+    hashed (after lists become tuples) are not kept. The content key is
+    :func:`chipsuite.data.content_key` (one ``stat`` per file; the files are read again only after
+    one of them changed), so an edited data file gives a new key.
     """
 
     @functools.wraps(func)
     def kept(*args, **kwargs):
-        from ..data import _read_folder, resolve_data_dir
+        from ..data import content_key
 
         try:
-            key = (func.__qualname__, _frozen(args), _frozen(sorted(kwargs.items())),
-                   _read_folder(resolve_data_dir())[1])
+            key = (func.__qualname__, _frozen(args), _frozen(sorted(kwargs.items())), content_key())
         except TypeError:
             return func(*args, **kwargs)
         if key not in _KEPT_FRAMES:
@@ -78,11 +79,19 @@ def _kept(func):
     return kept
 
 
-@functools.lru_cache(maxsize=1)
-def _dataset():
-    from ..data import load_dataset
+_DATASET: list = []  # [(content key, dataset)]: the dataset of the data folder's current content
 
-    return load_dataset()
+
+def _dataset():
+    """:func:`chipsuite.load_dataset` of the data folder, kept while its content key
+    (:func:`chipsuite.data.content_key`) is unchanged (shared, not copied: callers must not write to it)."""
+    from ..data import content_key, load_dataset
+
+    key = content_key()
+    if not _DATASET or _DATASET[0][0] != key:
+        ds = load_dataset()
+        _DATASET[:] = [(content_key(), ds)]
+    return _DATASET[0][1]
 
 
 def run_points(scenario, points, engine="numexpr", max_bytes=None):
@@ -109,7 +118,8 @@ def run_points(scenario, points, engine="numexpr", max_bytes=None):
     """
     import xarray as xr
 
-    from ..model import evaluate_model, model_inputs
+    from ..model import evaluate_model
+    from ..model.inputs import base_inputs, with_draw
 
     from ..uncertainty import GRID_MAX_BYTES, check_grid_memory
 
@@ -128,8 +138,8 @@ def run_points(scenario, points, engine="numexpr", max_bytes=None):
     ds = _dataset()
     n = len(points)
     draws = np.arange(n)
-    base = model_inputs(scenario, ds, draws=1)
-    values = {k: v.isel(draw=0, drop=True).expand_dims(draw=draws) for k, v in base.items()}
+    # every input at base, with the draw dim (as model_inputs(draws=1).isel(draw=0).expand_dims(draw), tested)
+    values = with_draw(base_inputs(scenario, ds), draws)
     varied = sorted({k for p in points for k in p if k != MTIA_EFFICIENCY})
     for name in varied:
         values[name] = xr.DataArray(np.array([getattr(s, name) for s in scenarios], float), {"draw": draws}, ("draw",))

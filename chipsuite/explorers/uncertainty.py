@@ -48,23 +48,31 @@ class UncertaintyExplorer(Explorer):
         return self
 
     def _metric_problem(self, text):
-        """``""`` if metric ``text`` can be drawn as a fan chart of the current result, else why not."""
+        """``""`` if metric ``text`` can be drawn as a fan chart of the current result, else why not.
+
+        The check is on the first two draws (the metric is evaluated per draw, so those draws of the
+        whole result's metric equal the metric of those draws); the whole result's metric is kept
+        for the chart (:meth:`_metric`), so a new metric is evaluated once."""
+        result = self.result
         try:
-            self._metric_array(text, self.result.isel(draw=slice(0, 2)))
+            da = self._metric_array(text, result, check_draws=2)
         except Exception as err:  # noqa: BLE001 - any refusal is shown in the metric box, never raised
             return f"{type(err).__name__}: {err}"
+        self._kept_metric = (result, text, da)
         return ""
 
     @staticmethod
-    def _metric_array(text, result):
-        """The custom metric over ``result`` with dims ``draw``, ``quarter`` (others summed)."""
+    def _metric_array(text, result, check_draws=None):
+        """The custom metric over ``result`` with dims ``draw``, ``quarter`` (others summed); refused
+        (ValueError) without a finite value (in its first ``check_draws`` draws, if given)."""
         from ..metrics import custom_metric
 
         da = custom_metric(text, result)
         if "quarter" not in da.dims:
             raise ValueError(f"metric {text!r} has dims {tuple(da.dims)}; a fan chart needs 'quarter' "
                              "(use a variable that varies by quarter)")
-        if not np.isfinite(da.values).any():
+        checked = da.isel(draw=slice(0, check_draws)) if check_draws and "draw" in da.dims else da
+        if not np.isfinite(checked.values).any():
             raise ValueError(f"metric {text!r} has no finite value (it overflows or divides by zero everywhere)")
         if "draw" not in da.dims:
             da = da.expand_dims(draw=result.draw)
@@ -76,11 +84,17 @@ class UncertaintyExplorer(Explorer):
         :attr:`metric_error`, and the chart falls back to the selected output)."""
         if not self.values.get("metric") or self.metric_error:
             return None
+        text, result = self.values["metric"], self.result
+        kept = getattr(self, "_kept_metric", None)  # (result, text, array): chart data and titles share it
+        if kept is not None and kept[0] is result and kept[1] == text:
+            return kept[2]
         try:
-            return self._metric_array(self.values["metric"], self.result)
+            da = self._metric_array(text, result)
         except Exception as err:  # noqa: BLE001 - shown in the metric box, never raised
             self.metric_error = f"{type(err).__name__}: {err}"
             return None
+        self._kept_metric = (result, text, da)
+        return da
 
     def chart_data(self, view=None):
         view = view or self.values["view"]
@@ -162,3 +176,4 @@ class UncertaintyExplorer(Explorer):
 
     def report_default(self):
         return f"{self.values['view']}: {OUTPUTS[self.values['output']][0]}"
+
