@@ -27,7 +27,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["NAMES", "UNITS", "name", "unit", "header", "number", "percent", "table", "headline",
+__all__ = ["NAMES", "UNITS", "name", "unit", "prose_html", "header", "number", "percent", "table", "headline",
            "HEADLINE_KEY", "GENERATION_NAMES", "SUPPLIER_NAMES", "VENDOR_NAMES", "WORKLOAD_NAMES", "SITE_NAMES"]
 
 #: chip generation id -> short display name
@@ -130,6 +130,30 @@ def name(key) -> str:
         return text
     words = [_TOKENS.get(w.lower(), w) for w in text.split("_") if w]
     return " ".join(words) if words else text
+
+
+_PROSE_ID = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def prose_html(text, names=None) -> str:
+    """``text`` (plain prose, e.g. a scenario's reasoning) as HTML for a reader: escaped, each id in it
+    (``amd_deal_scale``) replaced by its display name when one is known (:data:`NAMES`, then ``names``,
+    e.g. scenario titles), every other id (a file or table name the reader may look up) set as code.
+
+    >>> prose_html("set mtia_cadence in site_capacity.csv", {"mtia_cadence": "MTIA cadence"})
+    'set MTIA cadence in <code>site_capacity</code>.csv'
+    """
+    import html as _html
+
+    known = {**(names or {}), **NAMES}
+    out, last = [], 0
+    for match in _PROSE_ID.finditer(str(text)):
+        out.append(_html.escape(text[last:match.start()]))
+        token = match.group(0)
+        out.append(_html.escape(known[token]) if token in known else f"<code>{_html.escape(token)}</code>")
+        last = match.end()
+    out.append(_html.escape(text[last:]))
+    return "".join(out)
 
 
 def unit(code) -> str:

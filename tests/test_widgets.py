@@ -564,21 +564,23 @@ def test_bad_scenario_file_leaves_the_base_case_and_says_why(monkeypatch, tmp_pa
     assert "named scenarios not loaded" in app._message.value and "broken.toml" in app._message.value
 
 
-def test_report_scenario_menu_charts_every_named_scenario():
+def test_report_scenario_menu_offers_every_view_under_every_named_scenario():
     app = W.DependenceExplorer()
     state = (app.scenario, dict(app.values))
-    views = app.scenario_report_views()
+    groups = app.scenario_report_views()
     assert (app.scenario, app.values) == state  # the explorer keeps its state
     named = app.named_scenarios()
-    assert [label for label, _, _ in views] == [s.title for s in named.values()]
-    base_spec = views[0][1]
-    assert base_spec["title"]["subtitle"][0] == "Named scenario: Base case"
-    expected = app.chart().to_dict()
-    assert base_spec["datasets"] == expected["datasets"]
-    amd = dict((label, spec) for label, spec, _ in views)[named["amd_full_6gw"].title]
-    assert amd["datasets"] != base_spec["datasets"]  # the chart under the scenario is another chart
-    single = W.DependenceExplorer("amd_full_6gw").chart().to_dict()
-    assert amd["datasets"] == single["datasets"]
+    assert [title for title, _ in groups] == [s.title for n, s in named.items() if n != "base"]
+    base_labels = [label for label, _, _ in app.report_views()]
+    for title, views in groups:  # the same views as the base case, in the same order
+        assert [label for label, _, _ in views] == base_labels, title
+    amd = dict(groups)[named["amd_full_6gw"].title]
+    shares = dict((label, spec) for label, spec, _ in amd)["shares"]
+    assert shares["title"]["subtitle"][0] == f"Named scenario: {named['amd_full_6gw'].title}"
+    base_spec = app.chart("shares").to_dict()
+    assert shares["datasets"] != base_spec["datasets"]  # the chart under the scenario is another chart
+    single = W.DependenceExplorer("amd_full_6gw").chart("shares").to_dict()
+    assert shares["datasets"] == single["datasets"]
 
 
 def test_report_mode_show_adds_the_named_scenario_menu(monkeypatch):
@@ -591,8 +593,13 @@ def test_report_mode_show_adds_the_named_scenario_menu(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, **kw: shown.append(obj))
     W.CapexExplorer().show()
     menus = [o[VIEW_MENU_MIMETYPE] for o in shown]
-    assert [m["label"] for m in menus] == ["View", "Named scenario"]
-    assert len(menus[1]["views"]) == 1 + len(chipsuite.named_scenarios())
+    assert [m["label"] for m in menus] == ["View"]  # one menu: the views, and a scenario menu beside it
+    menu = menus[0]
+    assert menu["scenario"] == "Base case"
+    assert len(menu["scenarios"]) == len(chipsuite.named_scenarios())
+    for other in menu["scenarios"]:
+        assert [v["name"] for v in other["views"]] == [v["name"] for v in menu["views"]] == list(W.CapexExplorer.VIEWS)
     shown.clear()
     W.DataExplorer().show()  # the data tables do not depend on the scenario: no such menu
     assert [o[VIEW_MENU_MIMETYPE]["label"] for o in shown] == ["View"]
+    assert "scenarios" not in shown[0][VIEW_MENU_MIMETYPE]
