@@ -220,7 +220,7 @@ def scenario_html(named, headlines, path=None):
         reference = (f"<p>It reads against <b>{html.escape(ref.title)}</b>, the reference in the chart, which "
                      f"differs from it only in: {only}.</p>")
     return (f'<div class="chipsuite-named-scenario"><p><b>{html.escape(named.title)}</b> '
-            f'(<code>{html.escape(named.name)}</code>). {_reasoning_html(named.reasoning, path)}</p>'
+            f'(<code>Scenario.named("{html.escape(named.name)}")</code>). {_reasoning_html(named.reasoning, path)}</p>'
             f"<p>What it changes against the base case:</p>{diff_table(named)._repr_html_()}{reference}"
             f"<p>Headline results (capex: the year's sum; shares: {QUARTER}; base case, every other input "
             f"at its base value):</p>{headline_table(rows)._repr_html_()}"

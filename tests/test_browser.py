@@ -81,15 +81,19 @@ CHECK_CHARTS_JS = r"""
 
 
 #: JS: raw ids (``capex_usd_bn``, ``mtia_300``), the unit ``[1]`` and object representations
-#: (``<... at 0x...>``) in the visible text under ``root`` (prose, tables, widget labels). Not checked:
-#: code (``code``/``pre``, code cells: identifiers the reader types), links (URLs), charts (SVG:
-#: CHECK_CHARTS_JS), and the free-text columns of data tables (notes and source titles, quoted as written).
+#: (``<... at 0x...>``) in the visible text under ``root`` (prose, tables, widget labels), and inline code
+#: that is nothing but an id (``demand_growth_2027`` in a sentence: the reader needs its display name).
+#: Not checked: code blocks and code cells (identifiers the reader types), inline code naming a file or
+#: a call (``data/deals.csv``, ``chipsuite.run()``), links (URLs), charts (SVG: CHECK_CHARTS_JS), and the
+#: sources, titles and URLs of data tables (quoted from the sources as written).
 CHECK_TEXT_JS = r"""
 (root) => {
   const problems = [];
   const id = /\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g;
-  const skip = "script, style, svg, code, pre, a, [hidden], .jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt, "
-    + ".c-note, .c-sources, .c-url, .c-other_urls, .c-title, .c-label";
+  const bare = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/;
+  const url = /\b(?:https?:\/\/|www\.)\S+/g;
+  const skip = "script, style, svg, pre, a, [hidden], .jp-CodeCell .jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt, "
+    + ".jp-Editor, .cm-editor, .c-sources, .c-url, .c-other_urls, .c-title";
   document.querySelectorAll(root).forEach((top) => {
     const walker = document.createTreeWalker(top, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -97,7 +101,12 @@ CHECK_TEXT_JS = r"""
       const text = n.textContent;
       if (!el || !text.trim() || el.closest(skip) || el.getClientRects().length === 0) continue;
       const where = text.trim().slice(0, 80);
-      for (const m of text.matchAll(id)) problems.push(`raw id "${m[0]}" in text: "${where}"`);
+      const code = el.closest("code");
+      if (code) {
+        if (bare.test(code.textContent.trim())) problems.push(`raw id as code in text: "${code.textContent.trim()}"`);
+        continue;
+      }
+      for (const m of text.replace(url, " ").matchAll(id)) problems.push(`raw id "${m[0]}" in text: "${where}"`);
       if (/\[1\]/.test(text)) problems.push(`unit [1] in text: "${where}"`);
     }
     const all = top.innerText || "";
@@ -412,11 +421,15 @@ def test_lab_real_notebook_runs_and_is_legible(browser, lab, name):
         open_and_run_all(page, lab, name)
         if page.locator(".widget-slider .noUi-handle").count():
             move_slider_and_wait_for_chart(page, name)
-        page.wait_for_selector(".jp-OutputArea-output svg", timeout=WAIT_MS)
+        page.wait_for_function(  # a visible chart (the static snapshot under a live explorer stays hidden)
+            "() => [...document.querySelectorAll('.jp-OutputArea-output svg')].some((s) => s.getClientRects().length)",
+            timeout=WAIT_MS)
         # every chart JupyterLab shows (static SVG outputs and the live explorer) is legible
         problems = page.evaluate(CHECK_CHARTS_JS, [".jp-OutputArea-output svg", TOLERANCE_PX])
         problems += page.evaluate(CHECK_TEXT_JS, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
         screenshot(page, f"lab-{Path(name).stem}")
+        # the list beside the screenshot, for a reviewer (and readable before the session ends)
+        (SCREENSHOTS / f"lab-{Path(name).stem}-problems.txt").write_text("\n".join(problems) + "\n", encoding="utf-8")
         assert problems == [], "\n".join(problems[:60]) + f"\n({len(problems)} problems)"
 
     run_in_lab(page, lab, name, steps)

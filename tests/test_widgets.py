@@ -329,6 +329,26 @@ def test_data_explorer_filter_and_sources():
     assert len(app.chart_data()) == len(chipsuite.load_tables()["events"])
 
 
+def test_data_explorer_tables_show_display_names_not_ids():
+    import re
+
+    app = W.DataExplorer(table="assumptions")
+    page = app.table_html(max_rows=0)
+    cells = re.findall(r"<td>([^<]*)</td>", page)  # the id and value cells (free text has its own class)
+    assert "demand growth 2026-2027" in cells and "demand_growth_2027" not in cells
+    assert not [c for c in cells if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", c)]
+    notes = re.findall(r'<td class="c-note">([^<]*)</td>', app.table_html(W.DataExplorer(table="chip_specs").chart_data(),
+                                                                             max_rows=0))
+    assert notes and not any("fp8_dense" in n for n in notes) and any("fp8 dense" in n for n in notes)
+    labels = [label for label, _, _ in W.DataExplorer().report_views()]
+    assert any(label.startswith("chip specs (") for label in labels)
+    assert not any("_" in label for label in labels)
+    menu = W.DataExplorer().widget.children[1]  # the table menu shows display names
+    assert ("chip specs", "chip_specs") in [(lab, v) for lab, v in zip(menu._options_labels, menu._options_values)]
+    fan = W.UncertaintyExplorer(draws=2).widget.children[1]
+    assert fan._options_labels[0] == "Capex [USD bn per quarter]" and fan.value == "capex_usd_bn"
+
+
 @pytest.mark.parametrize("table", sorted(chipsuite.load_tables()))
 def test_data_explorer_filter_works_on_every_table(table):
     """Tables with empty cells (pandas >= 3 keeps NaN through astype(str)) filter too: a cell's text is matched,

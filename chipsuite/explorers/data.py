@@ -117,6 +117,8 @@ class DataExplorer(Explorer):
                     text = _html.escape(display.SOURCE_TYPE_NAMES.get(v, v))
                 elif c in scale:
                     text = _html.escape(display.number(v, sig=4, scale=scale[c]))
+                elif c == "note" and isinstance(v, str):
+                    text = _html.escape(display.spell_ids(v))  # as the id columns show them
                 elif c not in _FREE_TEXT and isinstance(v, str) and _ID.fullmatch(v):
                     text = _html.escape(display.name(v))  # an id (parameter, measure, deal, ...): its display name
                 else:
