@@ -27,7 +27,8 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["NAMES", "UNITS", "name", "unit", "prose_html", "names_in_text", "spell_ids", "header", "number", "percent", "table", "headline",
+__all__ = ["NAMES", "UNITS", "name", "unit", "prose_html", "names_in_text", "spell_ids", "header", "number",
+           "percent", "table", "headline",
            "HEADLINE_KEY", "GENERATION_NAMES", "SUPPLIER_NAMES", "VENDOR_NAMES", "WORKLOAD_NAMES", "SITE_NAMES"]
 
 #: chip generation id -> short display name

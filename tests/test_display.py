@@ -69,7 +69,8 @@ def test_headline_records_numbers_in_metadata():
 def test_ids_in_prose_and_table_text_get_display_names():
     assert display.prose_html("lever is amd_deal_scale; see site_capacity.csv & hyperion_gas_delay",
                               {"hyperion_gas_delay": "Hyperion gas a year late"}) == (
-        "lever is AMD deal volume (x the deal table); see <code>site_capacity.csv</code> &amp; Hyperion gas a year late")
+        "lever is AMD deal volume (x the deal table); see <code>site_capacity.csv</code> &amp; "
+        "Hyperion gas a year late")
     assert display.names_in_text("facility power placed, el_paso") == "facility power placed, El Paso (TX)"
     assert display.spell_ids("no fp8_dense row, see https://a.org/x_y") == "no fp8 dense row, see https://a.org/x_y"
     t = display.table(pd.DataFrame({"figure": ["power, el_paso"], "table": ["fleet_energy_reported"],

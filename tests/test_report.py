@@ -324,7 +324,8 @@ def test_view_menu_with_named_scenarios_offers_every_view_under_each():
 
     menu = {"title": "Capex explorer", "label": "View", "default": "b", "scenario": "Base case",
             "views": [view("a", "A base", "data-1"), view("b", "B base", "data-2")],
-            "scenarios": [{"name": "Bear case", "views": [view("a", "A bear", "data-3"), view("b", "B bear", "data-4")]}]}
+            "scenarios": [{"name": "Bear case",
+                           "views": [view("a", "A bear", "data-3"), view("b", "B bear", "data-4")]}]}
     nb = new_notebook(cells=[new_code_cell("app.show()", outputs=[
         new_output("display_data", data={VIEW_MENU_MIMETYPE: menu, "text/plain": "menu"})])])
     assert report.embed_vega_outputs(nb) == 1  # one chart slot: the two menus choose what it shows

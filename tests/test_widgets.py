@@ -337,8 +337,8 @@ def test_data_explorer_tables_show_display_names_not_ids():
     cells = re.findall(r"<td>([^<]*)</td>", page)  # the id and value cells (free text has its own class)
     assert "demand growth 2026-2027" in cells and "demand_growth_2027" not in cells
     assert not [c for c in cells if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", c)]
-    notes = re.findall(r'<td class="c-note">([^<]*)</td>', app.table_html(W.DataExplorer(table="chip_specs").chart_data(),
-                                                                             max_rows=0))
+    specs = W.DataExplorer(table="chip_specs").chart_data()
+    notes = re.findall(r'<td class="c-note">([^<]*)</td>', app.table_html(specs, max_rows=0))
     assert notes and not any("fp8_dense" in n for n in notes) and any("fp8 dense" in n for n in notes)
     labels = [label for label, _, _ in W.DataExplorer().report_views()]
     assert any(label.startswith("chip specs (") for label in labels)
