@@ -103,7 +103,8 @@ CHECK_TEXT_JS = r"""
       const where = text.trim().slice(0, 80);
       const code = el.closest("code");
       if (code) {
-        if (bare.test(code.textContent.trim())) problems.push(`raw id as code in text: "${code.textContent.trim()}"`);
+        const context = (code.parentElement.textContent || "").trim().slice(0, 80);
+        if (bare.test(code.textContent.trim())) problems.push(`raw id as code "${code.textContent.trim()}" in: "${context}"`);
         continue;
       }
       for (const m of text.replace(url, " ").matchAll(id)) problems.push(`raw id "${m[0]}" in text: "${where}"`);
@@ -369,6 +370,24 @@ def move_slider_and_wait_for_chart(page, name):
     screenshot(page, f"lab-{Path(name).stem}")
 
 
+ACTIVE_CELL = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+
+
+def arrow_keys_stay_in_the_explorer(page):
+    """ArrowDown on an explorer's focused menu acts on the menu, not on JupyterLab's notebook (whose
+    command-mode shortcut would move the active cell): the explorer box suppresses Lumino's shortcuts."""
+    page.wait_for_selector(".chipsuite-explorer[data-lm-suppress-shortcuts]", state="attached", timeout=WAIT_MS)
+    select = page.locator(".chipsuite-explorer select").first
+    select.focus()
+    page.wait_for_timeout(300)  # JupyterLab makes the cell holding the focus active
+    before = page.evaluate(ACTIVE_CELL)
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(500)
+    assert page.evaluate(ACTIVE_CELL) == before, "ArrowDown in an explorer menu moved the active cell"
+    page.keyboard.press("ArrowUp")  # back to the first choice
+    page.wait_for_timeout(300)
+
+
 def lab_page(browser, lab):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     guard = Guard(context, [lab["base"] + "/"])
@@ -421,6 +440,8 @@ def test_lab_real_notebook_runs_and_is_legible(browser, lab, name):
         open_and_run_all(page, lab, name)
         if page.locator(".widget-slider .noUi-handle").count():
             move_slider_and_wait_for_chart(page, name)
+        if page.locator(".chipsuite-explorer select").count():
+            arrow_keys_stay_in_the_explorer(page)
         page.wait_for_function(  # a visible chart (the static snapshot under a live explorer stays hidden)
             "() => [...document.querySelectorAll('.jp-OutputArea-output svg')].some((s) => s.getClientRects().length)",
             timeout=WAIT_MS)

@@ -457,8 +457,10 @@ class Explorer:
         if problem:
             self._show_message(problem, error=True)
         files = w.HBox([self._named_menu, path, save, load])
-        return w.VBox([w.HTML(f"<b>{html.escape(self.title)}</b>"), *self._controls.values(), self._message,
-                       self._chart_widget, files])
+        box = w.VBox([w.HTML(f"<b>{html.escape(self.title)}</b>"), *self._controls.values(), self._message,
+                      self._chart_widget, key_guard(), files])
+        box.add_class(EXPLORER_CLASS)
+        return box
 
     def _guarded(self, action, ok_text):
         try:
@@ -534,6 +536,48 @@ class Explorer:
 
         display(self.static_fallback_bundle(), raw=True)
         display(self.widget)
+
+
+#: CSS class of an explorer's widget box (the element :func:`key_guard` marks)
+EXPLORER_CLASS = "chipsuite-explorer"
+#: the ES module of :func:`key_guard`: keys that move through a control (arrows, page up/down, home/end)
+#: pressed inside the explorer box stop there, so JupyterLab's notebook (which listens for them further up,
+#: in the bubbling phase, and moves the active cell in command mode) does not see them; the box is also
+#: marked with Lumino's ``data-lm-suppress-shortcuts``. The box may not be in the page yet when the view renders.
+_KEY_GUARD_ESM = """
+const KEYS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End"];
+export default { render({ el }) {
+  let tries = 0;
+  const mark = () => {
+    const box = el.closest(".%s");
+    if (!box) { if (++tries < 200) requestAnimationFrame(mark); return; }
+    if (box.hasAttribute("data-lm-suppress-shortcuts")) return;
+    box.setAttribute("data-lm-suppress-shortcuts", "true");
+    box.addEventListener("keydown", (event) => { if (KEYS.includes(event.key)) event.stopPropagation(); });
+  };
+  mark();
+} };
+""" % EXPLORER_CLASS
+
+
+@functools.cache
+def _key_guard_class():
+    import anywidget
+    import traitlets
+
+    class KeyGuard(anywidget.AnyWidget):
+        _esm = traitlets.Unicode(_KEY_GUARD_ESM).tag(sync=True)
+
+    return KeyGuard
+
+
+def key_guard():
+    """An invisible widget that stops JupyterLab's notebook shortcuts inside the explorer box it sits in:
+    without it the arrow keys on a focused menu or slider also move the active cell (JupyterLab binds
+    them in command mode). Keys typed in the explorer's controls then act on the controls only."""
+    import ipywidgets as w
+
+    return _key_guard_class()(layout=w.Layout(width="0px", height="0px", margin="0px"))
 
 
 def fallback_bundle(spec, title):

@@ -204,7 +204,9 @@ class DataExplorer(Explorer):
 
         box = super()._build()
         self._table = w.HTML(self.table_html(), layout=w.Layout(width="100%"))
-        return w.VBox([*box.children[:-1], self._table])  # no scenario files for data
+        out = w.VBox([*box.children[:-1], self._table])  # no scenario files for data
+        out.add_class(box._dom_classes[0])
+        return out
 
     def _refresh(self):
         super()._refresh()
