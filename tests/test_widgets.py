@@ -414,7 +414,7 @@ def test_uncertainty_fan_spec_equals_the_chart_after_changes():
     assert app.chart_spec() == app.chart().to_dict()
     box = app.widget
     widget = app._chart_widget
-    app._controls["output"].value = app._controls["output"].options[1]  # what a user does
+    app._controls["output"].value = app._controls["output"].options[1][1]  # what a user does (label, value)
     from chipsuite.vega import _stable_dataset_names  # the widget names its datasets stably
 
     assert widget.spec == _stable_dataset_names(app.chart().to_dict())
