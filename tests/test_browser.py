@@ -375,8 +375,8 @@ ACTIVE_CELL = "() => window.jupyterapp.shell.currentWidget.content.activeCellInd
 
 def arrow_keys_stay_in_the_explorer(page):
     """ArrowDown on an explorer's focused menu acts on the menu, not on JupyterLab's notebook (whose
-    command-mode shortcut would move the active cell): the explorer box suppresses Lumino's shortcuts."""
-    page.wait_for_selector(".chipsuite-explorer[data-lm-suppress-shortcuts]", state="attached", timeout=WAIT_MS)
+    command-mode shortcut would move the active cell): the explorer box keeps those keys to itself."""
+    page.wait_for_selector(".chipsuite-explorer[data-chipsuite-key-guard]", state="attached", timeout=WAIT_MS)
     select = page.locator(".chipsuite-explorer select").first
     select.focus()
     page.wait_for_timeout(300)  # JupyterLab makes the cell holding the focus active

@@ -623,3 +623,15 @@ def test_report_mode_show_adds_the_named_scenario_menu(monkeypatch):
     W.DataExplorer().show()  # the data tables do not depend on the scenario: no such menu
     assert [o[VIEW_MENU_MIMETYPE]["label"] for o in shown] == ["View"]
     assert "scenarios" not in shown[0][VIEW_MENU_MIMETYPE]
+
+
+@pytest.mark.parametrize("cls", [W.CadenceExplorer, W.DataExplorer])
+def test_explorer_box_guards_its_keys(cls):
+    """Every explorer box carries the key guard (its ES module stops arrow keys at the box, so JupyterLab does
+    not move the active cell; checked in JupyterLab by test_browser.py)."""
+    from chipsuite.explorers.base import EXPLORER_CLASS, _KEY_GUARD_ESM
+
+    box = cls().widget
+    assert EXPLORER_CLASS in box._dom_classes
+    guards = [c for c in box.children if type(c).__name__ == "KeyGuard"]
+    assert len(guards) == 1 and "stopPropagation" in guards[0]._esm and guards[0]._esm == _KEY_GUARD_ESM

@@ -542,8 +542,9 @@ class Explorer:
 EXPLORER_CLASS = "chipsuite-explorer"
 #: the ES module of :func:`key_guard`: keys that move through a control (arrows, page up/down, home/end)
 #: pressed inside the explorer box stop there, so JupyterLab's notebook (which listens for them further up,
-#: in the bubbling phase, and moves the active cell in command mode) does not see them; the box is also
-#: marked with Lumino's ``data-lm-suppress-shortcuts``. The box may not be in the page yet when the view renders.
+#: in the bubbling phase, and moves the active cell in command mode) does not see them; other keys (Ctrl+S,
+#: Shift+Enter) still reach it. Lumino's ``data-lm-suppress-shortcuts`` attribute alone did not stop the arrows
+#: (tested in JupyterLab 4.6) and would stop every shortcut. The box may not be in the page yet when the view renders.
 _KEY_GUARD_ESM = """
 const KEYS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End"];
 export default { render({ el }) {
@@ -551,8 +552,8 @@ export default { render({ el }) {
   const mark = () => {
     const box = el.closest(".%s");
     if (!box) { if (++tries < 200) requestAnimationFrame(mark); return; }
-    if (box.hasAttribute("data-lm-suppress-shortcuts")) return;
-    box.setAttribute("data-lm-suppress-shortcuts", "true");
+    if (box.hasAttribute("data-chipsuite-key-guard")) return;
+    box.setAttribute("data-chipsuite-key-guard", "1");
     box.addEventListener("keydown", (event) => { if (KEYS.includes(event.key)) event.stopPropagation(); });
   };
   mark();
