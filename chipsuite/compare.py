@@ -199,6 +199,16 @@ def _sources_html(ids):
     return f"<ul>{''.join(items)}</ul>"
 
 
+def _reasoning_html(text, path=None):
+    """A scenario's reasoning for the reader: parameters by their display names (the table below names
+    them too), other scenarios by their titles, file and table names as code."""
+    from .scenario import PARAMETERS
+
+    names = {n: display.name(n) for n in PARAMETERS}
+    names.update({n: s.title for n, s in named_scenarios(path).items()})
+    return display.prose_html(text, names)
+
+
 def scenario_html(named, headlines, path=None):
     """HTML of one named scenario: reasoning, what it changes, its headlines against the base case
     (``headlines``: the rows of :func:`headline_frame` for ``base`` and this scenario), sources."""
@@ -210,7 +220,7 @@ def scenario_html(named, headlines, path=None):
         reference = (f"<p>It reads against <b>{html.escape(ref.title)}</b>, the reference in the chart, which "
                      f"differs from it only in: {only}.</p>")
     return (f'<div class="chipsuite-named-scenario"><p><b>{html.escape(named.title)}</b> '
-            f'(<code>{html.escape(named.name)}</code>). {html.escape(named.reasoning)}</p>'
+            f'(<code>Scenario.named("{html.escape(named.name)}")</code>). {_reasoning_html(named.reasoning, path)}</p>'
             f"<p>What it changes against the base case:</p>{diff_table(named)._repr_html_()}{reference}"
             f"<p>Headline results (capex: the year's sum; shares: {QUARTER}; base case, every other input "
             f"at its base value):</p>{headline_table(rows)._repr_html_()}"

@@ -27,7 +27,8 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["NAMES", "UNITS", "name", "unit", "header", "number", "percent", "table", "headline",
+__all__ = ["NAMES", "UNITS", "name", "unit", "prose_html", "names_in_text", "spell_ids", "header", "number",
+           "percent", "table", "headline",
            "HEADLINE_KEY", "GENERATION_NAMES", "SUPPLIER_NAMES", "VENDOR_NAMES", "WORKLOAD_NAMES", "SITE_NAMES"]
 
 #: chip generation id -> short display name
@@ -134,6 +135,55 @@ def name(key) -> str:
     return " ".join(words) if words else text
 
 
+_PROSE_ID = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+_PROSE_TOKEN = re.compile(r"\b(?P<id>[a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?P<ext>\.(?:csv|toml|json|md)\b)?")
+
+
+def prose_html(text, names=None) -> str:
+    """``text`` (plain prose, e.g. a scenario's reasoning) as HTML for a reader: escaped, each id in it
+    (``amd_deal_scale``) replaced by its display name (``names``, e.g. scenario titles, then
+    :data:`NAMES`, else spelled out by :func:`name`); a file name (``site_capacity.csv``) set as code.
+
+    >>> prose_html("set mtia_cadence and amd_2026 in site_capacity.csv", {"mtia_cadence": "MTIA cadence"})
+    'set MTIA cadence and AMD 2026 in <code>site_capacity.csv</code>'
+    """
+    import html as _html
+
+    known = {**NAMES, **(names or {})}
+    out, last = [], 0
+    text = str(text)
+    for match in _PROSE_TOKEN.finditer(text):
+        out.append(_html.escape(text[last:match.start()]))
+        token, ext = match.group("id"), match.group("ext")
+        if ext:
+            out.append(f"<code>{_html.escape(token + ext)}</code>")
+        else:
+            out.append(_html.escape(known.get(token, name(token))))
+        last = match.end()
+    out.append(_html.escape(text[last:]))
+    return "".join(out)
+
+
+def names_in_text(text) -> str:
+    """``text`` with every known id in it (:data:`NAMES`: chips, suppliers, sites, ...) replaced by its
+    display name: ``"power placed, el_paso"`` -> ``"power placed, El Paso (TX)"``; URLs are left alone."""
+    return _sub_ids(text, lambda token: NAMES.get(token, token))
+
+
+def spell_ids(text) -> str:
+    """``text`` (a note) with every id in it by its display name, unknown ids spelled out
+    (:func:`name`): ``"no fp8_dense row"`` -> ``"no fp8 dense row"``; URLs are left alone."""
+    return _sub_ids(text, name)
+
+
+_URL_OR_ID = re.compile(r"(?P<url>\b(?:https?://|www\.)\S+)|" + _PROSE_ID.pattern)
+
+
+def _sub_ids(text, replace):
+    """``text`` with each id token replaced by ``replace(token)``; URLs in it are left as they are."""
+    return _URL_OR_ID.sub(lambda m: m.group(0) if m.group("url") else replace(m.group(0)), str(text))
+
+
 def unit(code) -> str:
     """Display form of a unit code: ``"usd_bn"`` -> ``"USD bn"``, ``"1"`` -> ``""`` (a plain number)."""
     if code is None or (isinstance(code, float) and math.isnan(code)):
@@ -224,9 +274,16 @@ def table(frame, units=None, percent_columns=(), sig: int = 3, names=None, max_r
         f = f.drop(columns="unit")
     elif "unit" in f.columns:
         f["unit"] = f["unit"].map(unit)
-    for col in ("generation", "supplier", "vendor", "workload", "site", "parameter", "name"):
-        if col in f.columns and (f[col].dtype == object or pd.api.types.is_string_dtype(f[col])):
+    id_columns = ("generation", "supplier", "vendor", "workload", "site", "parameter", "name", "table", "measure")
+    for col in f.columns:
+        if not (f[col].dtype == object or pd.api.types.is_string_dtype(f[col])) or col == "source_type":
+            continue
+        if col in id_columns:
             f[col] = f[col].map(lambda v: name(v) if isinstance(v, str) else v)
+        elif col == "note":  # a note's ids are spelled out ("the amd_2026 tranches" -> "the AMD 2026 tranches")
+            f[col] = f[col].map(lambda v: spell_ids(v) if isinstance(v, str) else v)
+        else:  # text that names a known id ("facility power placed, el_paso") gets its display name
+            f[col] = f[col].map(lambda v: names_in_text(v) if isinstance(v, str) else v)
     if "source_type" in f.columns:
         f["source_type"] = f["source_type"].map(lambda v: SOURCE_TYPE_NAMES.get(v, v) if isinstance(v, str) else v)
     headers = {}

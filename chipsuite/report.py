@@ -225,24 +225,50 @@ def _menu_default_has_chart(menu) -> bool:
     return bool(views) and views[names.index(default)].get("spec") is not None
 
 
-#: the script of a view menu: one vega-embed view at a time, re-embedded when the choice changes
+#: the script of a view menu: one vega-embed view at a time, re-embedded when a choice changes. ``groups``:
+#: the views under each named scenario (one group without a scenario menu); datasets shared by several views
+#: are stored once (``datasets``, by name) and copied into each spec when it is shown.
 _MENU_SCRIPT = """(function () {
   var menu = document.getElementById("%(menu_id)s");
-  var views = %(views)s;
+  var groups = %(groups)s;
+  var datasets = %(datasets)s;
   var options = %(options)s;
-  var select = menu.querySelector("select");
+  var select = menu.querySelector("select:not(.chipsuite-scenario-select)");
+  var scenario = menu.querySelector("select.chipsuite-scenario-select");
   var chart = document.getElementById("%(chart_id)s");
   var extra = menu.querySelector(".chipsuite-view-html");
   var current = null;
-  function show(i) {
-    var view = views[i];
+  function specOf(view) {
+    var spec = Object.assign({}, view.spec);
+    if (view.shared && view.shared.length) {
+      spec.datasets = Object.assign({}, spec.datasets || {});
+      view.shared.forEach(function (name) { spec.datasets[name] = datasets[name]; });
+    }
+    return JSON.parse(JSON.stringify(spec));  // vega parses data in place: every embed gets a fresh copy
+  }
+  function fill(g, name) {
+    var views = groups[g].views, keep = 0;
+    select.innerHTML = "";
+    views.forEach(function (view, i) {
+      var option = document.createElement("option");
+      option.value = String(i);
+      option.textContent = view.name;
+      select.appendChild(option);
+      if (view.name === name) keep = i;
+    });
+    select.selectedIndex = keep;
+  }
+  function show() {
+    var g = scenario ? scenario.selectedIndex : 0;
+    var view = groups[g].views[select.selectedIndex];
     if (current) { current.finalize(); current = null; }
     extra.innerHTML = view.html || "";
     menu.setAttribute("data-view", view.name);
+    menu.setAttribute("data-scenario", groups[g].name);
     if (!view.spec) { chart.innerHTML = ""; chart.hidden = true; menu.setAttribute("data-ready", "1"); return; }
     chart.hidden = false;
     menu.removeAttribute("data-ready");
-    vegaEmbed(chart, view.spec, options).then(function (result) {
+    vegaEmbed(chart, specOf(view), options).then(function (result) {
       current = result;
       menu.setAttribute("data-ready", "1");
     }).catch(function (err) {
@@ -250,33 +276,87 @@ _MENU_SCRIPT = """(function () {
       console.error(err);
     });
   }
-  select.addEventListener("change", function () { show(select.selectedIndex); });
-  show(select.selectedIndex);
+  select.addEventListener("change", show);
+  if (scenario) scenario.addEventListener("change", function () {
+    fill(scenario.selectedIndex, select.options[select.selectedIndex].textContent);
+    show();
+  });
+  show();
 })();
 """
 
 
+def _menu_views(views) -> list[dict]:
+    return [{"name": str(v.get("name")), "spec": v.get("spec"), "html": v.get("html") or ""} for v in views]
+
+
+def share_datasets(groups: list[dict]) -> dict:
+    """Move the inline datasets that several views use (same name, same rows) out of their specs, in place.
+
+    ``groups`` = ``[{"name", "views": [{"name", "spec", "html"}]}]``; a shared dataset is removed from each
+    spec's ``datasets`` and its name listed in the view's ``shared``. Returns ``{name: rows}`` of the shared
+    datasets (the menu's script copies them back into a spec when it shows it). A name whose rows differ
+    between views stays inline in each (Altair names datasets by a hash of their rows, so that is rare).
+    """
+    seen: dict = {}
+    for group in groups:
+        for view in group["views"]:
+            for name, rows in ((view.get("spec") or {}).get("datasets") or {}).items():
+                text = json.dumps(rows, sort_keys=True, separators=(",", ":"))
+                seen.setdefault(name, {}).setdefault(text, []).append(view)
+    shared = {}
+    for name, by_rows in seen.items():
+        if len(by_rows) != 1:
+            continue
+        (text, users), = by_rows.items()
+        if len(users) < 2:
+            continue
+        shared[name] = json.loads(text)
+        for view in users:
+            spec = dict(view["spec"])
+            spec["datasets"] = {k: v for k, v in spec["datasets"].items() if k != name}
+            view["spec"] = spec
+            view.setdefault("shared", []).append(name)
+    return shared
+
+
 def view_menu_html(menu: dict, chart_id: str, menu_id: str) -> str:
     """HTML of a view menu (:data:`chipsuite.explorers.base.VIEW_MENU_MIMETYPE`): a ``<select>`` of the
-    views, one chart slot (``div.chipsuite-vega``) and an HTML slot, with the precomputed specs inline."""
+    views (and, when the menu has ``scenarios``, a *named scenario* ``<select>`` whose choice re-fills it
+    with the same views under that scenario), one chart slot (``div.chipsuite-vega``) and an HTML slot,
+    with the precomputed specs inline (datasets that several views share stored once)."""
     from chipsuite.vega import spec_json_for_html
 
-    views = [{"name": str(v.get("name")), "spec": v.get("spec"), "html": v.get("html") or ""}
-             for v in menu.get("views", [])]
+    views = _menu_views(menu.get("views", []))
     if not views:
         raise ReportError(f"view menu {menu.get('title')!r} has no views")
+    title = html.escape(str(menu.get("title") or ""))
+    groups = [{"name": str(menu.get("scenario") or ""), "views": views}]
+    for other in menu.get("scenarios") or []:
+        other_views = _menu_views(other.get("views", []))
+        if not other_views:
+            raise ReportError(f"view menu {menu.get('title')!r}: scenario {other.get('name')!r} has no views")
+        groups.append({"name": str(other.get("name")), "views": other_views})
     names = [v["name"] for v in views]
     default = menu.get("default") if menu.get("default") in names else names[0]
     options = "".join(f'<option value="{i}"{" selected" if n == default else ""}>{html.escape(n)}</option>'
                       for i, n in enumerate(names))
     hidden = "" if views[names.index(default)]["spec"] is not None else " hidden"
     label = html.escape(str(menu.get("label") or "View"))
-    title = html.escape(str(menu.get("title") or ""))
-    script = _MENU_SCRIPT % {"menu_id": menu_id, "chart_id": chart_id, "views": spec_json_for_html(views),
+    scenario_select = ""
+    if len(groups) > 1:
+        choices = "".join(f'<option value="{i}">{html.escape(g["name"])}</option>' for i, g in enumerate(groups))
+        scenario_select = (f'<label class="chipsuite-view-label"><span>named scenario </span>'
+                           f'<select class="chipsuite-scenario-select" aria-label="{title} named scenario">'
+                           f'{choices}</select></label>\n')
+    datasets = share_datasets(groups)
+    script = _MENU_SCRIPT % {"menu_id": menu_id, "chart_id": chart_id, "groups": spec_json_for_html(groups),
+                             "datasets": spec_json_for_html(datasets),
                              "options": spec_json_for_html({"actions": False})}
     return (f'<div class="chipsuite-view-menu" id="{menu_id}">\n'
             f'<label class="chipsuite-view-label"><span>{title}: {label.lower()} </span>'
             f'<select aria-label="{title} {label.lower()}">{options}</select></label>\n'
+            f'{scenario_select}'
             f'<div class="chipsuite-vega" id="{chart_id}"{hidden}></div>\n'
             f'<div class="chipsuite-view-html"></div>\n</div>\n<script>\n{script}</script>\n')
 

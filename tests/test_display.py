@@ -64,3 +64,15 @@ def test_headline_records_numbers_in_metadata():
     meta = out.metadata[display.HEADLINE_KEY]
     assert meta["numbers"] == {"mtia_share_h100e_2027q4_base": 0.17} and meta["lead"] and meta["question"]
     assert "text/markdown" in out.data
+
+
+def test_ids_in_prose_and_table_text_get_display_names():
+    assert display.prose_html("lever is amd_deal_scale; see site_capacity.csv & hyperion_gas_delay",
+                              {"hyperion_gas_delay": "Hyperion gas a year late"}) == (
+        "lever is AMD deal volume (x the deal table); see <code>site_capacity.csv</code> &amp; "
+        "Hyperion gas a year late")
+    assert display.names_in_text("facility power placed, el_paso") == "facility power placed, El Paso (TX)"
+    assert display.spell_ids("no fp8_dense row, see https://a.org/x_y") == "no fp8 dense row, see https://a.org/x_y"
+    t = display.table(pd.DataFrame({"figure": ["power, el_paso"], "table": ["fleet_energy_reported"],
+                                    "note": ["the amd_2026 tranches"]}))
+    assert t.text_frame().iloc[0].tolist() == ["power, El Paso (TX)", "fleet energy reported", "the AMD 2026 tranches"]

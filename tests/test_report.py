@@ -314,6 +314,38 @@ def test_view_menu_output_becomes_select_over_precomputed_views():
     assert report.network_references(page) == []
 
 
+def test_view_menu_with_named_scenarios_offers_every_view_under_each():
+    from chipsuite.explorers.base import VIEW_MENU_MIMETYPE
+
+    shared = {"data-events": [{"date": "2026-01-01", "label": "deal"}]}
+
+    def view(name, title, own):
+        return {"name": name, "spec": {**spec(title), "datasets": {**shared, own: [{"a": 1}]}}, "html": ""}
+
+    menu = {"title": "Capex explorer", "label": "View", "default": "b", "scenario": "Base case",
+            "views": [view("a", "A base", "data-1"), view("b", "B base", "data-2")],
+            "scenarios": [{"name": "Bear case",
+                           "views": [view("a", "A bear", "data-3"), view("b", "B bear", "data-4")]}]}
+    nb = new_notebook(cells=[new_code_cell("app.show()", outputs=[
+        new_output("display_data", data={VIEW_MENU_MIMETYPE: menu, "text/plain": "menu"})])])
+    assert report.embed_vega_outputs(nb) == 1  # one chart slot: the two menus choose what it shows
+    page = nb.cells[0].outputs[0].data["text/html"]
+    assert '<select aria-label="Capex explorer view">' in page
+    assert 'aria-label="Capex explorer named scenario"' in page and ">Bear case</option>" in page
+    assert '"title":"A bear"' in page and '"title":"B bear"' in page  # every view under the other scenario
+    assert page.count('"data-events"') == 1 + 4  # the shared rows once, each view naming them
+    assert page.count('"2026-01-01"') == 1
+    assert report.network_references(page) == []
+
+
+def test_share_datasets_keeps_differing_rows_inline():
+    groups = [{"name": "g", "views": [{"name": "a", "spec": {"datasets": {"d": [1]}}},
+                                      {"name": "b", "spec": {"datasets": {"d": [2]}}},
+                                      {"name": "c", "spec": {"datasets": {"e": [3]}}}]}]
+    assert report.share_datasets(groups) == {}
+    assert [v["spec"]["datasets"] for v in groups[0]["views"]] == [{"d": [1]}, {"d": [2]}, {"e": [3]}]
+
+
 def test_links_become_report_links_and_outside_files_paths():
     text = ("[tour](00_tour.ipynb), `02_capex.ipynb`, [`data/README.md`](../data/README.md), "
             "[web](https://example.org), `code [x](y.ipynb)`")

@@ -329,6 +329,26 @@ def test_data_explorer_filter_and_sources():
     assert len(app.chart_data()) == len(chipsuite.load_tables()["events"])
 
 
+def test_data_explorer_tables_show_display_names_not_ids():
+    import re
+
+    app = W.DataExplorer(table="assumptions")
+    page = app.table_html(max_rows=0)
+    cells = re.findall(r"<td>([^<]*)</td>", page)  # the id and value cells (free text has its own class)
+    assert "demand growth 2026-2027" in cells and "demand_growth_2027" not in cells
+    assert not [c for c in cells if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", c)]
+    specs = W.DataExplorer(table="chip_specs").chart_data()
+    notes = re.findall(r'<td class="c-note">([^<]*)</td>', app.table_html(specs, max_rows=0))
+    assert notes and not any("fp8_dense" in n for n in notes) and any("fp8 dense" in n for n in notes)
+    labels = [label for label, _, _ in W.DataExplorer().report_views()]
+    assert any(label.startswith("chip specs (") for label in labels)
+    assert not any("_" in label for label in labels)
+    menu = W.DataExplorer().widget.children[1]  # the table menu shows display names
+    assert ("chip specs", "chip_specs") in [(lab, v) for lab, v in zip(menu._options_labels, menu._options_values)]
+    fan = W.UncertaintyExplorer(draws=2).widget.children[1]
+    assert fan._options_labels[0] == "Capex [USD bn per quarter]" and fan.value == "capex_usd_bn"
+
+
 @pytest.mark.parametrize("table", sorted(chipsuite.load_tables()))
 def test_data_explorer_filter_works_on_every_table(table):
     """Tables with empty cells (pandas >= 3 keeps NaN through astype(str)) filter too: a cell's text is matched,
@@ -394,7 +414,7 @@ def test_uncertainty_fan_spec_equals_the_chart_after_changes():
     assert app.chart_spec() == app.chart().to_dict()
     box = app.widget
     widget = app._chart_widget
-    app._controls["output"].value = app._controls["output"].options[1]  # what a user does
+    app._controls["output"].value = app._controls["output"].options[1][1]  # what a user does (label, value)
     from chipsuite.vega import _stable_dataset_names  # the widget names its datasets stably
 
     assert widget.spec == _stable_dataset_names(app.chart().to_dict())
@@ -564,21 +584,23 @@ def test_bad_scenario_file_leaves_the_base_case_and_says_why(monkeypatch, tmp_pa
     assert "named scenarios not loaded" in app._message.value and "broken.toml" in app._message.value
 
 
-def test_report_scenario_menu_charts_every_named_scenario():
+def test_report_scenario_menu_offers_every_view_under_every_named_scenario():
     app = W.DependenceExplorer()
     state = (app.scenario, dict(app.values))
-    views = app.scenario_report_views()
+    groups = app.scenario_report_views()
     assert (app.scenario, app.values) == state  # the explorer keeps its state
     named = app.named_scenarios()
-    assert [label for label, _, _ in views] == [s.title for s in named.values()]
-    base_spec = views[0][1]
-    assert base_spec["title"]["subtitle"][0] == "Named scenario: Base case"
-    expected = app.chart().to_dict()
-    assert base_spec["datasets"] == expected["datasets"]
-    amd = dict((label, spec) for label, spec, _ in views)[named["amd_full_6gw"].title]
-    assert amd["datasets"] != base_spec["datasets"]  # the chart under the scenario is another chart
-    single = W.DependenceExplorer("amd_full_6gw").chart().to_dict()
-    assert amd["datasets"] == single["datasets"]
+    assert [title for title, _ in groups] == [s.title for n, s in named.items() if n != "base"]
+    base_labels = [label for label, _, _ in app.report_views()]
+    for title, views in groups:  # the same views as the base case, in the same order
+        assert [label for label, _, _ in views] == base_labels, title
+    amd = dict(groups)[named["amd_full_6gw"].title]
+    shares = dict((label, spec) for label, spec, _ in amd)["shares"]
+    assert shares["title"]["subtitle"][0] == f"Named scenario: {named['amd_full_6gw'].title}"
+    base_spec = app.chart("shares").to_dict()
+    assert shares["datasets"] != base_spec["datasets"]  # the chart under the scenario is another chart
+    single = W.DependenceExplorer("amd_full_6gw").chart("shares").to_dict()
+    assert shares["datasets"] == single["datasets"]
 
 
 def test_report_mode_show_adds_the_named_scenario_menu(monkeypatch):
@@ -591,11 +613,16 @@ def test_report_mode_show_adds_the_named_scenario_menu(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, **kw: shown.append(obj))
     W.CapexExplorer().show()
     menus = [o[VIEW_MENU_MIMETYPE] for o in shown]
-    assert [m["label"] for m in menus] == ["View", "Named scenario"]
-    assert len(menus[1]["views"]) == 1 + len(chipsuite.named_scenarios())
+    assert [m["label"] for m in menus] == ["View"]  # one menu: the views, and a scenario menu beside it
+    menu = menus[0]
+    assert menu["scenario"] == "Base case"
+    assert len(menu["scenarios"]) == len(chipsuite.named_scenarios())
+    for other in menu["scenarios"]:
+        assert [v["name"] for v in other["views"]] == [v["name"] for v in menu["views"]] == list(W.CapexExplorer.VIEWS)
     shown.clear()
     W.DataExplorer().show()  # the data tables do not depend on the scenario: no such menu
     assert [o[VIEW_MENU_MIMETYPE]["label"] for o in shown] == ["View"]
+    assert "scenarios" not in shown[0][VIEW_MENU_MIMETYPE]
 
 
 def test_a_custom_metric_is_evaluated_once_per_change_and_equals_the_plain_chart(monkeypatch):
@@ -626,3 +653,15 @@ def test_a_custom_metric_is_evaluated_once_per_change_and_equals_the_plain_chart
     with pytest.raises(ValueError, match="no finite value"):
         W.UncertaintyExplorer._metric_array("capex_usd * 1", first_two_nan, check_draws=2)
     assert W.UncertaintyExplorer._metric_array("capex_usd * 1", first_two_nan).sizes["draw"] == 20
+
+
+@pytest.mark.parametrize("cls", [W.CadenceExplorer, W.DataExplorer])
+def test_explorer_box_guards_its_keys(cls):
+    """Every explorer box carries the key guard (its ES module stops arrow keys at the box, so JupyterLab does
+    not move the active cell; checked in JupyterLab by test_browser.py)."""
+    from chipsuite.explorers.base import EXPLORER_CLASS, _KEY_GUARD_ESM
+
+    box = cls().widget
+    assert EXPLORER_CLASS in box._dom_classes
+    guards = [c for c in box.children if type(c).__name__ == "KeyGuard"]
+    assert len(guards) == 1 and "stopPropagation" in guards[0]._esm and guards[0]._esm == _KEY_GUARD_ESM

@@ -378,18 +378,33 @@ class Explorer:
         return menu, problem
 
     def scenario_report_views(self):
-        """``[(scenario title, Vega-Lite spec, "")]``: the current chart under the base case and every
-        named scenario, precomputed for the report's *scenario* menu (the explorer keeps its state).
-        Each chart's subtitle gets a first line naming the scenario."""
+        """``[(scenario title, views)]``: every view of :meth:`report_views` under every named scenario
+        other than the current one (the base case first when the explorer is elsewhere), precomputed for
+        the report's *named scenario* menu; the explorer keeps its state. ``views`` are
+        ``[(menu label, Vega-Lite spec or None, HTML)]`` with the labels of :meth:`report_views`, so the
+        report keeps the chosen view when the scenario changes; each chart's subtitle gets a first line
+        naming the scenario."""
         before = (self.state.scenario, dict(self.values))
-        views = []
+        current = self.scenario_name
+        groups = []
         try:
             for name, named in self.named_scenarios().items():
+                if name == current:
+                    continue
                 self.use_scenario(name)
-                views.append((named.title, _scenario_subtitle(self.chart().to_dict(), named.title), ""))
+                views = []
+                for label, chart, extra in self.report_views():
+                    spec = None if chart is None else (chart if isinstance(chart, dict) else chart.to_dict())
+                    views.append((label, None if spec is None else _scenario_subtitle(spec, named.title), extra))
+                groups.append((named.title, views))
         finally:
             self.state.scenario, self.values = before
-        return views
+        return groups
+
+    def report_scenario_title(self):
+        """Title of the named scenario the explorer shows (``"as set"`` when its controls left every one)."""
+        name = self.scenario_name
+        return self.named_scenarios()[name].title if name is not None else "as set"
 
     # ------------------------------------------------------------------ GUI side
     @property
@@ -408,7 +423,8 @@ class Explorer:
                                 description=c.label, continuous_update=False, style=style,
                                 layout=w.Layout(width="420px"), readout_format=".2f")
         elif c.kind == "select":
-            ctl = w.Dropdown(options=list(c.options), value=self.values[name], description=c.label, style=style)
+            ctl = w.Dropdown(options=[(self.option_label(name, o), o) for o in c.options], value=self.values[name],
+                             description=c.label, style=style)
         elif c.kind == "text":
             ctl = w.Text(value=str(self.values[name] or ""), description=c.label, continuous_update=False,
                          style=style, layout=w.Layout(width="520px"))
@@ -416,6 +432,11 @@ class Explorer:
             raise ValueError(f"unknown control kind {c.kind!r}")
         ctl.observe(functools.partial(self._on_control, name), names="value")
         return ctl
+
+    def option_label(self, control, value):
+        """What the menu of select control ``control`` shows for ``value`` (its value; explorers whose
+        options are ids show display names)."""
+        return str(value)
 
     def _build(self):
         import ipywidgets as w
@@ -436,8 +457,10 @@ class Explorer:
         if problem:
             self._show_message(problem, error=True)
         files = w.HBox([self._named_menu, path, save, load])
-        return w.VBox([w.HTML(f"<b>{html.escape(self.title)}</b>"), *self._controls.values(), self._message,
-                       self._chart_widget, files])
+        box = w.VBox([w.HTML(f"<b>{html.escape(self.title)}</b>"), *self._controls.values(), self._message,
+                      self._chart_widget, key_guard(), files])
+        box.add_class(EXPLORER_CLASS)
+        return box
 
     def _guarded(self, action, ok_text):
         try:
@@ -497,13 +520,12 @@ class Explorer:
         """Display the widget UI with a static fallback (:meth:`display_live`); in report mode a
         kernel-free view menu over every view of :meth:`report_views` instead (the same views as the
         widget's *chart* menu, precomputed; grid views keep their controls as bound selects/sliders),
-        then a *named scenario* menu over :meth:`scenario_report_views` (unless ``REPORT_SCENARIOS``
-        is false)."""
+        with a *named scenario* menu beside it that offers the same views under every named scenario
+        (:meth:`scenario_report_views`; none when ``REPORT_SCENARIOS`` is false)."""
         if is_report_mode():
-            display_view_menu(self.title, self.report_views(), default=self.report_default())
-            views = self.scenario_report_views() if self.REPORT_SCENARIOS else []
-            if len(views) > 1:
-                display_view_menu(self.title, views, label="Named scenario")
+            groups = self.scenario_report_views() if self.REPORT_SCENARIOS else []
+            display_view_menu(self.title, self.report_views(), default=self.report_default(),
+                              scenarios=groups, scenario=self.report_scenario_title() if groups else None)
         else:
             self.display_live()
 
@@ -514,6 +536,49 @@ class Explorer:
 
         display(self.static_fallback_bundle(), raw=True)
         display(self.widget)
+
+
+#: CSS class of an explorer's widget box (the element :func:`key_guard` marks)
+EXPLORER_CLASS = "chipsuite-explorer"
+#: the ES module of :func:`key_guard`: keys that move through a control (arrows, page up/down, home/end)
+#: pressed inside the explorer box stop there, so JupyterLab's notebook (which listens for them further up,
+#: in the bubbling phase, and moves the active cell in command mode) does not see them; other keys (Ctrl+S,
+#: Shift+Enter) still reach it. Lumino's ``data-lm-suppress-shortcuts`` attribute alone did not stop the arrows
+#: (tested in JupyterLab 4.6) and would stop every shortcut. The box may not be in the page yet when the view renders.
+_KEY_GUARD_ESM = """
+const KEYS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End"];
+export default { render({ el }) {
+  let tries = 0;
+  const mark = () => {
+    const box = el.closest(".%s");
+    if (!box) { if (++tries < 200) requestAnimationFrame(mark); return; }
+    if (box.hasAttribute("data-chipsuite-key-guard")) return;
+    box.setAttribute("data-chipsuite-key-guard", "1");
+    box.addEventListener("keydown", (event) => { if (KEYS.includes(event.key)) event.stopPropagation(); });
+  };
+  mark();
+} };
+""" % EXPLORER_CLASS
+
+
+@functools.cache
+def _key_guard_class():
+    import anywidget
+    import traitlets
+
+    class KeyGuard(anywidget.AnyWidget):
+        _esm = traitlets.Unicode(_KEY_GUARD_ESM).tag(sync=True)
+
+    return KeyGuard
+
+
+def key_guard():
+    """An invisible widget that stops JupyterLab's notebook shortcuts inside the explorer box it sits in:
+    without it the arrow keys on a focused menu or slider also move the active cell (JupyterLab binds
+    them in command mode). Keys typed in the explorer's controls then act on the controls only."""
+    import ipywidgets as w
+
+    return _key_guard_class()(layout=w.Layout(width="0px", height="0px", margin="0px"))
 
 
 def fallback_bundle(spec, title):
@@ -579,21 +644,28 @@ def display_chart(chart):
     display(data, metadata=metadata, raw=True)
 
 
-def view_menu_bundle(title, views, default=None, label="View"):
-    """Mimebundle of a kernel-free view menu: ``views`` = ``[(name, chart or spec dict or None, html)]``.
-
-    ``VIEW_MENU_MIMETYPE`` holds the specs (the report turns it into a ``<select>``); ``text/html``
-    shows the default view's static SVG and HTML for renderers without the report's script;
-    ``text/plain`` names the views.
-    """
-    from ..vega import spec_to_svg
-
+def _menu_entries(title, views):
     entries = []
     for name, chart, extra_html in views:
         spec = chart if isinstance(chart, dict) or chart is None else chart.to_dict()
         entries.append({"name": str(name), "spec": spec, "html": extra_html or ""})
     if not entries:
         raise ValueError(f"view menu {title!r}: no views")
+    return entries
+
+
+def view_menu_bundle(title, views, default=None, label="View", scenarios=(), scenario=None):
+    """Mimebundle of a kernel-free view menu: ``views`` = ``[(name, chart or spec dict or None, html)]``.
+
+    ``VIEW_MENU_MIMETYPE`` holds the specs (the report turns it into a ``<select>``); ``text/html``
+    shows the default view's static SVG and HTML for renderers without the report's script;
+    ``text/plain`` names the views. ``scenarios`` = ``[(scenario title, views)]`` adds a second
+    menu, *named scenario*: ``views`` are then the views under scenario ``scenario`` (its title),
+    and each entry of ``scenarios`` the views under another named scenario.
+    """
+    from ..vega import spec_to_svg
+
+    entries = _menu_entries(title, views)
     names = [e["name"] for e in entries]
     if default is None or default not in names:
         default = names[0]
@@ -601,16 +673,19 @@ def view_menu_bundle(title, views, default=None, label="View"):
     svg = spec_to_svg(first["spec"]) if first["spec"] is not None else ""
     fallback = (f'<div class="chipsuite-view-menu-static"><p><b>{html.escape(str(title))}</b>: '
                 f'{html.escape(default)}</p>{svg}{first["html"]}</div>')
-    data = {
-        VIEW_MENU_MIMETYPE: {"title": str(title), "label": str(label), "default": default, "views": entries},
-        "text/html": fallback,
-        "text/plain": f"{title}: {len(entries)} views ({'; '.join(names)})",
-    }
-    return data
+    menu = {"title": str(title), "label": str(label), "default": default, "views": entries}
+    if scenarios:
+        menu["scenario"] = str(scenario or "as set")
+        menu["scenarios"] = [{"name": str(s), "views": _menu_entries(f"{title}: {s}", v)} for s, v in scenarios]
+    plain = f"{title}: {len(entries)} views ({'; '.join(names)})"
+    if scenarios:
+        plain += f" under {1 + len(scenarios)} named scenarios"
+    return {VIEW_MENU_MIMETYPE: menu, "text/html": fallback, "text/plain": plain}
 
 
-def display_view_menu(title, views, default=None, label="View"):
+def display_view_menu(title, views, default=None, label="View", scenarios=(), scenario=None):
     """Display :func:`view_menu_bundle` (what :meth:`Explorer.show` does in report mode)."""
     from IPython.display import display
 
-    display(view_menu_bundle(title, views, default=default, label=label), raw=True)
+    display(view_menu_bundle(title, views, default=default, label=label, scenarios=scenarios,
+                             scenario=scenario), raw=True)

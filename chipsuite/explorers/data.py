@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from .. import charts
@@ -10,6 +12,10 @@ from .base import Control, Explorer
 __all__ = ["DataExplorer", "TABLE_CSS"]
 
 _WIDE = ("note", "sources", "title", "url", "other_urls", "label")
+#: columns of free text written by the data's authors or quoted from sources (shown as written)
+_FREE_TEXT = _WIDE + ("publisher", "counterparty", "plant", "name", "utility", "grid")
+#: a cell that is an id (``bf16_dense``, ``nvidia_2026``): shown by its display name
+_ID = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
 #: the data table's look: a scroll box, a sticky header, columns that keep a readable width
 TABLE_CSS = (
     ".chipsuite-data-table{max-height:40em;overflow:auto;border:1px solid #ddd;max-width:100%}"
@@ -90,7 +96,8 @@ class DataExplorer(Explorer):
         limit = self.max_rows if max_rows is None else max_rows
         shown = f.head(limit) if limit else f
         cols = self.table_columns(shown)
-        note = (f'<p class="chipsuite-table-note">{len(f):,} rows'
+        note = (f'<p class="chipsuite-table-note"><code>data/{_html.escape(str(self.values["table"]))}.csv</code>: '
+                f'{len(f):,} rows'
                 + (f", first {len(shown):,} shown" if len(shown) < len(f) else "")
                 + " (scroll inside the box for more rows and columns)</p>")
         head = "".join(f'<th class="c-{_html.escape(c)}">{_html.escape(display.header(c))}</th>' for c in cols)
@@ -110,6 +117,10 @@ class DataExplorer(Explorer):
                     text = _html.escape(display.SOURCE_TYPE_NAMES.get(v, v))
                 elif c in scale:
                     text = _html.escape(display.number(v, sig=4, scale=scale[c]))
+                elif c == "note" and isinstance(v, str):
+                    text = _html.escape(display.spell_ids(v))  # as the id columns show them
+                elif c not in _FREE_TEXT and isinstance(v, str) and _ID.fullmatch(v):
+                    text = _html.escape(display.name(v))  # an id (parameter, measure, deal, ...): its display name
                 else:
                     text = "" if v is None or (isinstance(v, float) and v != v) else _html.escape(str(v))
                 cells.append(f'<td class="c-{c}">{text}</td>' if c in _WIDE else f"<td>{text}</td>")
@@ -165,7 +176,7 @@ class DataExplorer(Explorer):
             for name in self.TABLES:
                 self.values.update(table=name, filter="")
                 frame = self.chart_data()
-                views.append((f"{name} ({len(tables[name]):,} rows)", self.table_chart(frame),
+                views.append((self.table_label(name, len(tables[name])), self.table_chart(frame),
                               self.table_html(frame, max_rows=0)))
         finally:
             self.values = saved
@@ -173,14 +184,29 @@ class DataExplorer(Explorer):
 
     def report_default(self):
         name = self.values["table"]
-        return f"{name} ({len(self.chart_data()):,} rows)"
+        return self.table_label(name, len(self.chart_data()))
+
+    @staticmethod
+    def table_label(name, n_rows):
+        """Menu label of table ``name``: ``"chip specs (104 rows)"`` (the file is ``data/<name>.csv``)."""
+        from .. import display
+
+        return f"{display.name(name)} ({n_rows:,} rows)"
+
+    def option_label(self, control, value):
+        """The *table* menu shows display names (``chip specs``), other menus their values."""
+        from .. import display
+
+        return display.name(value) if control == "table" else super().option_label(control, value)
 
     def _build(self):
         import ipywidgets as w
 
         box = super()._build()
         self._table = w.HTML(self.table_html(), layout=w.Layout(width="100%"))
-        return w.VBox([*box.children[:-1], self._table])  # no scenario files for data
+        out = w.VBox([*box.children[:-1], self._table])  # no scenario files for data
+        out.add_class(box._dom_classes[0])
+        return out
 
     def _refresh(self):
         super()._refresh()

@@ -19,7 +19,8 @@ class DependenceExplorer(Explorer):
     CONTROLS = {
         "nvidia_price_multiplier": Control("slider", "Nvidia price [x list]", min=0.5, max=2.0, step=0.05,
                                            param="nvidia_price_multiplier"),
-        "bargaining_elasticity": Control("slider", "bargaining elasticity [1]", min=0.0, max=1.0, step=0.05,
+        "bargaining_elasticity": Control("slider", "bargaining elasticity [price cut per unit of MTIA share]",
+                                         min=0.0, max=1.0, step=0.05,
                                          param="bargaining_elasticity"),
         "nvidia_deal_scale": Control("slider", "Nvidia deal minimum [x committed]", min=0, max=5, step=0.5,
                                      param="nvidia_deal_scale"),

@@ -397,7 +397,7 @@ class PowerExplorer(Explorer):
                                     step=1.0, param="build_constraint"),
         "power_shortfall_mode": Control("slider", "no power: 0 = rent, 1 = defer", min=0.0, max=1.0, step=1.0,
                                         param="power_shortfall_mode"),
-        "renewable_matching_share": Control("slider", "renewable matching (market-based) [1]", min=0.5, max=1.0,
+        "renewable_matching_share": Control("slider", "renewable matching, market-based [share]", min=0.5, max=1.0,
                                             step=0.05, param="renewable_matching_share"),
         "view": Control("select", "chart", default=VIEWS[0], options=VIEWS),
     }

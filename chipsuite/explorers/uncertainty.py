@@ -157,6 +157,10 @@ class UncertaintyExplorer(Explorer):
         out["mtia_share_h100e_2027q4_base"] = float(share.isel(draw=0))
         return out
 
+    def option_label(self, control, value):
+        """The *output* menu shows each output's label (``Capex [USD bn per quarter]``), not its key."""
+        return OUTPUTS[value][0] if control == "output" else super().option_label(control, value)
+
     def static_view(self):
         return self.chart("fan chart")
 
