@@ -1229,13 +1229,7 @@ def fan_spec(frame, title, y_title, case="uncertainty ensemble"):
         for key in path:
             node = node[key]
         node["name"] = name
-    for path, value, slots in text_paths:
-        for k in slots:
-            value = value.replace(_text_slot(k), texts[k])
-        node = spec
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = value
+    _fill_text_slots(spec, text_paths, texts)
     spec["datasets"] = {name: values}
     return spec
 
@@ -1486,6 +1480,14 @@ def _fill_template(template, names, records, texts):
             for step in path[:-1]:
                 node = node[step]
             node[path[-1]] = names[i]
+    _fill_text_slots(spec, text_paths, texts)
+    spec["datasets"] = {names[i]: records[i] for i in order}
+    return spec
+
+
+def _fill_text_slots(spec, text_paths, texts):
+    """Write into ``spec`` (in place) each templated text of ``text_paths`` (``(path, value, slots)``) with
+    its slots replaced by ``texts[k]``."""
     for path, value, slots in text_paths:
         for k in slots:
             value = value.replace(_text_slot(k), texts[k])
@@ -1493,8 +1495,6 @@ def _fill_template(template, names, records, texts):
         for step in path[:-1]:
             node = node[step]
         node[path[-1]] = value
-    spec["datasets"] = {names[i]: records[i] for i in order}
-    return spec
 
 
 def _spec_template(spec, names, records, n_text=0):
