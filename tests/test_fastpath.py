@@ -412,3 +412,39 @@ def test_run_points_inputs_equal_the_expanded_base_inputs(monkeypatch):
         xr.testing.assert_identical(values[name], plain)
         assert values[name].values.flags.writeable == plain.values.flags.writeable, name
     assert_same_result(out.isel(draw=[2]).assign_coords(draw=[0]).assign_attrs(run(s).attrs), run(s))
+
+
+def _bounded_path_plain(var, position, dim):
+    """The labelled construction ``_bounded_path`` replaced (transpose, values, coords from values)."""
+    import xarray as xr
+
+    from chipsuite.model.sites import capacity_from_position
+
+    ordered = var.transpose("bound", dim, "quarter")
+    bounds = [str(b) for b in ordered.bound.values]
+    low, base, high = (ordered.values[bounds.index(b)] for b in ("low", "base", "high"))
+    pos = position.transpose("draw", dim)
+    out = capacity_from_position(low, base, high, pos.values)
+    coords = xr.Coordinates({"draw": pos.draw.values, dim: var[dim].values, "quarter": var.quarter.values})
+    return xr.DataArray(out, coords, ("draw", dim, "quarter"))
+
+
+def test_bounded_paths_equal_the_labelled_construction():
+    from chipsuite.model.inputs import _bounded_path
+
+    ds = load_dataset()
+    for draws in (1, 5):
+        values = model_inputs(Scenario.default(), ds, draws=draws, seed=3)
+        for name, pos, dim in (("site_capacity_mw", "site_capacity_position", "site"),
+                               ("deal_volume", "deal_position", "tranche")):
+            position = values[pos]
+            for p in (position, position.transpose(*reversed(position.dims))):
+                fast, plain = _bounded_path(ds[name], p, dim), _bounded_path_plain(ds[name], p, dim)
+                assert fast.identical(plain) and set(fast.xindexes) == set(plain.xindexes) == {"draw", dim, "quarter"}
+                assert fast.draw.dtype == plain.draw.dtype
+                fast.coords[dim].attrs["note"] = 1  # coords are copies: the sources stay unchanged
+                assert "note" not in ds[dim].attrs and "note" not in p[dim].attrs
+    var = ds["site_capacity_mw"].copy()
+    var.coords["site"].attrs["units"] = "id"  # a coordinate with attrs: built from its values, as before
+    position = model_inputs(Scenario.default(), ds)["site_capacity_position"]
+    assert _bounded_path(var, position, "site").identical(_bounded_path_plain(var, position, "site"))

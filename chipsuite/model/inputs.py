@@ -159,13 +159,38 @@ def with_fixed_parameters(scenario, values):
 
 
 def _bounded_path(var, position, dim):
-    ordered = var.transpose("bound", dim, "quarter")
-    bounds = [str(b) for b in ordered.bound.values]
-    low, base, high = (ordered.values[bounds.index(b)] for b in ("low", "base", "high"))
-    pos = position.transpose("draw", dim)
-    out = capacity_from_position(low, base, high, pos.values)
-    coords = xr.Coordinates({"draw": pos.draw.values, dim: var[dim].values, "quarter": var.quarter.values})
-    return xr.DataArray(out, coords, ("draw", dim, "quarter"))
+    """(draw, ``dim``, quarter) paths from ``var``'s (low, base, high) bounds and ``position`` (draw, ``dim``).
+
+    Works on the raw arrays (numpy views, no labelled transposes) and labels the result with the
+    coordinate Variables and indexes of ``var`` and ``position`` (shallow copies), as building them
+    from their values would (tested equal); :func:`_labelled_path` falls back to that when a
+    coordinate carries attrs or has no index.
+    """
+    source = var.variable
+    ordered = np.transpose(source.values, [source.dims.index(d) for d in ("bound", dim, "quarter")])
+    bounds = [str(b) for b in var.coords.variables["bound"].values]
+    low, base, high = (ordered[bounds.index(b)] for b in ("low", "base", "high"))
+    pos = position.variable
+    pos_values = pos.values if pos.dims == ("draw", dim) else np.transpose(pos.values, [pos.dims.index(d) for d in
+                                                                                       ("draw", dim)])
+    out = capacity_from_position(low, base, high, pos_values)
+    return _labelled_path(out, (position, "draw"), (var, dim), (var, "quarter"))
+
+
+def _labelled_path(out, *sources):
+    """``out`` as a DataArray over the dims of ``sources`` ((DataArray, dim) pairs): each dim's coordinate
+    is a shallow copy of that DataArray's (with its index), else built from its values."""
+    dims = tuple(dim for _, dim in sources)
+    coords, indexes = {}, {}
+    for da, dim in sources:
+        var = da.coords.variables.get(dim)
+        index = da.xindexes.get(dim)
+        if var is None or index is None or var.attrs or var.encoding or var.dims != (dim,):
+            built = xr.Coordinates({d: s[d].values for s, d in sources})
+            return xr.DataArray(out, built, dims)
+        coords[dim] = var.copy(deep=False)
+        indexes[dim] = index
+    return xr.DataArray(xr.Variable(dims, out), coords=coords, name=None, indexes=indexes, fastpath=True)
 
 
 def site_capacity(ds, position):
