@@ -448,3 +448,32 @@ def test_bounded_paths_equal_the_labelled_construction():
     var.coords["site"].attrs["units"] = "id"  # a coordinate with attrs: built from its values, as before
     position = model_inputs(Scenario.default(), ds)["site_capacity_position"]
     assert _bounded_path(var, position, "site").identical(_bounded_path_plain(var, position, "site"))
+
+
+def test_fleet_layout_is_reused_only_for_equal_dataset_content():
+    import xarray as xr
+
+    from chipsuite.model import core
+
+    ds = load_dataset()
+    values = model_inputs(Scenario.default(), ds)
+    layout = core._fleet_layout(ds)
+    assert core._fleet_layout(load_dataset()) is layout  # a new copy of the same tables: reused
+    assert not layout["first_volume"].flags.writeable
+    base = simulate_fleet(values, ds)
+    changed = ds.copy(deep=True)  # same content_key attr, other values: the layout is computed anew
+    changed["first_volume_quarter"] = changed.first_volume_quarter.where(changed.generation != "gb300",
+                                                                         np.datetime64("2026-10-01", "ns"))
+    assert core._fleet_layout(changed) is not layout
+    fresh = core._compute_fleet_layout(changed)
+    assert all(np.array_equal(fresh[k], v) if isinstance(v, np.ndarray) else fresh[k] == v
+               for k, v in core._fleet_layout(changed).items())
+    moved = simulate_fleet(values, changed)
+    assert not moved["units_delivered"].identical(base["units_delivered"])
+    core._LAYOUT_CACHE.clear()
+    again = simulate_fleet(values, changed)
+    assert all(moved[name].identical(again[name]) for name in moved)
+    # outputs share one coordinate Variable per dim (as xarray's arithmetic does), not across runs
+    assert moved["h100e"].coords.variables["quarter"] is moved["nre_usd"].coords.variables["quarter"]
+    assert again["h100e"].coords.variables["quarter"] is not moved["h100e"].coords.variables["quarter"]
+    assert isinstance(moved["h100e"].coords.variables["quarter"], xr.IndexVariable)

@@ -223,33 +223,119 @@ def _power_limited(values, ds, site_capacity_mw, delivered, delivered_h100e, ini
                                               it_capacity, defer)
 
 
+#: dataset variables :func:`_fleet_layout` reads (its cache is valid while they are equal)
+_LAYOUT_SOURCES = ("generation", "workload", "quarter", "vendor", "in_meta_fleet", "eligible", "first_volume_quarter",
+                   "tranche", "deal_volume", "deal_generation", "deal_supplier", "deal_start", "deal_type",
+                   "deal_measure")
+_LAYOUT_CACHE = []  # [(copies of the source Variables, layout)] of the last dataset seen
+
+
+def _same_variable(a, b):
+    """Variables ``a`` and ``b`` (or None) hold the same dims and values (NaN equal to NaN)."""
+    if a is None or b is None:
+        return a is b
+    if a.dims != b.dims or a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return np.array_equal(a.values, b.values, equal_nan=a.dtype.kind in "fc")
+
+
+def _fleet_layout(ds):
+    """What :func:`simulate_fleet` reads of the dataset alone (generations, their vendors and eligibility,
+    quarters, deal tranches), as a dict of read-only arrays and lists.
+
+    Computed once per dataset content: the cached layout is reused while every variable of
+    :data:`_LAYOUT_SOURCES` equals the copy kept of it (compared by value, so a changed dataset
+    gets its own layout).
+    """
+    sources = tuple(ds.variables.get(n) for n in _LAYOUT_SOURCES)
+    for cached, layout in _LAYOUT_CACHE:
+        if all(_same_variable(a, b) for a, b in zip(cached, sources)):
+            return layout
+    layout = _compute_fleet_layout(ds)
+    for value in layout.values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    _LAYOUT_CACHE[:] = [(tuple(None if v is None else v.copy(deep=True) for v in sources), layout)]
+    return layout
+
+
+def _compute_fleet_layout(ds):
+    """:func:`_fleet_layout`, computed."""
+    gens = fleet_generations(ds)
+    gsel = ds.sel(generation=gens)
+    quarters = ds.quarter.values.copy()
+    nq = quarters.size
+    t = np.arange(nq, dtype=float)
+    workloads = [str(w) for w in ds.workload.values]
+    vendor = gsel.vendor.values.astype(str)
+    owned = gsel.in_meta_fleet.values.astype(bool)
+    eligible = gsel.eligible.transpose("generation", "workload").values.astype(bool)
+    legacy = (vendor == "meta") & ~eligible.any(axis=1)
+    first_volume = np.array([_quarter_index(ds, v) for v in gsel.first_volume_quarter.values])
+    years = np.array([int(str(q)[:4]) for q in quarters])
+    layout = {
+        "gens": gens, "quarters": quarters, "t": t, "workloads": workloads, "vendor": vendor, "owned": owned,
+        "eligible": eligible, "legacy": legacy, "first_volume": first_volume,
+        "mtia_pos": [i for i, g in enumerate(gens) if vendor[i] == "meta" and not legacy[i]],
+        "legacy_pos": [i for i in range(len(gens)) if legacy[i]],
+        "nv_pos": [i for i in range(len(gens)) if vendor[i] == "nvidia" and owned[i]],
+        "years": years,
+        "quarter_of_year": np.asarray(quarters, "datetime64[M]").astype(np.int64) % 12 // 3,  # 0 = Q1
+        "calendar": np.arange(years.min(), years.max() + 1),
+        "legacy_end": _quarter_index(ds, parse_quarter(LEGACY_MTIA_END_QUARTER)),
+        "lease_start": int(_quarter_index(ds, parse_quarter(LEASE_START_QUARTER))) - 1,
+        "jv_start": int(_quarter_index(ds, parse_quarter(JV_START_QUARTER))) - 1,
+        "tranches": None,
+    }
+    if "deal_volume" in ds:
+        deals = _deal_columns(ds)
+        layout["tranches"] = [
+            (str(deals["supplier"][k]), str(deals["type"][k]), str(deals["measure"][k]),
+             _tranche_generation(ds, k, gens, vendor, owned, first_volume, deals), ds.tranche.values[k])
+            for k in range(ds.sizes["tranche"])]
+    return layout
+
+
+def _raw(da, dims):
+    """The numpy values of DataArray ``da`` laid out over ``dims`` (``da.transpose(*dims).values``)."""
+    var = da.variable
+    if var.dims == tuple(dims):
+        return var.values
+    return np.transpose(var.values, [var.dims.index(d) for d in dims])
+
+
+def _unit_power_w(values):
+    """``tdp_w * system_power_overhead`` (draw, generation) [W]: on the raw arrays when both have the same
+    dims and generation coordinate (as the model's inputs do), else through xarray's aligning product."""
+    tdp, overhead = values["tdp_w"], values["system_power_overhead"]
+    dims = ("draw", "generation")
+    if set(tdp.dims) == set(overhead.dims) == set(dims) and tdp.sizes == overhead.sizes and \
+            _same_variable(tdp.coords.variables.get("generation"), overhead.coords.variables.get("generation")) and \
+            tdp.coords.variables.get("generation") is not None and \
+            _same_variable(tdp.coords.variables.get("draw"), overhead.coords.variables.get("draw")):
+        return _raw(tdp, dims) * _raw(overhead, dims)
+    return (tdp * overhead).transpose(*dims).values
+
+
 def simulate_fleet(values, ds, site_capacity_mw=None):
     """Demand, supply, stock-flow and sites (numpy, vectorised over draws).
 
     ``values``: inputs with a leading ``draw`` dim; ``site_capacity_mw``: :func:`site_capacity` of
     ``values`` if already computed. Returns ``{name: DataArray}``.
     """
-    gens = fleet_generations(ds)
-    gsel = ds.sel(generation=gens)
-    quarters = ds.quarter.values
+    layout = _fleet_layout(ds)
+    gens, quarters, t, workloads = layout["gens"], layout["quarters"], layout["t"], layout["workloads"]
     nq = quarters.size
-    t = np.arange(nq, dtype=float)
     draws = values["site_capacity_position"].draw.values
     nd = draws.size
-    workloads = [str(w) for w in ds.workload.values]
-    vendor = gsel.vendor.values.astype(str)
-    owned = gsel.in_meta_fleet.values.astype(bool)
-    eligible = gsel.eligible.transpose("generation", "workload").values.astype(bool)
-    legacy = (vendor == "meta") & ~eligible.any(axis=1)
-    mtia_pos = [i for i, g in enumerate(gens) if vendor[i] == "meta" and not legacy[i]]
-    legacy_pos = [i for i in range(len(gens)) if legacy[i]]
-    nv_pos = [i for i in range(len(gens)) if vendor[i] == "nvidia" and owned[i]]
-    first_volume = np.array([_quarter_index(ds, v) for v in gsel.first_volume_quarter.values])
+    vendor, owned, eligible, legacy = layout["vendor"], layout["owned"], layout["eligible"], layout["legacy"]
+    mtia_pos, legacy_pos, nv_pos = layout["mtia_pos"], layout["legacy_pos"], layout["nv_pos"]
+    first_volume = layout["first_volume"]
 
-    factor = values["h100e_factor"].transpose("draw", "generation", "workload").values  # (D, G, W)
-    price = values["unit_price_usd"].transpose("draw", "generation").values  # (D, G)
-    system_cost = price + values["system_share_usd"].transpose("draw", "generation").values  # (D, G) [USD]
-    unit_power_w = (values["tdp_w"] * values["system_power_overhead"]).transpose("draw", "generation").values
+    factor = _raw(values["h100e_factor"], ("draw", "generation", "workload"))  # (D, G, W)
+    price = _raw(values["unit_price_usd"], ("draw", "generation"))  # (D, G)
+    system_cost = price + _raw(values["system_share_usd"], ("draw", "generation"))  # (D, G) [USD]
+    unit_power_w = _unit_power_w(values)
     p = _Parameters(values)  # converted when read, so a _ReadLog sees only what this stage uses
 
     weights = np.stack([p[f"demand_weight_{w}"] for w in workloads], axis=1)  # (D, W)
@@ -270,9 +356,7 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     nv_unit_power = np.einsum("dgq,dg->dq", unit_mix, unit_power_w[:, nv_pos])
 
     # --- 2. demand [H100e per quarter] (D, W, Q): anchored years, then the growth path
-    years = np.array([int(str(q)[:4]) for q in quarters])
-    quarter_of_year = np.asarray(quarters, "datetime64[M]").astype(np.int64) % 12 // 3  # 0 = Q1
-    calendar = np.arange(years.min(), years.max() + 1)
+    years, quarter_of_year, calendar = layout["years"], layout["quarter_of_year"], layout["calendar"]
     anchors = np.stack([p[f"demand_{y}_h100e"] for y in DEMAND_YEARS], axis=1)
     annual_h100e = demand_stage.annual_demand(anchors, p["demand_growth_2027"], p["demand_growth_long_run"], calendar,
                                               *GROWTH_YEARS)
@@ -302,13 +386,11 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     if "deal_position" in values:
         volume = deal_volume(ds, values["deal_position"]).values  # (D, T, Q), unit per quarter
         g_index = {g: i for i, g in enumerate(gens)}
-        deals = _deal_columns(ds)
-        rental = values["rental_price_usd_per_hour"].transpose("draw", "generation")
-        rental_price, rental_gens = rental.values, [str(g) for g in rental.generation.values]
+        rental = values["rental_price_usd_per_hour"]
+        rental_price = _raw(rental, ("draw", "generation"))
+        rental_gens = [str(g) for g in rental.coords.variables["generation"].values]
         for k in range(volume.shape[1]):
-            supplier, kind = str(deals["supplier"][k]), str(deals["type"][k])
-            measure = str(deals["measure"][k])
-            gen = _tranche_generation(ds, k, gens, vendor, owned, first_volume, deals)
+            supplier, kind, measure, gen, tranche = layout["tranches"][k]
             v = volume[:, k, :]
             if kind == "purchase" and supplier == "amd":
                 i = g_index[gen]
@@ -320,7 +402,7 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
             elif kind == "rental":
                 i = g_index[gen]
                 if np.isnan(rental_price[:, rental_gens.index(gen)]).any():
-                    raise ValueError(f"deals.csv: rental tranche {ds.tranche.values[k]!r} rents {gen!r}, which has no "
+                    raise ValueError(f"deals.csv: rental tranche {tranche!r} rents {gen!r}, which has no "
                                      "rental_price in chip_specs.csv")
                 spend = v if measure == "value" else supply_stage.deal_units(v, measure, unit_power_w[:, i, None], 1.0)
                 spend = spend * p["rental_scale"][:, None]
@@ -350,7 +432,7 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     delivered_h100e[:, mtia_pos, :] = split["mtia_h100e"].sum(axis=2)
     delivered[:, nv_pos, :] = (nv_gw / nv_factor_g).sum(axis=2)
     delivered_h100e[:, nv_pos, :] = nv_gw.sum(axis=2)
-    legacy_end = _quarter_index(ds, parse_quarter(LEGACY_MTIA_END_QUARTER))
+    legacy_end = layout["legacy_end"]
     legacy_start = [first_volume[i] for i in legacy_pos]
     if legacy_pos:
         span = legacy_end + 1 - legacy_start[0]
@@ -408,51 +490,51 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     site_ids = site_capacity_mw.site.values
     owned_mw = sites_stage.owned_capacity_mw(capacity, site_ids == "rest_of_fleet",
                                              p["rest_of_fleet_leased_share"][:, None],
-                                             int(_quarter_index(ds, parse_quarter(LEASE_START_QUARTER))) - 1)
+                                             layout["lease_start"])
     owned_mw = sites_stage.owned_capacity_mw(owned_mw, site_ids == "hyperion", p["hyperion_jv_share"][:, None],
-                                             int(_quarter_index(ds, parse_quarter(JV_START_QUARTER))) - 1)
+                                             layout["jv_start"])
     additions = sites_stage.construction_spend_mw(owned_mw, p["facility_capex_lead"][:, None]).sum(axis=1)
     leased = (capacity - owned_mw).sum(axis=1)
 
-    # coords built (with their indexes) once, shared by every output below
-    cg = xr.Coordinates({"draw": draws, "generation": gens, "quarter": ds.quarter.values})
-    cq = xr.Coordinates({"draw": draws, "quarter": ds.quarter.values})
-    cw = xr.Coordinates({"draw": draws, "workload": workloads, "quarter": ds.quarter.values})
-    dgq, dq, dwq = ("draw", "generation", "quarter"), ("draw", "quarter"), ("draw", "workload", "quarter")
     purchase_mix = np.zeros((nd, len(gens), nq))
     purchase_mix[:, nv_pos] = unit_mix
     amd_total = amd_units.sum(axis=1, keepdims=True)
     purchase_mix += stockflow.safe_divide(amd_units, amd_total)
-    # outputs as shallow copies of one template per dims (shared coords and indexes, no re-validation)
-    tg = xr.DataArray(np.zeros((nd, len(gens), nq)), cg, dgq)
-    tq = xr.DataArray(np.zeros((nd, nq)), cq, dq)
-    tw = xr.DataArray(np.zeros((nd, len(workloads), nq)), cw, dwq)
+    # every dim coordinate built (with its index) once, the Variables shared by the outputs (as xarray's
+    # arithmetic shares its operands' coords); each output a DataArray of its Variable (no re-validation)
+    labels = xr.Coordinates({"draw": draws, "generation": gens, "quarter": quarters, "workload": workloads,
+                             "year": calendar, "mtia_generation": [gens[i] for i in mtia_pos]})
+    label_vars, label_indexes = dict(labels.variables), dict(labels.xindexes)
+
+    def _da(data, dims):
+        return xr.DataArray(xr.Variable(dims, data), coords={d: label_vars[d] for d in dims}, name=None,
+                            indexes={d: label_indexes[d] for d in dims}, fastpath=True)
+
+    dgq, dq, dwq = ("draw", "generation", "quarter"), ("draw", "quarter"), ("draw", "workload", "quarter")
 
     def _g(data):
-        return tg.copy(deep=False, data=data)
+        return _da(data, dgq)
 
     def _q(data):
-        return tq.copy(deep=False, data=data)
+        return _da(data, dq)
 
     def _w(data):
-        return tw.copy(deep=False, data=data)
+        return _da(data, dwq)
 
     out = {
         "units_delivered": _g(delivered),
         "units_installed": _g(installed),
         "units_retired": _g(retired),
-        "units_installed_start": xr.DataArray(start_units, {"draw": draws, "generation": gens},
-                                              ("draw", "generation")),
+        "units_installed_start": _da(start_units, ("draw", "generation")),
         "h100e": _g(h100e),
         "h100e_delivered": _g(delivered_h100e),
         "demand_h100e": _w(demand),
-        "demand_annual_h100e": xr.DataArray(annual_h100e, {"draw": draws, "year": calendar}, ("draw", "year")),
+        "demand_annual_h100e": _da(annual_h100e, ("draw", "year")),
         "mtia_purchases_h100e": _w(mtia_w),
         "amd_purchases_h100e": _w(amd_w),
         "nvidia_purchases_h100e": _w(split["nvidia_h100e"]),
         "mtia_availability": _w(availability),
-        "mtia_volume_start_index": xr.DataArray(start, {"draw": draws, "mtia_generation": [gens[i] for i in mtia_pos]},
-                                                ("draw", "mtia_generation")),
+        "mtia_volume_start_index": _da(start, ("draw", "mtia_generation")),
         "mtia_share_purchases_h100e": _q(mtia_share_purchases),
         "nvidia_min_units": _q(nv_min),
         "nvidia_floor_units": _q(split["nvidia_floor_units"]),
@@ -470,10 +552,10 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
         "power_gap_h100e": _q(gap),
         "leased_capacity_mw": _q(leased),
         "nre_usd": _q(nre),
-        "is_mtia": xr.DataArray((vendor == "meta").astype(float), {"generation": gens}, ("generation",)),
-        "is_nvidia": xr.DataArray((vendor == "nvidia").astype(float), {"generation": gens}, ("generation",)),
-        "is_amd": xr.DataArray((vendor == "amd").astype(float), {"generation": gens}, ("generation",)),
-        "is_google": xr.DataArray((vendor == "google").astype(float), {"generation": gens}, ("generation",)),
+        "is_mtia": _da((vendor == "meta").astype(float), ("generation",)),
+        "is_nvidia": _da((vendor == "nvidia").astype(float), ("generation",)),
+        "is_amd": _da((vendor == "amd").astype(float), ("generation",)),
+        "is_google": _da((vendor == "google").astype(float), ("generation",)),
     }
     return out
 
