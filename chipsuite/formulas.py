@@ -512,7 +512,8 @@ def _raw_layout(inputs, names):
     for name in names:
         value = inputs[name]
         if isinstance(value, xr.DataArray):
-            if value.chunks is not None or value.dtype.kind not in "biuf":
+            numpy_backed = isinstance(value.variable.data, np.ndarray)  # no chunks (checked cheaply)
+            if (not numpy_backed and value.chunks is not None) or value.dtype.kind not in "biuf":
                 return None
             arrays[name] = value
         elif np.ndim(value) == 0 and isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
@@ -547,6 +548,7 @@ def _same_indexes(arrays):
     """True if every dim of ``arrays`` has the same index (or none) in each of them and one size,
     so that ``xr.align(*arrays, join="exact")`` would return them unchanged (it is then skipped)."""
     first_index, first_size = {}, {}
+    equal = set()  # (id, id) of index pairs found equal (the arrays share few index objects)
     for da in arrays:
         indexes = da.xindexes
         for dim, size in da.sizes.items():
@@ -561,14 +563,21 @@ def _same_indexes(arrays):
                 continue
             if index is None or ref is None:
                 return False
+            if (id(index), id(ref)) in equal:
+                continue
             if not index.equals(ref):
                 return False
+            equal.add((id(index), id(ref)))
     return True
 
 
-def _merged_coords(sources, dims):
+def _merged_coords(sources, dims, equal=None):
     """Coords of a result as the per-formula path builds them: first source wins, conflicting
-    non-dim coords are dropped, only coords over the result's ``dims`` are kept."""
+    non-dim coords are dropped, only coords over the result's ``dims`` are kept.
+
+    ``equal``: a set of ``(id, id)`` pairs of Variables already compared equal (shared across calls,
+    filled here; the caller keeps the Variables alive)."""
+    equal = set() if equal is None else equal
     merged, dropped = {}, set()
     for source in sources:
         for c, var in source.items():
@@ -576,9 +585,12 @@ def _merged_coords(sources, dims):
                 continue
             if c not in merged:
                 merged[c] = var
-            elif merged[c] is not var and c not in dims and not merged[c].equals(var):
-                del merged[c]
-                dropped.add(c)
+            elif merged[c] is not var and c not in dims and (id(merged[c]), id(var)) not in equal:
+                if not merged[c].equals(var):
+                    del merged[c]
+                    dropped.add(c)
+                else:
+                    equal.add((id(merged[c]), id(var)))
     return merged
 
 
@@ -743,6 +755,7 @@ def _evaluate_numexpr_fast(inputs, formulas):
     shapes.update({n: (1,) * len(dims) for n in scalars})
     plan = []
     scratch_cells = 0
+    equal_coords = set()  # coord Variable pairs found equal by _merged_coords (all alive in coord_names)
     for f in formulas:
         shape = np.broadcast_shapes(*(shapes[n] for n in f._compiled.names)) if f._compiled.names \
             else (1,) * len(dims)
@@ -782,7 +795,7 @@ def _evaluate_numexpr_fast(inputs, formulas):
                                              + [coord_names.get(f.depreciation_life, {})]
                                              + [coord_names.get(n, {}) for n in (f.paid_over or ())]
                                              + [coord_names.get(n, {}) for n in (f.year_end or ())],
-                                             dimsets[f.name])
+                                             dimsets[f.name], equal_coords)
         plan.append((f, axis))
 
     outputs = {f.name: np.empty(shapes[f.name]) for f, _ in plan}
@@ -827,6 +840,16 @@ def _evaluate_numexpr_fast(inputs, formulas):
         for c, index in inputs[name].xindexes.items():
             index_of.setdefault(c, index)
     result, templates = {}, {}
+    copies = {}  # id of an input's coord Variable -> one shallow copy, shared by the results
+
+    def copied(coords):
+        out = {}
+        for c, v in coords.items():
+            if id(v) not in copies:
+                copies[id(v)] = (v, v.copy(deep=False))  # the source kept alive with its copy
+            out[c] = copies[id(v)][1]
+        return out
+
     for f, axis in plan:
         own = tuple(d for d in dims if d in dimsets[f.name])
         keep = coord_names[f.name]
@@ -834,27 +857,30 @@ def _evaluate_numexpr_fast(inputs, formulas):
         attrs = {"units": f.units, "long_name": f.long_name, "formula": f.text}
         indexes = {c: index_of[c] for c in keep if c in own and c in index_of}
         if all(c in indexes or c not in own for c in keep):
-            result[f.name] = _labelled(values, own, keep, indexes, f.name, attrs)
+            result[f.name] = _labelled(values, own, copied(keep), indexes, f.name, attrs, copy=False)
             continue
         key = (own, tuple((c, id(v)) for c, v in keep.items()))
         if key not in templates:  # a dim coord without an index in the inputs: let xarray build it
             templates[key] = xr.DataArray(values, dims=own, coords=keep)
         template = templates[key]
-        result[f.name] = _labelled(values, own, template.coords.variables, dict(template.xindexes), f.name, attrs)
+        result[f.name] = _labelled(values, own, copied(template.coords.variables), dict(template.xindexes), f.name,
+                                   attrs, copy=False)
     return result
 
 
-def _labelled(values, dims, coords, indexes, name, attrs):
+def _labelled(values, dims, coords, indexes, name, attrs, copy=True):
     """``values`` (laid out over ``dims``) as a DataArray with ``coords`` (Variables; their ``indexes``),
     ``name`` and ``attrs``, transposed (a view) to the canonical dim order (``draw`` first).
 
     Equal to ``xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=attrs).transpose(...)``
-    (tested), built from the Variable directly: no per-call alignment, index or coord copies.
+    (tested), built from the Variable directly: no per-call alignment or index copies. The coords are
+    shallow copies of ``coords`` (``copy=False``: ``coords`` are such copies already, made once by the
+    caller and shared by its results, as xarray's arithmetic shares coords).
     """
     import xarray as xr
 
     order = sorted(dims, key=_dim_rank)
     perm = [dims.index(d) for d in order]
     variable = xr.Variable(tuple(order), np.transpose(values, perm) if perm != sorted(perm) else values, attrs)
-    coords = {c: v.copy(deep=False) for c, v in coords.items()}
+    coords = {c: v.copy(deep=False) for c, v in coords.items()} if copy else dict(coords)
     return xr.DataArray(variable, coords=coords, name=name, indexes=indexes, fastpath=True)

@@ -477,3 +477,19 @@ def test_fleet_layout_is_reused_only_for_equal_dataset_content():
     assert moved["h100e"].coords.variables["quarter"] is moved["nre_usd"].coords.variables["quarter"]
     assert again["h100e"].coords.variables["quarter"] is not moved["h100e"].coords.variables["quarter"]
     assert isinstance(moved["h100e"].coords.variables["quarter"], xr.IndexVariable)
+
+
+def test_formula_results_share_one_copy_of_each_input_coord():
+    from chipsuite.formulas import evaluate_formulas
+
+    ds = load_dataset()
+    values = model_inputs(Scenario.default(), ds)
+    inputs = formula_inputs_for(values, simulate_fleet(values, ds), ds)
+    results = evaluate_formulas(inputs)
+    plain = evaluate_formulas(inputs, engine="numpy")
+    assert all(results[name].identical(plain[name]) for name in ("capex_usd", "it_power_mw", "hhi"))
+    quarter = results["capex_usd"].coords.variables["quarter"]
+    assert all(quarter is not v.coords.variables.get("quarter") for v in inputs.values() if hasattr(v, "coords"))
+    quarter.attrs["note"] = 1  # a result's coord is a copy: no input changes
+    assert not any("note" in v.coords.variables["quarter"].attrs for v in inputs.values()
+                   if hasattr(v, "coords") and "quarter" in v.coords)
