@@ -493,3 +493,49 @@ def test_formula_results_share_one_copy_of_each_input_coord():
     quarter.attrs["note"] = 1  # a result's coord is a copy: no input changes
     assert not any("note" in v.coords.variables["quarter"].attrs for v in inputs.values()
                    if hasattr(v, "coords") and "quarter" in v.coords)
+
+
+def test_raw_sums_and_products_equal_xarray_arithmetic():
+    from chipsuite.model.core import _system_cost, _unit_power_w
+
+    values = model_inputs(Scenario.default(), load_dataset(), draws=3, seed=2)
+    plain = values["unit_price_usd"] + values["system_share_usd"]
+    assert _system_cost(values).variable.identical(plain.variable) and _system_cost(values).identical(plain.rename(None))
+    power = (values["tdp_w"] * values["system_power_overhead"]).transpose("draw", "generation").values
+    assert np.array_equal(_unit_power_w(values), power, equal_nan=True)
+    # other layouts go through xarray (aligning): a reversed generation order, a transposed input
+    other = {**values, "system_share_usd": values["system_share_usd"].isel(generation=slice(None, None, -1)),
+             "system_power_overhead": values["system_power_overhead"].isel(generation=slice(None, None, -1))}
+    plain = other["unit_price_usd"] + other["system_share_usd"]
+    assert _system_cost(other).identical(plain)
+    power = (other["tdp_w"] * other["system_power_overhead"]).transpose("draw", "generation").values
+    assert np.array_equal(_unit_power_w(other), power, equal_nan=True)
+    other = {**values, "system_share_usd": values["system_share_usd"].transpose("generation", "draw")}
+    assert _system_cost(other).identical(other["unit_price_usd"] + other["system_share_usd"])
+
+
+def test_result_dataset_from_the_variables_indexes_equals_the_merge_built_one():
+    import xarray as xr
+
+    from chipsuite.model import core
+
+    ds = load_dataset()
+    values = model_inputs(Scenario.default(), ds, draws=2)
+    out, stage = core._evaluate(values, ds)
+    data = core._result_data(values, stage["fleet_out"], stage["site_capacity"], stage["inputs"], stage["results"])
+    data.update(core.energy_stage.energy_results(values, ds, stage["inputs"], stage["results"]))
+    fast = core._dataset(data, ds)
+    variables = {name: core._result_var(name, da) for name, da in data.items()}
+    coords = {}
+    for da in data.values():
+        for dim, var in da.coords.variables.items():
+            if dim in da.dims and dim not in coords:
+                coords[dim] = var
+    labels = {"quarter_label": xr.Variable("quarter", ds.quarter_label.values),
+              "vendor": xr.Variable("generation", ds.vendor.sel(generation=coords["generation"].values).values),
+              "chip_vendor": xr.Variable("supplier", [core.SUPPLIERS[s][0] for s in coords["supplier"].values]),
+              "sourcing": xr.Variable("supplier", [core.SUPPLIERS[s][1] for s in coords["supplier"].values])}
+    merged = xr.Dataset(variables, coords={**coords, **labels})
+    xr.testing.assert_identical(fast, merged)
+    xr.testing.assert_identical(fast, out)
+    assert {k: type(v) for k, v in fast.xindexes.items()} == {k: type(v) for k, v in merged.xindexes.items()}

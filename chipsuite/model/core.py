@@ -328,7 +328,7 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     nq = quarters.size
     draws = values["site_capacity_position"].draw.values
     nd = draws.size
-    vendor, owned, eligible, legacy = layout["vendor"], layout["owned"], layout["eligible"], layout["legacy"]
+    vendor, eligible = layout["vendor"], layout["eligible"]
     mtia_pos, legacy_pos, nv_pos = layout["mtia_pos"], layout["legacy_pos"], layout["nv_pos"]
     first_volume = layout["first_volume"]
 
@@ -665,14 +665,20 @@ def supplier_view(results, fleet_out=None):
     first = results[_SUPPLIER_PARTS["supplier_h100e"][0]]
     dims = ("draw", "supplier", "quarter")
     coords = xr.Coordinates({"draw": first.draw.values, "supplier": list(SUPPLIERS), "quarter": first.quarter.values})
+    coord_vars, indexes = dict(coords.variables), dict(coords.xindexes)
+
+    def labelled(data):  # as xr.DataArray(data, coords, dims), the coords shared by the outputs
+        return xr.DataArray(xr.Variable(dims, data), coords=dict(coord_vars), name=None, indexes=dict(indexes),
+                            fastpath=True)
+
     out = {}
     for name, parts in _SUPPLIER_PARTS.items():
-        stacked = np.stack([results[p].transpose("draw", "quarter").values for p in parts], axis=1)
-        out[name] = xr.DataArray(stacked, coords, dims)
+        stacked = np.stack([_raw(results[p], ("draw", "quarter")) for p in parts], axis=1)
+        out[name] = labelled(stacked)
         if name != "supplier_units":
             total = stacked.sum(axis=1, keepdims=True)
             share = np.divide(stacked, total, out=np.zeros(stacked.shape), where=total > 0)
-            out[name.replace("supplier_", "supplier_share_").replace("_usd", "")] = xr.DataArray(share, coords, dims)
+            out[name.replace("supplier_", "supplier_share_").replace("_usd", "")] = labelled(share)
     return out
 
 
@@ -698,6 +704,19 @@ _RESULT_INPUTS = ("tdp_w", "unit_price_usd", "system_share_usd", "pue")
 _RESULT_FORMULA_INPUTS = ("component_price_index", "pre2022_depreciation_usd")
 
 
+def _system_cost(values):
+    """``unit_price_usd + system_share_usd`` [USD]: on the raw arrays when both have the same dims and
+    dim coords (as the model's inputs do; the result as xarray's sum: no attrs, the first's coords),
+    else through xarray's aligning sum."""
+    a, b = values["unit_price_usd"], values["system_share_usd"]
+    ca, cb = a.coords.variables, b.coords.variables
+    if a.dims == b.dims and a.shape == b.shape and set(ca) == set(cb) == set(a.dims) and \
+            a.xindexes.keys() == ca.keys() and all(_same_variable(ca[d], cb[d]) for d in a.dims):
+        return xr.DataArray(xr.Variable(a.dims, a.variable.values + b.variable.values), coords=dict(ca), name=None,
+                            indexes=dict(a.xindexes), fastpath=True)
+    return a + b
+
+
 def _result_data(values, fleet_out, site_capacity_mw, inputs, results):
     """Every result variable by name (fleet outputs, chosen inputs, formula results, supplier view)."""
     data = {name: da for name, da in fleet_out.items() if name not in _MASKS}
@@ -706,7 +725,7 @@ def _result_data(values, fleet_out, site_capacity_mw, inputs, results):
         data[name] = values[name]
     for name in _RESULT_FORMULA_INPUTS:
         data[name] = inputs[name]
-    data["system_cost_usd"] = values["unit_price_usd"] + values["system_share_usd"]
+    data["system_cost_usd"] = _system_cost(values)
     data.update(results)
     data.update(supplier_view(results, fleet_out))
     return data
@@ -715,21 +734,35 @@ def _result_data(values, fleet_out, site_capacity_mw, inputs, results):
 def _dataset(data, ds):
     """The result Dataset of ``data`` (name -> DataArray): one Variable per result (:func:`_result_var`),
     the dim coords of the first variable having each dim, and the label coords, built in one go."""
-    variables, coords = {}, {}
+    variables, coords, indexes = {}, {}, {}
     for name, da in data.items():
         variables[name] = _result_var(name, da)
         if len(coords) < len(_DIM_ORDER):
             for dim, var in da.coords.variables.items():
                 if dim in da.dims and dim not in coords:
                     coords[dim] = var
+                    index = da.xindexes.get(dim)
+                    if index is not None:
+                        indexes[dim] = index
     labels = {"quarter_label": xr.Variable("quarter", ds.quarter_label.values)}
     if "generation" in coords:
-        labels["vendor"] = xr.Variable("generation", ds.vendor.sel(generation=coords["generation"].values).values)
+        labels["vendor"] = xr.Variable("generation", _vendor_labels(ds, coords["generation"].values))
     if "supplier" in coords:
         suppliers = coords["supplier"].values
         labels["chip_vendor"] = xr.Variable("supplier", [SUPPLIERS[s][0] for s in suppliers])
         labels["sourcing"] = xr.Variable("supplier", [SUPPLIERS[s][1] for s in suppliers])
+    if indexes.keys() == coords.keys():  # the variables' own indexes: none built again, no alignment
+        return xr.Dataset(variables, coords=xr.Coordinates({**coords, **labels}, indexes=indexes))
     return xr.Dataset(variables, coords={**coords, **labels})  # plain variables: no alignment
+
+
+def _vendor_labels(ds, generations):
+    """``ds.vendor.sel(generation=generations).values``, by position (no labelled selection)."""
+    position = {g: i for i, g in enumerate(ds.variables["generation"].values)}
+    try:
+        return ds.variables["vendor"].values[[position[g] for g in generations]]
+    except KeyError:
+        return ds.vendor.sel(generation=generations).values
 
 
 def _evaluate(values, ds, engine="numexpr"):
@@ -938,7 +971,7 @@ class ModelCache:
                        if not _same_input(values[name], self._values[name])})
         update.update({name: inputs[name] for name in _RESULT_FORMULA_INPUTS if name in changed})
         if "unit_price_usd" in update or "system_share_usd" in update:
-            update["system_cost_usd"] = values["unit_price_usd"] + values["system_share_usd"]
+            update["system_cost_usd"] = _system_cost(values)
         if update.keys() & _SUPPLIER_SOURCES:
             update.update(supplier_view(results, stage["fleet_out"]))
         update.update(energy_stage.energy_results(values, self._ds, inputs, results))
