@@ -539,3 +539,21 @@ def test_result_dataset_from_the_variables_indexes_equals_the_merge_built_one():
     xr.testing.assert_identical(fast, merged)
     xr.testing.assert_identical(fast, out)
     assert {k: type(v) for k, v in fast.xindexes.items()} == {k: type(v) for k, v in merged.xindexes.items()}
+
+
+def test_base_inputs_with_draw_equal_the_expanded_base_inputs():
+    from chipsuite.model.inputs import base_inputs, base_inputs_with_draw, dataset_spec, with_draw
+
+    ds = load_dataset()
+    for scenario in (Scenario.default(), Scenario.default().replace(mtia_cadence=4, utilisation=0.5)):
+        for draws in ([0], np.arange(3)):
+            plain = with_draw(base_inputs(scenario, ds), draws)
+            fast = base_inputs_with_draw(scenario, dataset_spec(ds), draws)
+            assert list(fast) == list(plain)
+            for name, da in plain.items():
+                assert fast[name].identical(da) and fast[name].dtype == da.dtype, name
+                assert fast[name].values.flags.writeable == da.values.flags.writeable, name
+                assert set(fast[name].xindexes) == set(da.xindexes), name
+    plain = with_draw(base_inputs(Scenario.default(), ds), [0])
+    fast = model_inputs(Scenario.default(), ds)
+    assert list(fast) == list(plain) and all(fast[name].identical(plain[name]) for name in plain)

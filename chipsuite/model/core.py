@@ -38,8 +38,8 @@ from . import energy as energy_stage
 from . import sites as sites_stage
 from . import stockflow
 from . import supply as supply_stage
-from .inputs import (complete_inputs, dataset_spec, deal_volume, fleet_generations, model_inputs, parameter_spec,
-                     site_capacity, with_draw, with_fixed_parameters)
+from .inputs import (base_inputs_with_draw, complete_inputs, dataset_spec, deal_volume, fleet_generations, model_inputs,
+                     parameter_spec, site_capacity)
 
 __all__ = ["run_in_memory", "evaluate_model", "simulate_fleet", "formula_inputs_for", "annual", "OUTPUT_ATTRS", "ModelCache",
            "SUPPLIERS"]
@@ -914,9 +914,9 @@ class ModelCache:
         """:func:`model_inputs`, with unchanged inputs' samples reused."""
         from ..sampling import sample_inputs
 
-        spec = {**self._dataset_spec, **parameter_spec(scenario)}
         if draws == 1:  # as base_inputs, from the cached dataset part of the spec
-            return with_draw(with_fixed_parameters(scenario, {name: t[1] for name, t in spec.items()}), [0])
+            return base_inputs_with_draw(scenario, self._dataset_spec)
+        spec = {**self._dataset_spec, **parameter_spec(scenario)}
         triples = {name: tuple(np.asarray(t.values) for t in triple) for name, triple in spec.items()}
         stale = [name for name in spec if name not in self._samples or not all(
             np.array_equal(a, b, equal_nan=True) for a, b in zip(triples[name], self._samples[name][0]))]

@@ -149,6 +149,39 @@ def base_inputs(scenario: Scenario, ds):
     return with_fixed_parameters(scenario, {name: triple[1] for name, triple in spec.items()})
 
 
+def base_inputs_with_draw(scenario, spec, draws=(0,)):
+    """``with_draw(base_inputs(scenario, ds), draws)`` from ``spec``, the dataset part of the inputs'
+    ranges (:func:`dataset_spec`): the dataset values at their base, then every scenario parameter (those
+    with a range first, as :func:`base_inputs` orders them) built with its ``draw`` dim directly, without
+    a 0-d DataArray per parameter and its ``(low, base, high)`` triple (tested equal).
+    """
+    values = {}
+    for name, triple in spec.items():
+        if triple[1].attrs:  # as uncertain_inputs: no attrs (the cached spec has none)
+            for da in triple:
+                da.attrs = {}
+        values[name] = triple[1]
+    ranged, fixed = [], []
+    for name in PARAMETERS:
+        low, _, high = scenario.sampling_range(name)
+        (ranged if low < high else fixed).append(name)
+    parameters = {name: getattr(scenario, name) for name in ranged + fixed}
+    draw = xr.Coordinates({"draw": np.asarray(draws)})
+    out = with_draw(values, draws, draw)
+    for name, value in parameters.items():
+        out[name] = _draw_scalar(value, draw) if type(value) in (float, int) else _expand_draw(_scalar(value), draw)
+    return out
+
+
+def _draw_scalar(value, draw):
+    """``_expand_draw(_scalar(value), draw)`` for a float or int ``value``, built directly."""
+    data = np.asarray(value)
+    n = draw.sizes["draw"]
+    new = data[np.newaxis] if n == 1 else np.broadcast_to(data[np.newaxis], (n,))
+    return xr.DataArray(xr.Variable(("draw",), new), coords={"draw": draw.variables["draw"].copy(deep=False)},
+                        name=None, indexes=dict(draw.xindexes), fastpath=True)
+
+
 def with_fixed_parameters(scenario, values):
     """``values`` plus every scenario parameter it lacks, at the scenario's value (0-d DataArrays)."""
     values = dict(values)
@@ -206,13 +239,14 @@ def deal_volume(ds, position):
     return _bounded_path(ds.deal_volume, position, "tranche")
 
 
-def with_draw(values, draws):
+def with_draw(values, draws, draw=None):
     """``values`` with a ``draw`` dim of coordinates ``draws`` added where missing.
 
     As ``da.expand_dims(draw=draws)`` (tested equal: values, coords, attrs, writeability), with the
-    ``draw`` coordinate and its index built once for all inputs.
+    ``draw`` coordinate and its index built once for all inputs (``draw``: that ``xr.Coordinates``,
+    if built already).
     """
-    draw = xr.Coordinates({"draw": np.asarray(draws)})
+    draw = xr.Coordinates({"draw": np.asarray(draws)}) if draw is None else draw
     out = {}
     for name, da in values.items():
         if "draw" not in da.dims:
@@ -258,7 +292,7 @@ def model_inputs(scenario: Scenario, ds, draws=1, seed=0, **sampling):
     payment shares before and after delivery likewise.
     """
     if draws == 1:
-        return with_draw(base_inputs(scenario, ds), [0])
+        return base_inputs_with_draw(scenario, dataset_spec(ds))
     start, stop = sampling.get("draw_range") or (0, int(draws))
     return complete_inputs(scenario, _sampled_inputs(scenario, ds, int(draws), seed, **sampling),
                            np.arange(start, stop))
