@@ -524,7 +524,9 @@ def test_result_dataset_from_the_variables_indexes_equals_the_merge_built_one():
     out, stage = core._evaluate(values, ds)
     data = core._result_data(values, stage["fleet_out"], stage["site_capacity"], stage["inputs"], stage["results"])
     data.update(core.energy_stage.energy_results(values, ds, stage["inputs"], stage["results"]))
+    before = {name: dict(da.attrs) for name, da in data.items()}
     fast = core._dataset(data, ds)
+    assert all(data[name].attrs == attrs for name, attrs in before.items())  # units set on the Dataset's copies
     variables = {name: core._result_var(name, da) for name, da in data.items()}
     coords = {}
     for da in data.values():

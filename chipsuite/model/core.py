@@ -296,6 +296,19 @@ def _compute_fleet_layout(ds):
     return layout
 
 
+def _labeller(coords):
+    """``da(data, dims)``: ``data`` as a DataArray over ``dims`` with the dim coords of ``coords`` (an
+    ``xr.Coordinates``, built once), as ``xr.DataArray(data, coords, dims)`` would label it; the coordinate
+    Variables and indexes are shared by the DataArrays made (as xarray's arithmetic shares its operands')."""
+    variables, indexes = dict(coords.variables), dict(coords.xindexes)
+
+    def da(data, dims):
+        return xr.DataArray(xr.Variable(dims, data), coords={d: variables[d] for d in dims}, name=None,
+                            indexes={d: indexes[d] for d in dims}, fastpath=True)
+
+    return da
+
+
 def _raw(da, dims):
     """The numpy values of DataArray ``da`` laid out over ``dims`` (``da.transpose(*dims).values``)."""
     var = da.variable
@@ -502,13 +515,8 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     purchase_mix += stockflow.safe_divide(amd_units, amd_total)
     # every dim coordinate built (with its index) once, the Variables shared by the outputs (as xarray's
     # arithmetic shares its operands' coords); each output a DataArray of its Variable (no re-validation)
-    labels = xr.Coordinates({"draw": draws, "generation": gens, "quarter": quarters, "workload": workloads,
-                             "year": calendar, "mtia_generation": [gens[i] for i in mtia_pos]})
-    label_vars, label_indexes = dict(labels.variables), dict(labels.xindexes)
-
-    def _da(data, dims):
-        return xr.DataArray(xr.Variable(dims, data), coords={d: label_vars[d] for d in dims}, name=None,
-                            indexes={d: label_indexes[d] for d in dims}, fastpath=True)
+    _da = _labeller(xr.Coordinates({"draw": draws, "generation": gens, "quarter": quarters, "workload": workloads,
+                                    "year": calendar, "mtia_generation": [gens[i] for i in mtia_pos]}))
 
     dgq, dq, dwq = ("draw", "generation", "quarter"), ("draw", "quarter"), ("draw", "workload", "quarter")
 
@@ -598,8 +606,8 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
     other_left = np.clip(1.0 - mid_year[None, :] / p["pre2022_other_life_left"][:, None], 0.0, 1.0)
     share = p["pre2022_server_share"][:, None]
     pre2022 = p["pre2022_depreciation"][:, None] / QUARTERS_PER_YEAR * (share * server_left + (1 - share) * other_left)
-    cq = xr.Coordinates({"draw": draws, "quarter": ds.quarter.values})  # built once, shared below
-    d = xr.Coordinates({"draw": draws})
+    da = _labeller(xr.Coordinates({"draw": draws, "quarter": ds.quarter.values}))  # built once, shared below
+    dq = ("draw", "quarter")
     inputs = {name: fleet_out[name] for name in (
         "units_installed", "units_delivered", "h100e", "mtia_share_purchases_h100e", "replaced_nvidia_units",
         "nvidia_blend_unit_price_usd", "nvidia_blend_system_cost_usd", "facility_capacity_additions_mw",
@@ -608,18 +616,15 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
     inputs.update({
         "site_capacity_mw": (site_capacity(ds, values["site_capacity_position"]) if site_capacity_mw is None
                              else site_capacity_mw),
-        "non_ai_year_weight": xr.DataArray(np.clip((years - DEMAND_YEARS[0]) / (DEMAND_YEARS[-1] - DEMAND_YEARS[0]),
-                                                   0.0, 1.0), xr.Coordinates({"quarter": ds.quarter.values}), ("quarter",)),
-        "component_price_index": xr.DataArray(index, cq, ("draw", "quarter")),
-        "rearchitecture_window": xr.DataArray(((t >= pause0) & (t <= pause1)).astype(float),
-                                              xr.Coordinates({"quarter": ds.quarter.values}), ("quarter",)),
-        "first_quarter_of_year": xr.DataArray((np.asarray(ds.quarter.values, "datetime64[M]").astype(np.int64) % 12
-                                               == 0).astype(float), xr.Coordinates({"quarter": ds.quarter.values}),
-                                              ("quarter",)),
-        "pre2022_depreciation_usd": xr.DataArray(pre2022, cq, ("draw", "quarter")),
-        "it_annuity_factor": xr.DataArray(_annuity_factor(p["cost_of_capital"], p["useful_life"]), d, ("draw",)),
-        "facility_annuity_factor": xr.DataArray(_annuity_factor(p["cost_of_capital"], p["facility_life"]), d,
-                                                ("draw",)),
+        "non_ai_year_weight": da(np.clip((years - DEMAND_YEARS[0]) / (DEMAND_YEARS[-1] - DEMAND_YEARS[0]), 0.0, 1.0),
+                                 ("quarter",)),
+        "component_price_index": da(index, dq),
+        "rearchitecture_window": da(((t >= pause0) & (t <= pause1)).astype(float), ("quarter",)),
+        "first_quarter_of_year": da((np.asarray(ds.quarter.values, "datetime64[M]").astype(np.int64) % 12
+                                     == 0).astype(float), ("quarter",)),
+        "pre2022_depreciation_usd": da(pre2022, dq),
+        "it_annuity_factor": da(_annuity_factor(p["cost_of_capital"], p["useful_life"]), ("draw",)),
+        "facility_annuity_factor": da(_annuity_factor(p["cost_of_capital"], p["facility_life"]), ("draw",)),
         "quarters_per_year": QUARTERS_PER_YEAR,
         "hours_per_quarter": HOURS_PER_QUARTER,
         "useful_life_quarters": values["useful_life"] * QUARTERS_PER_YEAR,
@@ -736,7 +741,7 @@ def _dataset(data, ds):
     the dim coords of the first variable having each dim, and the label coords, built in one go."""
     variables, coords, indexes = {}, {}, {}
     for name, da in data.items():
-        variables[name] = _result_var(name, da)
+        variables[name] = _canonical_var(da.variable)
         if len(coords) < len(_DIM_ORDER):
             for dim, var in da.coords.variables.items():
                 if dim in da.dims and dim not in coords:
@@ -752,8 +757,28 @@ def _dataset(data, ds):
         labels["chip_vendor"] = xr.Variable("supplier", [SUPPLIERS[s][0] for s in suppliers])
         labels["sourcing"] = xr.Variable("supplier", [SUPPLIERS[s][1] for s in suppliers])
     if indexes.keys() == coords.keys():  # the variables' own indexes: none built again, no alignment
-        return xr.Dataset(variables, coords=xr.Coordinates({**coords, **labels}, indexes=indexes))
-    return xr.Dataset(variables, coords={**coords, **labels})  # plain variables: no alignment
+        out = xr.Dataset(variables, coords=xr.Coordinates({**coords, **labels}, indexes=indexes))
+    else:
+        out = xr.Dataset(variables, coords={**coords, **labels})  # plain variables: no alignment
+    # the Dataset holds shallow copies of the Variables (attrs dicts copied): units and long_name set on
+    # those, as _result_var would set them on new Variables (tested equal), the sources left unchanged
+    own = out.variables
+    if any(own[name] is var for name, var in variables.items()):  # an xarray that did not copy them
+        return xr.Dataset({name: _result_var(name, da) for name, da in data.items()}, coords=out.coords)
+    for name in variables:
+        if name in OUTPUT_ATTRS:
+            attrs = own[name].attrs
+            attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
+    return out
+
+
+def _canonical_var(var):
+    """Variable ``var`` in the canonical dim order (itself if it is so ordered already)."""
+    order = [d for d in _DIM_ORDER if d in var.dims]
+    order += [d for d in var.dims if d not in order]
+    if list(var.dims) != order:
+        return xr.Variable(order, np.transpose(var.data, [var.dims.index(d) for d in order]), var.attrs)
+    return var
 
 
 def _vendor_labels(ds, generations):
