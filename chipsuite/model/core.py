@@ -710,13 +710,14 @@ _RESULT_FORMULA_INPUTS = ("component_price_index", "pre2022_depreciation_usd")
 
 
 def _system_cost(values):
-    """``unit_price_usd + system_share_usd`` [USD]: on the raw arrays when both have the same dims and
-    dim coords (as the model's inputs do; the result as xarray's sum: no attrs, the first's coords),
-    else through xarray's aligning sum."""
+    """``unit_price_usd + system_share_usd`` [USD]: on the raw arrays when both have no attrs, the same
+    dims and equal coords (as the base inputs do; the result as xarray's sum: no attrs, the first's
+    coords), else through xarray's aligning sum (which also merges attrs, as sampled inputs have)."""
     a, b = values["unit_price_usd"], values["system_share_usd"]
     ca, cb = a.coords.variables, b.coords.variables
-    if a.dims == b.dims and a.shape == b.shape and set(ca) == set(cb) == set(a.dims) and \
-            a.xindexes.keys() == ca.keys() and all(_same_variable(ca[d], cb[d]) for d in a.dims):
+    if not a.attrs and not b.attrs and a.dims == b.dims and a.shape == b.shape and ca.keys() == cb.keys() and \
+            set(a.xindexes) == set(a.dims) and \
+            all(ca[c] is cb[c] or (_same_variable(ca[c], cb[c]) and ca[c].attrs == cb[c].attrs) for c in ca):
         return xr.DataArray(xr.Variable(a.dims, a.variable.values + b.variable.values), coords=dict(ca), name=None,
                             indexes=dict(a.xindexes), fastpath=True)
     return a + b
