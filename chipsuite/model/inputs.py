@@ -168,18 +168,21 @@ def base_inputs_with_draw(scenario, spec, draws=(0,)):
     parameters = {name: getattr(scenario, name) for name in ranged + fixed}
     draw = xr.Coordinates({"draw": np.asarray(draws)})
     out = with_draw(values, draws, draw)
+    shared = draw.variables["draw"].copy(deep=False)  # one draw coordinate for the parameters (as arithmetic shares)
     for name, value in parameters.items():
-        out[name] = _draw_scalar(value, draw) if type(value) in (float, int) else _expand_draw(_scalar(value), draw)
+        out[name] = (_draw_scalar(value, shared, draw.xindexes["draw"]) if type(value) in (float, int)
+                     else _expand_draw(_scalar(value), draw))
     return out
 
 
-def _draw_scalar(value, draw):
-    """``_expand_draw(_scalar(value), draw)`` for a float or int ``value``, built directly."""
+def _draw_scalar(value, draw_var, draw_index):
+    """``_expand_draw(_scalar(value), draw)`` for a float or int ``value``, built directly over the ``draw``
+    coordinate Variable ``draw_var`` (and its index)."""
     data = np.asarray(value)
-    n = draw.sizes["draw"]
+    n = draw_var.shape[0]
     new = data[np.newaxis] if n == 1 else np.broadcast_to(data[np.newaxis], (n,))
-    return xr.DataArray(xr.Variable(("draw",), new), coords={"draw": draw.variables["draw"].copy(deep=False)},
-                        name=None, indexes=dict(draw.xindexes), fastpath=True)
+    return xr.DataArray(xr.Variable(("draw",), new), coords={"draw": draw_var}, name=None,
+                        indexes={"draw": draw_index}, fastpath=True)
 
 
 def with_fixed_parameters(scenario, values):
