@@ -528,16 +528,22 @@ def _raw_layout(inputs, names):
         except ValueError:
             return None
     dims = _fast_dims(aligned.values())
-    sizes = {d: max(da.sizes.get(d, 1) for da in aligned.values()) for d in dims}
+    variables = {name: da.variable for name, da in aligned.items()}  # dims and shape read from these once
+    sizes = {d: 1 for d in dims}
+    for var in variables.values():
+        for d, n in zip(var.dims, var.shape):
+            sizes[d] = max(sizes[d], n)
     raw, coord_names, dimsets = {}, {}, {}
     for name, da in aligned.items():
-        dimsets[name] = set(da.dims)
-        own = [d for d in dims if d in da.dims]
-        values = da.variable.values
-        if list(da.dims) != own:
-            values = np.transpose(values, [da.dims.index(d) for d in own])
+        var = variables[name]
+        var_dims = var.dims
+        dimsets[name] = set(var_dims)
+        own = [d for d in dims if d in dimsets[name]]
+        values = var.values
+        if list(var_dims) != own:
+            values = np.transpose(values, [var_dims.index(d) for d in own])
         values = np.ascontiguousarray(values, dtype=np.float64)  # no copy if already laid out so
-        raw[name] = values[tuple(slice(None) if d in da.dims else np.newaxis for d in dims)]
+        raw[name] = values[tuple(slice(None) if d in dimsets[name] else np.newaxis for d in dims)]
         coord_names[name] = dict(da.coords.variables)
     for name in scalars:
         dimsets[name] = set()
@@ -551,7 +557,8 @@ def _same_indexes(arrays):
     equal = set()  # (id, id) of index pairs found equal (the arrays share few index objects)
     for da in arrays:
         indexes = da.xindexes
-        for dim, size in da.sizes.items():
+        var = da.variable
+        for dim, size in zip(var.dims, var.shape):
             index = indexes.get(dim)
             if dim not in first_size:
                 first_size[dim], first_index[dim] = size, index
