@@ -1003,7 +1003,8 @@ class ModelCache:
         update.update(energy_stage.energy_results(values, self._ds, inputs, results))
         variables = {name: self._out.variables[name] for name in self._out.data_vars}
         variables.update({name: _result_var(name, da) for name, da in update.items()})
-        out = xr.Dataset(variables, coords=self._out.coords)
+        coords = self._out.coords  # as a standalone Coordinates with its indexes: none rebuilt, no alignment
+        out = xr.Dataset(variables, coords=xr.Coordinates(dict(coords.variables), indexes=dict(self._out.xindexes)))
         stage["inputs"], stage["results"] = inputs, results
         self._values = {**self._values, **{name: values[name] for name in _RESULT_INPUTS}}
         return out
