@@ -560,3 +560,27 @@ def test_base_inputs_with_draw_equal_the_expanded_base_inputs():
     plain = with_draw(base_inputs(Scenario.default(), ds), [0])
     fast = model_inputs(Scenario.default(), ds)
     assert list(fast) == list(plain) and all(fast[name].identical(plain[name]) for name in plain)
+
+
+def test_dim_coords_equal_coordinates_built_from_values():
+    import xarray as xr
+
+    from chipsuite.model.inputs import _MAX_CACHED_SIZE, dim_coords
+
+    dims = {"draw": np.arange(3), "generation": ["h100", "b200"], "site": np.array(["a", "b"], dtype=object),
+            "quarter": np.array(["2022-01-01", "2022-04-01"], "datetime64[ns]"), "year": np.arange(2022, 2025)}
+    for _ in range(2):  # built, then from the cached indexes
+        variables, indexes = dim_coords(**dims)
+        plain = xr.Coordinates(dims)
+        assert xr.Coordinates(variables, indexes=indexes).equals(plain)
+        for dim in dims:
+            assert variables[dim].identical(plain.variables[dim]) and variables[dim].dtype == plain.variables[dim].dtype
+            assert type(variables[dim]) is type(plain.variables[dim]) and indexes[dim].equals(plain.xindexes[dim])
+    again, indexes_again = dim_coords(**dims)
+    assert all(indexes_again[d] is indexes[d] for d in dims)  # one (immutable) index per distinct labels
+    assert all(again[d] is not variables[d] for d in dims)  # new coordinate Variables each call
+    again["draw"].attrs["note"] = 1
+    assert "note" not in dim_coords(**dims)[0]["draw"].attrs
+    assert dim_coords(quarter=dims["quarter"][::-1])[1]["quarter"] is not indexes["quarter"]  # other labels
+    long = np.arange(_MAX_CACHED_SIZE + 1)
+    assert dim_coords(draw=long)[1]["draw"] is not dim_coords(draw=long)[1]["draw"]  # not kept

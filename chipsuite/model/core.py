@@ -38,8 +38,8 @@ from . import energy as energy_stage
 from . import sites as sites_stage
 from . import stockflow
 from . import supply as supply_stage
-from .inputs import (base_inputs_with_draw, complete_inputs, dataset_spec, deal_volume, fleet_generations, model_inputs,
-                     parameter_spec, site_capacity)
+from .inputs import (base_inputs_with_draw, complete_inputs, dataset_spec, deal_volume, dim_coords, fleet_generations,
+                     model_inputs, parameter_spec, site_capacity)
 
 __all__ = ["run_in_memory", "evaluate_model", "simulate_fleet", "formula_inputs_for", "annual", "OUTPUT_ATTRS", "ModelCache",
            "SUPPLIERS"]
@@ -297,10 +297,11 @@ def _compute_fleet_layout(ds):
 
 
 def _labeller(coords):
-    """``da(data, dims)``: ``data`` as a DataArray over ``dims`` with the dim coords of ``coords`` (an
-    ``xr.Coordinates``, built once), as ``xr.DataArray(data, coords, dims)`` would label it; the coordinate
-    Variables and indexes are shared by the DataArrays made (as xarray's arithmetic shares its operands')."""
-    variables, indexes = dict(coords.variables), dict(coords.xindexes)
+    """``da(data, dims)``: ``data`` as a DataArray over ``dims`` with the dim coords of ``coords``
+    (``(variables, indexes)`` of :func:`dim_coords`, built once), as ``xr.DataArray(data, coords, dims)``
+    would label it; the coordinate Variables and indexes are shared by the DataArrays made (as xarray's
+    arithmetic shares its operands')."""
+    variables, indexes = coords
 
     def da(data, dims):
         return xr.DataArray(xr.Variable(dims, data), coords={d: variables[d] for d in dims}, name=None,
@@ -515,8 +516,8 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     purchase_mix += stockflow.safe_divide(amd_units, amd_total)
     # every dim coordinate built (with its index) once, the Variables shared by the outputs (as xarray's
     # arithmetic shares its operands' coords); each output a DataArray of its Variable (no re-validation)
-    _da = _labeller(xr.Coordinates({"draw": draws, "generation": gens, "quarter": quarters, "workload": workloads,
-                                    "year": calendar, "mtia_generation": [gens[i] for i in mtia_pos]}))
+    _da = _labeller(dim_coords(draw=draws, generation=gens, quarter=quarters, workload=workloads, year=calendar,
+                               mtia_generation=[gens[i] for i in mtia_pos]))
 
     dgq, dq, dwq = ("draw", "generation", "quarter"), ("draw", "quarter"), ("draw", "workload", "quarter")
 
@@ -606,7 +607,7 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
     other_left = np.clip(1.0 - mid_year[None, :] / p["pre2022_other_life_left"][:, None], 0.0, 1.0)
     share = p["pre2022_server_share"][:, None]
     pre2022 = p["pre2022_depreciation"][:, None] / QUARTERS_PER_YEAR * (share * server_left + (1 - share) * other_left)
-    da = _labeller(xr.Coordinates({"draw": draws, "quarter": ds.quarter.values}))  # built once, shared below
+    da = _labeller(dim_coords(draw=draws, quarter=ds.quarter.values))  # built once, shared below
     dq = ("draw", "quarter")
     inputs = {name: fleet_out[name] for name in (
         "units_installed", "units_delivered", "h100e", "mtia_share_purchases_h100e", "replaced_nvidia_units",
@@ -669,8 +670,7 @@ def supplier_view(results, fleet_out=None):
     and the shares of the first two. ``results``: formula results with (draw, quarter) dims."""
     first = results[_SUPPLIER_PARTS["supplier_h100e"][0]]
     dims = ("draw", "supplier", "quarter")
-    coords = xr.Coordinates({"draw": first.draw.values, "supplier": list(SUPPLIERS), "quarter": first.quarter.values})
-    coord_vars, indexes = dict(coords.variables), dict(coords.xindexes)
+    coord_vars, indexes = dim_coords(draw=first.draw.values, supplier=list(SUPPLIERS), quarter=first.quarter.values)
 
     def labelled(data):  # as xr.DataArray(data, coords, dims), the coords shared by the outputs
         return xr.DataArray(xr.Variable(dims, data), coords=dict(coord_vars), name=None, indexes=dict(indexes),

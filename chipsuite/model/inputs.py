@@ -166,7 +166,7 @@ def base_inputs_with_draw(scenario, spec, draws=(0,)):
         low, _, high = scenario.sampling_range(name)
         (ranged if low < high else fixed).append(name)
     parameters = {name: getattr(scenario, name) for name in ranged + fixed}
-    draw = xr.Coordinates({"draw": np.asarray(draws)})
+    draw = xr.Coordinates(*dim_coords(draw=np.asarray(draws)))
     out = with_draw(values, draws, draw)
     shared = draw.variables["draw"].copy(deep=False)  # one draw coordinate for the parameters (as arithmetic shares)
     for name, value in parameters.items():
@@ -271,6 +271,38 @@ def _expand_draw(da, draw):
     coords.update({c: v.copy(deep=False) for c, v in da.coords.variables.items()})
     return xr.DataArray(variable, coords=coords, name=da.name, indexes={**draw.xindexes, **da.xindexes},
                         fastpath=True)
+
+
+#: indexes of dim coordinates by (dim, dtype, shape, values): pandas indexes are immutable and xarray shares
+#: them between copies, so one index serves every run with the same labels (coordinate Variables stay per call)
+_INDEX_CACHE = {}
+_MAX_INDEXES = 64
+_MAX_CACHED_SIZE = 4096  # longer coordinates (large draw chunks) get their index built each time
+
+
+def dim_coords(**dims):
+    """``(variables, indexes)`` of ``xr.Coordinates(dims)`` (dim -> values): new coordinate Variables over
+    indexes built once per distinct labels (tested identical to the Coordinates built from the values)."""
+    variables, indexes = {}, {}
+    for dim, values in dims.items():
+        arr = np.asarray(values)
+        key = None
+        if arr.ndim == 1 and arr.size <= _MAX_CACHED_SIZE and arr.dtype.kind in "iufMUSO":
+            labels = tuple(arr.tolist()) if arr.dtype.kind == "O" else arr.tobytes()
+            key = (dim, arr.dtype.str, arr.shape, labels)
+        index = _INDEX_CACHE.get(key) if key is not None else None
+        if index is None:
+            built = xr.Coordinates({dim: values})
+            index = built.xindexes[dim]
+            variables[dim] = built.variables[dim]
+            if key is not None:
+                if len(_INDEX_CACHE) >= _MAX_INDEXES:
+                    _INDEX_CACHE.clear()
+                _INDEX_CACHE[key] = index
+        else:
+            variables.update(index.create_variables())
+        indexes[dim] = index
+    return variables, indexes
 
 
 def _scalar(value):
