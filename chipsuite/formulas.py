@@ -739,30 +739,32 @@ def _weighted_sum(text, env, axis, out):
     return True
 
 
-def _evaluate_numexpr_fast(inputs, formulas):
-    """Evaluate ``formulas`` (Formula objects, in order) with numexpr on raw, draw-last arrays.
+#: shape plans of the fast path by (formulas, dims, input shapes and dims): what _shape_plan returns
+_SHAPE_PLANS = {}
+_MAX_SHAPE_PLANS = 32
 
-    ``inputs`` holds every name the formulas read that they do not produce themselves. Returns
-    ``{name: DataArray}`` like :func:`evaluate_formulas`, or None when the fast path does not apply.
-    """
-    import numexpr
-    import xarray as xr
 
-    produced, needed = set(), []
-    for f in formulas:
-        for n in sorted(f.inputs - produced):
-            if n not in needed:
-                needed.append(n)
-        produced.add(f.name)
-    layout = _raw_layout(inputs, needed)
-    if layout is None:
-        return None
-    dims, sizes, raw, scalars, coord_names, dimsets = layout
-    shapes = {n: a.shape for n, a in raw.items()}
-    shapes.update({n: (1,) * len(dims) for n in scalars})
+def _shape_plan(formulas, dims, sizes, shapes, dimsets):
+    """``(plan, shapes, dimsets, scratch_cells)`` of ``formulas`` on inputs of ``shapes`` and ``dimsets``
+    (raw layout over ``dims``): per formula its sum axis, output shape and dims, and the scratch size;
+    None when the fast path does not apply. Depends on the layout alone, so it is kept per layout
+    (the formulas themselves held with it, so their ids stay theirs)."""
+    key = (tuple(id(f) for f in formulas), tuple(dims),
+           tuple((n, shapes[n], tuple(sorted(dimsets[n]))) for n in sorted(shapes)))
+    hit = _SHAPE_PLANS.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], formulas)):
+        return hit[1]
+    value = _compute_shape_plan(formulas, dims, sizes, dict(shapes), {n: set(d) for n, d in dimsets.items()})
+    if len(_SHAPE_PLANS) >= _MAX_SHAPE_PLANS:
+        _SHAPE_PLANS.clear()
+    _SHAPE_PLANS[key] = (list(formulas), value)
+    return value
+
+
+def _compute_shape_plan(formulas, dims, sizes, shapes, dimsets):
+    """:func:`_shape_plan`, computed (``shapes`` and ``dimsets`` are filled in)."""
     plan = []
     scratch_cells = 0
-    equal_coords = set()  # coord Variable pairs found equal by _merged_coords (all alive in coord_names)
     for f in formulas:
         shape = np.broadcast_shapes(*(shapes[n] for n in f._compiled.names)) if f._compiled.names \
             else (1,) * len(dims)
@@ -798,12 +800,45 @@ def _evaluate_numexpr_fast(inputs, formulas):
             scratch_cells = max(scratch_cells, int(np.prod(shape)))  # the expression is evaluated there
             shape = np.broadcast_shapes(shape, *(shapes[n] for n in f.year_end))
         shapes[f.name] = shape
+        plan.append((f, axis))
+    names = [f.name for f, _ in plan]
+    return (plan, {n: shapes[n] for n in names}, {n: frozenset(dimsets[n]) for n in names}, scratch_cells)
+
+
+def _evaluate_numexpr_fast(inputs, formulas):
+    """Evaluate ``formulas`` (Formula objects, in order) with numexpr on raw, draw-last arrays.
+
+    ``inputs`` holds every name the formulas read that they do not produce themselves. Returns
+    ``{name: DataArray}`` like :func:`evaluate_formulas`, or None when the fast path does not apply.
+    """
+    import numexpr
+    import xarray as xr
+
+    produced, needed = set(), []
+    for f in formulas:
+        for n in sorted(f.inputs - produced):
+            if n not in needed:
+                needed.append(n)
+        produced.add(f.name)
+    layout = _raw_layout(inputs, needed)
+    if layout is None:
+        return None
+    dims, sizes, raw, scalars, coord_names, dimsets = layout
+    shapes = {n: a.shape for n, a in raw.items()}
+    shapes.update({n: (1,) * len(dims) for n in scalars})
+    shape_plan = _shape_plan(formulas, dims, sizes, shapes, dimsets)
+    if shape_plan is None:
+        return None
+    plan, formula_shapes, formula_dimsets, scratch_cells = shape_plan
+    shapes.update(formula_shapes)
+    dimsets.update({name: set(d) for name, d in formula_dimsets.items()})
+    equal_coords = set()  # coord Variable pairs found equal by _merged_coords (all alive in coord_names)
+    for f, _ in plan:
         coord_names[f.name] = _merged_coords([coord_names.get(n, {}) for n in sorted(f._compiled.names)]
                                              + [coord_names.get(f.depreciation_life, {})]
                                              + [coord_names.get(n, {}) for n in (f.paid_over or ())]
                                              + [coord_names.get(n, {}) for n in (f.year_end or ())],
                                              dimsets[f.name], equal_coords)
-        plan.append((f, axis))
 
     outputs = {f.name: np.empty(shapes[f.name]) for f, _ in plan}
     scratch = np.empty(scratch_cells)  # one buffer for the terms of every sum, reused

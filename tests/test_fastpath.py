@@ -584,3 +584,22 @@ def test_dim_coords_equal_coordinates_built_from_values():
     assert dim_coords(quarter=dims["quarter"][::-1])[1]["quarter"] is not indexes["quarter"]  # other labels
     long = np.arange(_MAX_CACHED_SIZE + 1)
     assert dim_coords(draw=long)[1]["draw"] is not dim_coords(draw=long)[1]["draw"]  # not kept
+
+
+def test_formula_shape_plans_are_kept_per_layout():
+    from chipsuite import formulas
+
+    ds = load_dataset()
+    formulas._SHAPE_PLANS.clear()
+    results = {}
+    for draws in (1, 3, 1):
+        values = model_inputs(Scenario.default(), ds, draws=draws, seed=4)
+        inputs = formula_inputs_for(values, simulate_fleet(values, ds), ds)
+        fast = formulas.evaluate_formulas(inputs)
+        results.setdefault(draws, []).append(fast)
+    assert len(formulas._SHAPE_PLANS) == 2  # one per layout (1 and 3 draws), the second 1-draw run reused its plan
+    formulas._SHAPE_PLANS.clear()
+    fresh = formulas.evaluate_formulas(inputs)  # 1 draw, the plan computed anew
+    assert all(fresh[name].identical(results[1][-1][name]) for name in fresh)
+    first, again = results[1]
+    assert all(first[name].identical(again[name]) for name in first)
