@@ -340,7 +340,7 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
     layout = _fleet_layout(ds)
     gens, quarters, t, workloads = layout["gens"], layout["quarters"], layout["t"], layout["workloads"]
     nq = quarters.size
-    draws = values["site_capacity_position"].draw.values
+    draws = values["site_capacity_position"]["draw"].values
     nd = draws.size
     vendor, eligible = layout["vendor"], layout["eligible"]
     mtia_pos, legacy_pos, nv_pos = layout["mtia_pos"], layout["legacy_pos"], layout["nv_pos"]
@@ -500,8 +500,8 @@ def simulate_fleet(values, ds, site_capacity_mw=None):
 
     # --- 5. sites: owned capacity is paid ``facility_capex_lead`` quarters early; the leased share of
     # rest_of_fleet additions and the joint venture's share of Hyperion are built by others
-    capacity = site_capacity_mw.transpose("draw", "site", "quarter").values
-    site_ids = site_capacity_mw.site.values
+    capacity = _raw(site_capacity_mw, ("draw", "site", "quarter"))
+    site_ids = site_capacity_mw["site"].values
     owned_mw = sites_stage.owned_capacity_mw(capacity, site_ids == "rest_of_fleet",
                                              p["rest_of_fleet_leased_share"][:, None],
                                              layout["lease_start"])
