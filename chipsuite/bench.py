@@ -218,10 +218,6 @@ def plain_xarray_formulas(x):
     # --- energy, electricity cost, emissions
     o["energy_mwh"] = o["site_it_power_mw"] * x["pue"] * x["hours_per_quarter"]
     o["electricity_cost_usd"] = o["energy_mwh"] * x["electricity_price_usd_per_mwh"]
-    o["carbon_intensity_effective_gco2_per_kwh"] = (
-        (1 - x["supply_share_gas"] - x["supply_share_nuclear"]) * x["carbon_intensity_gco2_per_kwh"]
-        + x["supply_share_gas"] * x["gas_carbon_intensity"] + x["supply_share_nuclear"] * x["nuclear_carbon_intensity"])
-    o["emissions_tco2"] = o["energy_mwh"] * o["carbon_intensity_effective_gco2_per_kwh"] / 1e3
     # --- prices
     o["nvidia_effective_price_factor"] = 1 - np.minimum(x["bargaining_elasticity"] * x["mtia_share_purchases_h100e"],
                                                         x["bargaining_cap"])
