@@ -561,7 +561,7 @@ def bench_controls(changes, explorers=None, seed=0):
             else getattr(widgets, cls_name)()
         app.chart_spec()
         first_ms = (time.perf_counter() - start) * 1e3
-        # 3 x as many candidates: values the scenario refuses (gas + nuclear share above 1) are skipped
+        # 3 x as many candidates: values the scenario refuses (a pair of shares above 1) are skipped
         plans = {name: control_values(c, name, 3 * changes + 1, app.values.get(name))
                  for name, c in app.CONTROLS.items()}
         default_view = app.values.get(app.VIEW)
