@@ -218,10 +218,6 @@ def plain_xarray_formulas(x):
     # --- energy, electricity cost, emissions
     o["energy_mwh"] = o["site_it_power_mw"] * x["pue"] * x["hours_per_quarter"]
     o["electricity_cost_usd"] = o["energy_mwh"] * x["electricity_price_usd_per_mwh"]
-    o["carbon_intensity_effective_gco2_per_kwh"] = (
-        (1 - x["supply_share_gas"] - x["supply_share_nuclear"]) * x["carbon_intensity_gco2_per_kwh"]
-        + x["supply_share_gas"] * x["gas_carbon_intensity"] + x["supply_share_nuclear"] * x["nuclear_carbon_intensity"])
-    o["emissions_tco2"] = o["energy_mwh"] * o["carbon_intensity_effective_gco2_per_kwh"] / 1e3
     # --- prices
     o["nvidia_effective_price_factor"] = 1 - np.minimum(x["bargaining_elasticity"] * x["mtia_share_purchases_h100e"],
                                                         x["bargaining_cap"])
@@ -565,7 +561,7 @@ def bench_controls(changes, explorers=None, seed=0):
             else getattr(widgets, cls_name)()
         app.chart_spec()
         first_ms = (time.perf_counter() - start) * 1e3
-        # 3 x as many candidates: values the scenario refuses (gas + nuclear share above 1) are skipped
+        # 3 x as many candidates: values the scenario refuses (a pair of shares above 1) are skipped
         plans = {name: control_values(c, name, 3 * changes + 1, app.values.get(name))
                  for name, c in app.CONTROLS.items()}
         default_view = app.values.get(app.VIEW)

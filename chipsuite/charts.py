@@ -73,7 +73,7 @@ __all__ = [
     "fleet_power_chart",
     "energy_annual_frame",
     "energy_annual_chart",
-    "emissions_mix_chart",
+    "emissions_delay_chart",
     "fan_frame",
     "fan_chart",
     "fan_spec",
@@ -1113,25 +1113,24 @@ def _energy_annual_build(frames, case):
     return alt.hconcat(*panels, title=_title("Electricity, cost and emissions by site", case))
 
 
-def emissions_mix_chart(frame, gas_pct, nuclear_pct, case="supply-mix grid, other inputs as set"):
-    """Annual emissions by site, with two selects (bound params) over the supply mixes of ``frame``.
+def emissions_delay_chart(frame, delay_quarters, what="the dated supply",
+                          case="delay grid, other inputs as set"):
+    """Annual emissions by site, with a select (bound param) over the supply delays of ``frame``.
 
-    ``frame``: ``year``, ``site``, ``gas_pct``, ``nuclear_pct`` [%], ``emissions_mtco2``
-    [MtCO2 per year] (see :func:`chipsuite.widgets.supply_mix_grid_frame`). Works in a static page.
+    ``frame``: ``year``, ``site``, ``delay_quarters`` [quarters], ``emissions_mtco2`` [MtCO2 per
+    year] (see :func:`chipsuite.widgets.delay_emissions_grid_frame`); ``what``: what the delay moves
+    (for the select's label). Works in a static page.
     """
-    gas_options = sorted(float(p) for p in frame["gas_pct"].unique())
-    nuclear_options = sorted(float(p) for p in frame["nuclear_pct"].unique())
-    gas = alt.param(name="gas_pct", value=float(gas_pct),
-                    bind=alt.binding_select(options=gas_options, name="electricity from dedicated gas [%] "))
-    nuclear = alt.param(name="nuclear_pct", value=float(nuclear_pct),
-                        bind=alt.binding_select(options=nuclear_options, name="from contracted nuclear [%] "))
-    return alt.Chart(frame, title=_title("Emissions by site for a chosen supply mix", case),
+    options = sorted(float(d) for d in frame["delay_quarters"].unique())
+    delay = alt.param(name="delay_quarters", value=float(delay_quarters),
+                      bind=alt.binding_select(options=options, name=f"{what} starts late by [quarters] "))
+    return alt.Chart(frame, title=_title("Emissions by site (AI load, location-based) for a supply delay", case),
                      width=WIDTH, height=HEIGHT).mark_bar().encode(
         x=alt.X("year:O", title="Year"),
         y=alt.Y("emissions_mtco2:Q", stack="zero", title="Emissions [MtCO2 per year]"),
         color=alt.Color("site:N", title="Site", sort=list(SITE_LABELS.values())),
         tooltip=["year:O", "site:N", alt.Tooltip("emissions_mtco2:Q", format=",.2f", title="MtCO2")],
-    ).add_params(gas, nuclear).transform_filter((alt.datum.gas_pct == gas) & (alt.datum.nuclear_pct == nuclear))
+    ).add_params(delay).transform_filter(alt.datum.delay_quarters == delay)
 
 
 # --------------------------------------------------------------------------- uncertainty

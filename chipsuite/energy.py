@@ -9,13 +9,17 @@ source of each equation). Each accepts scalars, numpy arrays or xarray DataArray
 241065.0
 >>> emissions_tco2(energy_mwh=1000, carbon_intensity_gco2_per_kwh=392)
 392.0
+
+Emissions of a run come from the energy stage (:mod:`chipsuite.model.energy`): the dated supply
+contracts per site and quarter, grid electricity for the rest; :func:`emissions_tco2` is the unit
+conversion it applies.
 """
 
 from .formulas import FORMULAS
 from .quarters import HOURS_PER_QUARTER
 
 __all__ = ["it_power_mw", "provisioned_it_power_mw", "facility_power_mw", "energy_mwh", "electricity_cost_usd",
-           "supply_mix_carbon_intensity", "emissions_tco2"]
+           "emissions_tco2"]
 
 
 def provisioned_it_power_mw(units_installed, tdp_w, system_power_overhead, engine="numpy"):
@@ -53,17 +57,6 @@ def electricity_cost_usd(energy_mwh, electricity_price_usd_per_mwh, engine="nump
         dict(energy_mwh=energy_mwh, electricity_price_usd_per_mwh=electricity_price_usd_per_mwh), engine)
 
 
-def supply_mix_carbon_intensity(carbon_intensity_gco2_per_kwh, supply_share_gas, supply_share_nuclear,
-                                gas_carbon_intensity, nuclear_carbon_intensity, engine="numpy"):
-    """Carbon intensity of grid + dedicated gas + contracted nuclear supply. [gCO2/kWh]"""
-    return FORMULAS["carbon_intensity_effective_gco2_per_kwh"].evaluate(
-        dict(carbon_intensity_gco2_per_kwh=carbon_intensity_gco2_per_kwh, supply_share_gas=supply_share_gas,
-             supply_share_nuclear=supply_share_nuclear, gas_carbon_intensity=gas_carbon_intensity,
-             nuclear_carbon_intensity=nuclear_carbon_intensity), engine)
-
-
-def emissions_tco2(energy_mwh, carbon_intensity_gco2_per_kwh, engine="numpy"):
+def emissions_tco2(energy_mwh, carbon_intensity_gco2_per_kwh):
     """CO2 from electricity: energy [MWh] x intensity [gCO2/kWh = kgCO2/MWh] / 1e3. [tCO2]"""
-    return FORMULAS["emissions_tco2"].evaluate(
-        dict(energy_mwh=energy_mwh, carbon_intensity_effective_gco2_per_kwh=carbon_intensity_gco2_per_kwh),
-        engine)
+    return energy_mwh * carbon_intensity_gco2_per_kwh / 1e3

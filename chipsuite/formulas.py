@@ -200,12 +200,7 @@ _FORMULA_LIST = [
     # --- energy, electricity cost, emissions
     _F("energy_mwh", "site_it_power_mw * pue * hours_per_quarter", "MWh", "facility electricity use"),
     _F("electricity_cost_usd", "energy_mwh * electricity_price_usd_per_mwh", "USD", "electricity cost"),
-    _F("carbon_intensity_effective_gco2_per_kwh",
-       "(1 - supply_share_gas - supply_share_nuclear) * carbon_intensity_gco2_per_kwh"
-       " + supply_share_gas * gas_carbon_intensity + supply_share_nuclear * nuclear_carbon_intensity",
-       "gCO2/kWh", "carbon intensity of the supply mix"),
-    _F("emissions_tco2", "energy_mwh * carbon_intensity_effective_gco2_per_kwh / 1e3", "tCO2",
-       "CO2 emissions from electricity (location-based, supply mix)"),
+    # (emissions: the energy stage, chipsuite.model.energy, from the dated supply contracts)
     # --- prices: bargaining applies once, to Nvidia's chip price (dataset prices are list-level)
     _F("nvidia_effective_price_factor",
        "1 - minimum(bargaining_elasticity * mtia_share_purchases_h100e, bargaining_cap)", "1",

@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 from .schema import BOUNDS, KINDS, TABLES, UNITS, DataError, read_table
 
-__all__ = ["PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff", "assumptions_path",
+__all__ = ["PARAMETERS", "REMOVED_PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff", "assumptions_path",
            "check_assumption_rows", "check_seed", "read_assumptions", "NamedScenario", "NamedScenarioError",
            "scenarios_path", "read_named_scenario", "named_scenarios", "load_named"]
 
@@ -191,10 +191,6 @@ PARAMETERS = {p.name: p for p in [
     _P("initial_a100_units", "units", 0, 1e7, "A100-class units installed at 2022Q1"),
     # energy and emissions
     _P("utilisation", "1", 0.01, 1, "average power draw as a fraction of TDP"),
-    _P("supply_share_gas", "1", 0, 1, "share of electricity from dedicated gas"),
-    _P("supply_share_nuclear", "1", 0, 1, "share of electricity from contracted nuclear"),
-    _P("gas_carbon_intensity", "gCO2/kWh", 0, 2000, "emissions of gas generation"),
-    _P("nuclear_carbon_intensity", "gCO2/kWh", 0, 200, "life-cycle emissions of nuclear"),
     # energy stage (chipsuite.model.energy): dated contracts, whole-fleet electricity, power-constrained build
     _P("capacity_factor_nuclear", "1", 0, 1, "energy of a contracted nuclear MW as a share of its nameplate"),
     _P("capacity_factor_solar", "1", 0, 1, "energy of a contracted solar MW as a share of its nameplate"),
@@ -218,6 +214,8 @@ PARAMETERS = {p.name: p for p in [
     _P("prometheus_power_delay_quarters", "quarters", 0, 16, "delay of Prometheus' dedicated power (Socrates gas)"),
     _P("hyperion_power_delay_quarters", "quarters", 0, 16, "delay of Hyperion's dedicated power (Entergy gas plants)"),
     _P("el_paso_power_delay_quarters", "quarters", 0, 16, "delay of El Paso's dedicated power (McCloud gas)"),
+    _P("nuclear_contract_delay_quarters", "quarters", 0, 16,
+       "delay of every nuclear supply contract (energy_contracts.csv) from its announced start"),
     # costs
     _P("component_price_rise_2026", "1", 0, 3,
        "rise of server, memory and network prices over 2026 (relative to 2025; linear ramp, then held)"),
@@ -250,6 +248,29 @@ PARAMETERS = {p.name: p for p in [
     _P("pre2022_other_life_left", "years", 1, 60,
        "years until buildings and other assets bought before 2022 are fully depreciated"),
 ]}
+
+#: parameters of earlier versions that were removed, with what replaced them (named in the error a
+#: scenario, a named-scenario file or an assumptions table that still uses them gets)
+REMOVED_PARAMETERS = {
+    "supply_share_gas": "the dated supply contracts of data/energy_contracts.csv (gas plants of Prometheus, "
+                        "Hyperion and El Paso with their start quarters); scenario knobs: "
+                        "'<site>_power_delay_quarters', 'gas_plant_availability', 'energy_contract_position' (the result "
+                        "variable 'supply_share_gas' is the modelled share per site and quarter)",
+    "supply_share_nuclear": "the dated nuclear contracts of data/energy_contracts.csv; scenario knobs: "
+                            "'nuclear_contract_delay_quarters', 'capacity_factor_nuclear', 'energy_contract_position' (the "
+                            "result variable 'supply_share_nuclear' is the modelled share per site and quarter)",
+    "gas_carbon_intensity": "each gas contract's own carbon_intensity_gco2_per_kwh column in "
+                            "data/energy_contracts.csv",
+    "nuclear_carbon_intensity": "nothing: Scope 2 counts no emissions for contracted nuclear (GHG Protocol; "
+                                "its life-cycle emissions are Scope 3)",
+}
+
+
+def _removed(name):
+    """The message for a removed parameter ``name`` (what replaced it), or ``None``."""
+    what = REMOVED_PARAMETERS.get(name)
+    return None if what is None else (f"parameter {name!r} was removed: the supply mix is no longer one share "
+                                      f"for every site and quarter; use {what}")
 
 
 #: scenario switches (choices, not estimates): never sampled, whatever value the scenario sets
@@ -297,7 +318,7 @@ def check_assumption_rows(table):
         name = row["parameter"]
         p = PARAMETERS.get(name)
         if p is None:
-            raise DataError(file, line, "parameter", f"{name!r} is not a scenario parameter "
+            raise DataError(file, line, "parameter", _removed(name) or f"{name!r} is not a scenario parameter "
                             f"(chipsuite.scenario.PARAMETERS)")
         canonical, factor = UNITS[row["unit"]]
         if canonical != p.unit:
@@ -323,6 +344,9 @@ def _check_names(values):
         raise ScenarioError(f"scenario parameter names must be strings, got {_short(bad[0])} "
                             f"({type(bad[0]).__name__})")
     unknown = sorted(set(values) - set(PARAMETERS))
+    removed = [_removed(n) for n in unknown if n in REMOVED_PARAMETERS]
+    if removed:
+        raise ScenarioError("; ".join(removed))
     if unknown:
         raise ScenarioError(f"unknown scenario parameter(s) {unknown}; known: {sorted(PARAMETERS)}")
 
@@ -371,10 +395,6 @@ class Scenario:
     facility_life: float = _default("facility_life")
     initial_a100_units: float = _default("initial_a100_units")
     utilisation: float = _default("utilisation")
-    supply_share_gas: float = _default("supply_share_gas")
-    supply_share_nuclear: float = _default("supply_share_nuclear")
-    gas_carbon_intensity: float = _default("gas_carbon_intensity")
-    nuclear_carbon_intensity: float = _default("nuclear_carbon_intensity")
     capacity_factor_nuclear: float = _default("capacity_factor_nuclear")
     capacity_factor_solar: float = _default("capacity_factor_solar")
     capacity_factor_wind: float = _default("capacity_factor_wind")
@@ -392,6 +412,7 @@ class Scenario:
     prometheus_power_delay_quarters: float = _default("prometheus_power_delay_quarters")
     hyperion_power_delay_quarters: float = _default("hyperion_power_delay_quarters")
     el_paso_power_delay_quarters: float = _default("el_paso_power_delay_quarters")
+    nuclear_contract_delay_quarters: float = _default("nuclear_contract_delay_quarters")
     component_price_rise_2026: float = _default("component_price_rise_2026")
     payment_share_before: float = _default("payment_share_before")
     payment_share_after: float = _default("payment_share_after")
@@ -422,10 +443,6 @@ class Scenario:
                 raise ScenarioError(f"parameter {f.name!r} = {value!r} [{p.unit}] is outside its bounds "
                                     f"[{p.lower:g}, {p.upper:g}]")
             object.__setattr__(self, f.name, value)
-        shares = self.supply_share_gas + self.supply_share_nuclear
-        if shares > 1:
-            raise ScenarioError(f"parameters 'supply_share_gas' + 'supply_share_nuclear' = {shares!r} [1] "
-                                f"must not exceed 1 (the rest is grid electricity)")
         paid = self.payment_share_before + self.payment_share_after
         if paid > 1:
             raise ScenarioError(f"parameters 'payment_share_before' + 'payment_share_after' = {paid!r} [1] "
@@ -640,7 +657,8 @@ def _override(file, name, entry):
     key = f"parameters.{name}"
     p = PARAMETERS.get(name)
     if p is None:
-        raise NamedScenarioError(file, key, "is not a scenario parameter (chipsuite.scenario.PARAMETERS)")
+        raise NamedScenarioError(file, key, _removed(name) or "is not a scenario parameter "
+                                 "(chipsuite.scenario.PARAMETERS)")
     if not isinstance(entry, dict):
         raise NamedScenarioError(file, key, f"must be a table with the keys {', '.join(_OVERRIDE_KEYS)}, "
                                  f"not {_short(entry)}")

@@ -242,7 +242,6 @@ def tornado(scenario=None, output: str = "capex_usd", quarter: str | None = "202
     to a fresh pass).
     """
     import pandas as pd
-    import xarray as xr
 
     from .model import core as model_core
     from .model import inputs as model
@@ -257,11 +256,6 @@ def tornado(scenario=None, output: str = "capex_usd", quarter: str | None = "202
         spec = model.uncertain_inputs(scenario, ds)
 
         def evaluate(values):
-            # as model_inputs does for sampled draws: gas + nuclear shares above 1 are scaled to sum to 1
-            gas, nuclear = values["supply_share_gas"], values["supply_share_nuclear"]
-            total = gas + nuclear
-            scale = xr.where(total > 1, 1 / total.where(total > 1, 1), 1.0)
-            values = {**values, "supply_share_gas": gas * scale, "supply_share_nuclear": nuclear * scale}
             return model_core.evaluate_model(values, ds, engine=engine)
 
         kept = one_at_a_time(spec, model.base_inputs(scenario, ds), evaluate, by=by)

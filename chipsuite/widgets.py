@@ -7,7 +7,7 @@ question); this module re-exports its public names so notebooks can write
 
 >>> from chipsuite import widgets
 >>> app = widgets.EnergyExplorer()            # doctest: +SKIP
->>> app.set(supply_share_nuclear=0.3)         # doctest: +SKIP
+>>> app.set(nuclear_contract_delay_quarters=4)  # doctest: +SKIP
 >>> app.show()                                # doctest: +SKIP
 """
 

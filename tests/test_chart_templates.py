@@ -19,7 +19,7 @@ def results():
     base = Scenario.default()
     return [chipsuite.run(), chipsuite.run(base.replace(demand_growth_2027=base.demand_growth_2027 + 0.5,
                                                         nvidia_price_multiplier=1.4, mtia_cadence=2.0)),
-            chipsuite.run(base.replace(rental_scale=0.0, amd_deal_scale=2.0, supply_share_gas=0.5))]
+            chipsuite.run(base.replace(rental_scale=0.0, amd_deal_scale=2.0, nuclear_contract_delay_quarters=4.0))]
 
 
 def _tornado(result):

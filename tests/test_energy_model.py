@@ -107,6 +107,60 @@ def test_site_delay_moves_a_site_contract_start(stage):
     assert float(b.isel(draw=0, quarter=labels.index("2029Q4"))) == 1508.0
 
 
+def test_nuclear_delay_moves_every_nuclear_contract_and_nothing_else(stage):
+    values, ds, inputs, results = stage
+    delayed = dict(values)
+    delayed["nuclear_contract_delay_quarters"] = values["nuclear_contract_delay_quarters"] + 3.0
+    a = E.contracts_in_force(values, ds).isel(draw=0)
+    b = E.contracts_in_force(delayed, ds).isel(draw=0)
+    tech = load_tables()["energy_contracts"].set_index("contract_id")["technology"]
+    nuclear = [c for c in a.contract.values if tech[c] == "nuclear"]
+    assert len(nuclear) >= 5  # Clinton, Vistra PPAs and uprates, Oklo, TerraPower
+    for cid in a.contract.values:
+        x, y = a.sel(contract=cid).values, b.sel(contract=cid).values
+        if cid in nuclear:
+            np.testing.assert_array_equal(y[3:], x[:-3])  # the same schedule, three quarters later
+            np.testing.assert_array_equal(y[:3], 0.0)
+        else:
+            np.testing.assert_array_equal(y, x)
+    # virtual PPAs: location-based Scope 2 does not see them; the modelled supply mix does
+    out_a = E.energy_results(values, ds, inputs, results)
+    out_b = E.energy_results(delayed, ds, inputs, results)
+    np.testing.assert_array_equal(out_b["emissions_location_tco2"].values, out_a["emissions_location_tco2"].values)
+    labels = list(ds.quarter_label.values)
+    first = labels.index("2026Q4")  # Vistra's PPAs start
+    assert float(out_a["supply_nuclear_mwh"].isel(quarter=first).sum()) > 0
+    assert float(out_b["supply_nuclear_mwh"].isel(quarter=first).sum()) == 0.0
+
+
+def test_nuclear_delay_raises_market_based_emissions_below_full_matching():
+    s = chipsuite.Scenario.default().replace(renewable_matching_share=0.9)
+    a, b = run(s), run(s.replace(nuclear_contract_delay_quarters=4.0))
+    years = a.quarter.dt.year
+    window = (years >= 2027) & (years <= 2030)
+    assert float(b.emissions_market_tco2.sel(quarter=window).sum()) > float(
+        a.emissions_market_tco2.sel(quarter=window).sum())
+    np.testing.assert_array_equal(b.emissions_location_tco2.values, a.emissions_location_tco2.values)
+
+
+def test_ai_emissions_are_the_ai_load_at_the_sites_location_intensity(base):
+    """``emissions_tco2`` (AI load, location-based) from the dated mix: the AI share of each site's
+    location-based Scope 2; the effective intensity is the grid's wherever no dedicated plant supplies."""
+    r = base
+    ci = r.carbon_intensity_effective_gco2_per_kwh
+    np.testing.assert_allclose(r.emissions_tco2, r.energy_mwh * ci / 1e3, rtol=1e-12)
+    np.testing.assert_allclose(ci * r.site_electricity_mwh / 1e3, r.emissions_location_tco2, rtol=1e-12, atol=1e-9)
+    no_plant = r.dedicated_supply_mwh == 0
+    np.testing.assert_allclose(ci.where(no_plant), r.grid_intensity_gco2_per_kwh.where(no_plant), rtol=1e-12)
+    assert (r.emissions_tco2 <= r.emissions_location_tco2 + 1e-9).all()
+    assert (r.emissions_tco2 >= 0).all()
+    # before the first dedicated plant (2026Q3, Socrates) the AI load is all grid: grid factor x AI energy
+    years = r.quarter.dt.year
+    early = r.sel(quarter=years <= 2025).isel(draw=0)
+    np.testing.assert_allclose(early.emissions_tco2, early.energy_mwh * early.grid_intensity_gco2_per_kwh / 1e3,
+                               rtol=1e-12)
+
+
 # --------------------------------------------------------------------------- invariants
 
 

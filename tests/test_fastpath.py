@@ -46,7 +46,7 @@ def test_recorded_fleet_inputs_are_plausible():
     names = fleet_names()
     assert {"mtia_cadence", "useful_life", "demand_2026_h100e", "site_capacity_position"} <= names
     assert not names & {"utilisation", "pue", "electricity_price_usd_per_mwh", "bargaining_elasticity"}
-    assert {"utilisation", "supply_share_gas", "nvidia_price_multiplier", "facility_life"} <= set(
+    assert {"utilisation", "bargaining_cap", "nvidia_price_multiplier", "facility_life"} <= set(
         formula_only_parameters())
 
 
@@ -160,7 +160,7 @@ def test_formulas_restricted_to_an_output_equal_the_full_registry(engine):
     values = model_inputs(Scenario.default(), ds, draws=3, seed=1)
     inputs = formula_inputs_for(values, simulate_fleet(values, ds), ds)
     full = evaluate_formulas(inputs, engine=engine)
-    for wanted in ({"capex_usd"}, {"emissions_tco2", "hhi"}, {list(FORMULAS)[0]}):
+    for wanted in ({"capex_usd"}, {"energy_mwh", "hhi"}, {list(FORMULAS)[0]}):
         part = evaluate_formulas(inputs, engine=engine, only=wanted)
         assert wanted <= set(part) and len(part) < len(FORMULAS)
         for name, da in part.items():

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
@@ -342,6 +342,43 @@ def test_power_limited_deliveries_never_exceed_capacity_and_conserve_demand(defe
         assert scale.max() <= 1
     # the first quarter: 0.5 MW free for 1 MW of demand
     assert scale[0, 0] == pytest.approx(0.5)
+
+
+def test_power_limited_deliveries_keep_a_backlog_for_a_quarter_with_a_vanishing_mix():
+    """Regression (issue 12): a backlog delivered at a subnormal quarter's mix scaled it past the float range
+    (``inf`` scale, then ``inf * 0 = nan`` power). Such a quarter now leaves the backlog waiting."""
+    h = np.array([[10.0, 1e-310, 10.0, 10.0]])
+    power = np.array([[1.0, 1e-313, 1.0, 1.0]])
+    surviving = stockflow.survival(np.array([8.0]), 4)
+    capacity = np.array([[0.5, 2.5, 2.5, 2.5]])
+    scale, unmet = stockflow.power_limited_deliveries(h, power, surviving, np.zeros((1, 4)), capacity,
+                                                      np.array([True]))
+    assert np.isfinite(scale).all() and np.isfinite(unmet).all()
+    assert scale[0, 1] == 1.0  # its own vanishing demand fits
+    assert unmet[0, 0] == pytest.approx(5.0) and unmet[0, 1] == pytest.approx(5.0)  # the backlog waited
+    assert scale[0, 2] == pytest.approx(1.5) and unmet[0, 2] == pytest.approx(0.0)  # and went with the next mix
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.lists(st.one_of(st.just(0.0), st.floats(0.0, 1e-300), st.floats(1e-9, 1e6)), min_size=6, max_size=6),
+       per=st.floats(1e-6, 10.0), capacity=st.lists(st.floats(0.0, 1e6), min_size=6, max_size=6),
+       defer=st.booleans())
+@example(h=[10.0, 5e-324, 10.0, 0.0, 2e-310, 10.0], per=0.1, capacity=[0.5, 2.5, 2.5, 2.5, 2.5, 2.5], defer=True)
+def test_property_power_limited_deliveries_finite_within_capacity_and_conserving(h, per, capacity, defer):
+    """Any demand (zeros and subnormals included): finite results, installed power within capacity,
+    delivered + unmet = demand + backlog carried in, no warning (warnings are errors in this suite)."""
+    h = np.array([h])
+    power = h * per
+    nq = h.shape[1]
+    surviving = stockflow.survival(np.array([4.0]), nq)
+    cap = np.maximum.accumulate(np.array([capacity]), axis=1)
+    scale, unmet = stockflow.power_limited_deliveries(h, power, surviving, np.zeros((1, nq)), cap, np.array([defer]))
+    assert np.isfinite(scale).all() and np.isfinite(unmet).all() and (scale >= 0).all() and (unmet >= -1e-9).all()
+    installed = np.array([sum(scale[0, j] * power[0, j] * surviving[0, q - j] for j in range(q + 1))
+                          for q in range(nq)])
+    assert (installed <= cap[0] * (1 + 1e-12) + 1e-9).all()
+    carried = np.concatenate([[0.0], unmet[0, :-1]]) if defer else np.zeros(nq)
+    assert_allclose(scale[0] * h[0] + unmet[0], h[0] + carried, rtol=1e-9, atol=1e-9)
 
 
 def test_power_limited_deliveries_retirements_free_power():

@@ -31,12 +31,6 @@ GOLDEN = [
     # 100 MW x 1.1 x 2191.5 h
     ("energy_mwh", dict(site_it_power_mw=100, pue=1.1, hours_per_quarter=HOURS_PER_QUARTER), 241065.0),
     ("electricity_cost_usd", dict(energy_mwh=1000, electricity_price_usd_per_mwh=60), 60000.0),
-    # 0.7 x 500 + 0.1 x 400 + 0.2 x 10 = 392
-    ("carbon_intensity_effective_gco2_per_kwh",
-     dict(supply_share_gas=0.1, supply_share_nuclear=0.2, carbon_intensity_gco2_per_kwh=500,
-          gas_carbon_intensity=400, nuclear_carbon_intensity=10), 392.0),
-    # 1000 MWh = 1e6 kWh x 392 g = 392 t
-    ("emissions_tco2", dict(energy_mwh=1000, carbon_intensity_effective_gco2_per_kwh=392), 392.0),
     ("nvidia_effective_price_factor", dict(bargaining_elasticity=0.2, mtia_share_purchases_h100e=0.5,
                                            bargaining_cap=0.15), 0.9),
     ("nvidia_effective_price_factor", dict(bargaining_elasticity=0.2, mtia_share_purchases_h100e=1.0,
@@ -196,7 +190,7 @@ def _synthetic_inputs(seed=0, draws=3):
                                             "rented_h100e", "rented_spend_usd"],
         ("draw", "generation"): ["tdp_w", "unit_price_usd", "system_power_overhead"],
         ("draw", "site", "quarter"): ["site_capacity_mw"],
-        ("draw", "site"): ["pue", "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"],
+        ("draw", "site"): ["pue", "electricity_price_usd_per_mwh"],
         ("draw", "quarter"): ["mtia_share_purchases_h100e", "replaced_nvidia_units", "nvidia_blend_unit_price_usd",
                               "nvidia_blend_system_cost_usd", "facility_capacity_additions_mw", "leased_capacity_mw",
                               "nre_usd", "component_price_index", "pre2022_depreciation_usd"],
@@ -261,7 +255,7 @@ def test_dependents_follow_the_registry_transitively():
     got = dependents({"utilisation"})
     # utilisation -> it_power_mw -> fleet_it_power_mw -> site_it_power_mw -> energy -> cost -> ... -> cost/H100e-hour
     for name in ("it_power_mw", "fleet_it_power_mw", "site_it_power_mw", "energy_mwh", "electricity_cost_usd",
-                 "emissions_tco2", "nvidia_it_power_mw", "nvidia_share_power", "electricity_cost_total_usd",
+                 "nvidia_it_power_mw", "nvidia_share_power", "electricity_cost_total_usd",
                  "cost_per_h100e_hour_usd"):
         assert name in got, name
     for name in ("capex_usd", "provisioned_it_power_mw", "placed_fraction", "hhi", "facility_power_mw"):

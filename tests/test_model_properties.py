@@ -28,8 +28,6 @@ def scenarios(draw):
             values[name] = draw(st.floats(low, high, allow_nan=False, allow_subnormal=False))
         else:
             values[name] = draw(st.floats(p.lower, p.upper, allow_nan=False, allow_subnormal=False))
-    gas = values["supply_share_gas"]
-    values["supply_share_nuclear"] = min(values["supply_share_nuclear"], 1.0 - gas)
     values["payment_share_after"] = min(values["payment_share_after"], 1.0 - values["payment_share_before"])
     if sum(v for k, v in values.items() if k.startswith("demand_weight_")) <= 0:
         values["demand_weight_frontier_training"] = 1.0
@@ -113,10 +111,6 @@ def _check_invariants(r):
      facility_life=5.0,
      initial_a100_units=0.0,
      utilisation=0.5,
-     supply_share_gas=0.0,
-     supply_share_nuclear=0.0,
-     gas_carbon_intensity=0.0,
-     nuclear_carbon_intensity=0.0,
      capacity_factor_nuclear=0.0,
      capacity_factor_solar=0.0,
      capacity_factor_wind=0.0,

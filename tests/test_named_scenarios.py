@@ -150,9 +150,12 @@ BAD = [
     ('[parameters.mtia_cadence]\nvalue = 3\nunit = "quarters"\nkind = "assumption"\nnote = "Nine months."\n',
      "parameters = {}\n", "parameters", "must hold at least one"),
     ('[parameters.mtia_cadence]\nvalue = 3\nunit = "quarters"\n',
-     '[parameters.supply_share_gas]\nvalue = 0.9\nunit = "1"\nkind = "assumption"\nnote = "x"\n'
-     '[parameters.supply_share_nuclear]\nvalue = 0.2\nunit = "1"\n', "parameters",
-     "the overrides make no valid scenario: parameters 'supply_share_gas' + 'supply_share_nuclear'"),
+     '[parameters.payment_share_before]\nvalue = 0.7\nunit = "1"\nkind = "assumption"\nnote = "x"\n'
+     '[parameters.payment_share_after]\nvalue = 0.5\nunit = "1"\n', "parameters",
+     "the overrides make no valid scenario: parameters 'payment_share_before' + 'payment_share_after'"),
+    ('[parameters.mtia_cadence]\nvalue = 3\nunit = "quarters"\n',
+     '[parameters.supply_share_gas]\nvalue = 0.1\nunit = "1"\n', "parameters.supply_share_gas",
+     "parameter 'supply_share_gas' was removed: the supply mix is no longer one share"),
 ]
 
 

@@ -72,9 +72,23 @@ def test_unknown_parameter():
         Scenario.from_json(json.dumps({"chipsuite_scenario": 1, "parameters": {"no_such_thing": 1.0}}))
 
 
-def test_supply_shares_must_not_exceed_one():
-    with pytest.raises(ScenarioError, match="supply_share_gas.*supply_share_nuclear.*must not exceed 1"):
-        Scenario.default().replace(supply_share_gas=0.7, supply_share_nuclear=0.4)
+def test_payment_shares_must_not_exceed_one():
+    with pytest.raises(ScenarioError, match="payment_share_before.*payment_share_after.*must not exceed 1"):
+        Scenario.default().replace(payment_share_before=0.7, payment_share_after=0.4)
+
+
+@pytest.mark.parametrize("name, replacement", [("supply_share_gas", "energy_contracts.csv"),
+                                               ("supply_share_nuclear", "nuclear_contract_delay_quarters"),
+                                               ("gas_carbon_intensity", "carbon_intensity_gco2_per_kwh"),
+                                               ("nuclear_carbon_intensity", "Scope 3")])
+def test_removed_parameters_say_what_replaced_them(name, replacement):
+    from chipsuite.scenario import REMOVED_PARAMETERS
+
+    assert name in REMOVED_PARAMETERS and name not in PARAMETERS
+    for make in (lambda: Scenario.default().replace(**{name: 0.1}), lambda: Scenario.from_dict({name: 0.1}),
+                 lambda: Scenario.from_json(json.dumps({"chipsuite_scenario": 1, "parameters": {name: 0.1}}))):
+        with pytest.raises(ScenarioError, match=f"parameter '{name}' was removed.*{replacement}"):
+            make()
 
 
 def test_frozen():
@@ -124,8 +138,7 @@ def _scenarios():
         return st.floats(min_value=p.lower, max_value=p.upper, allow_nan=False, allow_infinity=False)
 
     # pairs that must sum to at most 1 stay at their defaults
-    names = [n for n in PARAMETERS if n not in ("supply_share_gas", "supply_share_nuclear", "payment_share_before",
-                                                "payment_share_after")]
+    names = [n for n in PARAMETERS if n not in ("payment_share_before", "payment_share_after")]
     return st.fixed_dictionaries({n: one(n) for n in names}).filter(
         lambda d: sum(v for k, v in d.items() if k.startswith("demand_weight_")) > 0
     ).map(lambda d: Scenario(**d))
@@ -171,7 +184,7 @@ def test_read_assumptions_goes_through_the_schema():
     # zeros are allowed where they mean something (read by hand from the file)
     assert rows["mtia_slip_per_generation"]["low"] == 0.0
     assert rows["bargaining_elasticity"]["low"] == 0.0
-    assert rows["supply_share_gas"]["low"] == 0.0 and rows["supply_share_nuclear"]["low"] == 0.0
+    assert rows["nuclear_contract_delay_quarters"]["low"] == 0.0
 
 
 @pytest.mark.parametrize("parameter, column, value, rule", [
@@ -192,6 +205,19 @@ def test_corrupted_assumptions_raise_data_error_with_line_and_column(tmp_path, p
     assert (err.value.file, err.value.line, err.value.column) == ("assumptions.csv", line, column)
     assert rule in err.value.rule
     assert f"assumptions.csv, line {line}, column '{column}'" in str(err.value)
+
+
+def test_an_assumptions_row_of_a_removed_parameter_names_its_replacement(tmp_path):
+    """An old data folder with a ``supply_share_gas`` row: the error names file, line, column and what replaced it."""
+    from chipsuite.scenario import read_assumptions
+
+    lines = ASSUMPTIONS.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.append('supply_share_gas,1,0,0.08,0.25,assumption,S54,"the old dateless gas share"\n')
+    (tmp_path / "assumptions.csv").write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(chipsuite.DataError) as err:
+        read_assumptions(tmp_path)
+    assert (err.value.file, err.value.line, err.value.column) == ("assumptions.csv", len(lines), "parameter")
+    assert "'supply_share_gas' was removed" in err.value.rule and "energy_contracts.csv" in err.value.rule
 
 
 def test_negative_growth_is_a_valid_assumption(tmp_path):

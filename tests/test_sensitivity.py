@@ -111,8 +111,8 @@ def test_model_indices_are_consistent(capex):
     assert np.all(s.ST.values >= -s.ST_conf.values - 1e-9)
     # demand growth drives 2027 purchases; inputs capex does not read have no effect at all
     assert s.ST.sel(input="demand_growth_2027").item() > 0.1
-    for name in ("utilisation", "carbon_intensity_gco2_per_kwh", "electricity_price_usd_per_mwh", "useful_life",
-                 "gas_carbon_intensity"):
+    for name in ("utilisation", "electricity_price_usd_per_mwh", "useful_life", "nuclear_contract_delay_quarters",
+                 "capacity_factor_nuclear"):
         assert s.ST.sel(input=name).item() == pytest.approx(0.0, abs=1e-12)
         assert s.S1.sel(input=name).item() == pytest.approx(0.0, abs=1e-12)
     assert s.input_units.sel(input="system_share_usd").item() == "USD"

@@ -619,15 +619,20 @@ def test_any_draw_range_equals_the_slice(draws, seed, block, data):
         xr.testing.assert_identical(part[name], full[name].isel(draw=slice(start, stop)))
 
 
-def test_tornado_keeps_the_supply_mix_a_mix():
+def test_tornado_of_emissions_sees_the_nuclear_delay_only_market_based():
     from chipsuite import Scenario, tornado
 
-    # gas at its high (0.25) + nuclear 0.9 would exceed 1: scaled like sampled draws, never a negative grid share
-    s = Scenario.default().replace(supply_share_nuclear=0.9, supply_share_gas=0.1)
-    t = tornado(s, "emissions_tco2", "2029Q4")
+    # 2027Q4: a year's delay keeps Clinton (from 2027Q2) out and Vistra (from 2026Q4) just in; below full
+    # matching the grid electricity that replaces them counts in the market-based figure
+    s = Scenario.default().replace(renewable_matching_share=0.9)
+    t = tornado(s, "emissions_market_tco2", "2027Q4").set_index("input")
     assert (t.low_value >= 0).all() and (t.high_value >= 0).all()
-    gas = t.set_index("input").loc["supply_share_gas"]
-    assert gas.high_value > gas.base_value  # more gas (scaled share 0.25 / 1.15 > 0.1) -> more CO2
+    delay = t.loc["nuclear_contract_delay_quarters"]
+    assert delay.low_value == pytest.approx(delay.base_value, rel=1e-12)  # low = base = on time
+    assert delay.high_value > delay.base_value
+    # virtual PPAs: the location-based figures do not move
+    loc = tornado(s, "emissions_tco2", "2027Q4").set_index("input").loc["nuclear_contract_delay_quarters"]
+    assert loc.swing == 0.0
 
 
 def test_tornado_reuses_its_model_pass_for_other_outputs_and_equals_a_fresh_pass(monkeypatch):

@@ -21,7 +21,7 @@ def _at(frame, quarter):
 
 def test_run_points_matches_single_runs():
     s = chipsuite.Scenario.default()
-    points = [{}, {"mtia_cadence": 4.0}, {"nvidia_price_multiplier": 1.3, "supply_share_gas": 0.5}]
+    points = [{}, {"mtia_cadence": 4.0}, {"nvidia_price_multiplier": 1.3, "nuclear_contract_delay_quarters": 3.0}]
     grid = W.run_points(s, points)
     assert grid.sizes["draw"] == 3
     for i, p in enumerate(points):
@@ -255,46 +255,36 @@ def test_dependence_explorer_views_and_summary():
     assert s["net_savings_2026_2030_usd_bn"] == pytest.approx(expected, rel=1e-12)
 
 
-def test_energy_explorer_more_nuclear_lowers_emissions():
+def test_energy_explorer_hyperion_delay_raises_emissions_and_keeps_energy():
     app = W.EnergyExplorer()
     emissions = lambda f: f[f["measure"] == "emissions_mtco2"]["value"].sum()  # noqa: E731
     energy = lambda f: f[f["measure"] == "energy_twh"]["value"].sum()  # noqa: E731
     before, e_before = emissions(app.chart_data()), energy(app.chart_data())
-    app.set(supply_share_nuclear=0.5)
-    assert emissions(app.chart_data()) < before
+    app.set(hyperion_power_delay_quarters=4)  # a year without Hyperion's solar and gas plants: more grid power
+    assert emissions(app.chart_data()) > before
     assert energy(app.chart_data()) == pytest.approx(e_before)  # the supply mix does not change energy
 
 
-def test_energy_explorer_gas_share_changes_emissions_by_hand():
-    """Delta emissions = sum over sites and years of energy x delta gas share x (gas - grid intensity)."""
+def test_energy_explorer_emissions_are_the_ai_load_at_the_sites_mix():
+    """The explorer's emissions = sum over sites and years of AI electricity x the site's effective intensity."""
     app = W.EnergyExplorer()
-    frame0 = app.chart_data()
-    app.set(supply_share_gas=0.5)
-    frame1 = app.chart_data()
-    delta = (frame1[frame1["measure"] == "emissions_mtco2"]["value"].sum()
-             - frame0[frame0["measure"] == "emissions_mtco2"]["value"].sum())
-    ds = chipsuite.load_dataset()
-    grid_ci = ds.carbon_intensity_gco2_per_kwh.sel(bound="base")
-    energy = app.result.energy_mwh.isel(draw=0)
-    years = energy.quarter.dt.year
-    energy = energy.sel(quarter=(years >= 2024) & (years <= 2030)).sum("quarter")  # MWh per site
-    gas_ci = app.scenario.gas_carbon_intensity
-    expected = float((energy * (0.5 - 0.08) * (gas_ci - grid_ci.sel(site=energy.site))).sum()) / 1e3 / 1e6
-    assert delta == pytest.approx(expected, rel=1e-9)
+    f = app.chart_data()
+    r = app.result.isel(draw=0)
+    years = r.quarter.dt.year
+    window = (years >= 2024) & (years <= 2030)
+    expected = float((r.energy_mwh * r.carbon_intensity_effective_gco2_per_kwh).sel(quarter=window).sum()) / 1e3 / 1e6
+    assert f[f["measure"] == "emissions_mtco2"]["value"].sum() == pytest.approx(expected, rel=1e-12)
 
 
-def test_more_gas_raises_emissions_when_gas_is_dirtier_than_the_grid():
-    s = chipsuite.Scenario.default().replace(gas_carbon_intensity=900.0)
-    f = W.supply_mix_grid_frame(s, gas_shares=(0.0, 0.5), nuclear_shares=(0.0,))
-    by_gas = f.groupby("gas_pct")["emissions_mtco2"].sum()
-    assert by_gas[50.0] > by_gas[0.0]
-
-
-def test_energy_explorer_refuses_shares_above_one():
-    app = W.EnergyExplorer()
-    with pytest.raises(ScenarioError, match="must not exceed 1"):
-        app.set(supply_share_gas=0.7, supply_share_nuclear=0.5)
-    assert app.values["supply_share_gas"] == pytest.approx(chipsuite.Scenario.default().supply_share_gas)
+def test_delay_grid_moves_emissions_only_from_the_delayed_contracts_on():
+    f = W.delay_emissions_grid_frame(chipsuite.Scenario.default(), "hyperion_power_delay_quarters", (0.0, 2.0, 4.0))
+    by = f.groupby(["delay_quarters", "year"])["emissions_mtco2"].sum().unstack("year")
+    assert list(by.index) == [0.0, 2.0, 4.0]
+    # Hyperion's first dedicated contract starts in 2028: the years before are the same for every delay
+    np.testing.assert_array_equal(by.loc[4.0, ["2024", "2025", "2026", "2027"]], by.loc[0.0, ["2024", "2025", "2026", "2027"]])
+    assert by.loc[0.0, "2030"] < by.loc[2.0, "2030"] < by.loc[4.0, "2030"]  # solar and gas wait: more grid
+    with pytest.raises(ValueError, match="not one of"):
+        W.delay_emissions_grid_frame(chipsuite.Scenario.default(), "utilisation", (0.5,))
 
 
 def test_unknown_control_and_option():
@@ -382,7 +372,7 @@ def test_static_views_bind_params():
     spec = W.CadenceExplorer().static_view().to_dict()
     assert {p["name"] for p in spec["params"] if "bind" in p} == {"cadence_months", "slip_quarters"}
     spec = W.EnergyExplorer().static_view().to_dict()
-    assert {p["name"] for p in spec["params"] if "bind" in p} == {"gas_pct", "nuclear_pct"}
+    assert {p["name"] for p in spec["params"] if "bind" in p} == {"delay_quarters"}
 
 
 # --------------------------------------------------------------------------- GUI wiring
@@ -393,8 +383,8 @@ def test_slider_updates_chart_widget_in_place():
     box = app.widget
     chart = app._chart_widget
     spec = chart.spec
-    app._controls["supply_share_gas"].value = 0.5  # what a user does
-    assert app.values["supply_share_gas"] == 0.5
+    app._controls["hyperion_power_delay_quarters"].value = 4.0  # what a user does
+    assert app.values["hyperion_power_delay_quarters"] == 4.0
     assert app._chart_widget is chart and chart.spec != spec
     assert all(getattr(c, "continuous_update", False) is False for c in app._controls.values()
                if hasattr(c, "continuous_update"))
@@ -426,11 +416,19 @@ def test_uncertainty_fan_spec_equals_the_chart_after_changes():
 
 
 def test_refused_control_shows_message_and_reverts():
-    app = W.EnergyExplorer()
+    from chipsuite.explorers.base import Control
+
+    class PaymentExplorer(W.CapexExplorer):  # a control whose value the scenario can refuse
+        CONTROLS = {**W.CapexExplorer.CONTROLS, "payment_share_before": Control(
+            "slider", "paid before delivery [1]", min=0.0, max=1.0, step=0.05, param="payment_share_before")}
+
+    app = PaymentExplorer()
     app.widget
-    app._controls["supply_share_nuclear"].value = 0.95
+    assert app.scenario.payment_share_after > 0.05
+    app._controls["payment_share_before"].value = 1.0
     assert "must not exceed 1" in app._message.value
-    assert app._controls["supply_share_nuclear"].value == pytest.approx(app.values["supply_share_nuclear"])
+    assert app._controls["payment_share_before"].value == pytest.approx(app.values["payment_share_before"])
+    assert app.values["payment_share_before"] == pytest.approx(chipsuite.Scenario.default().payment_share_before)
 
 
 def test_set_moves_the_gui_controls():
@@ -484,14 +482,14 @@ def test_property_longer_cadence_never_raises_mtia_share(cadence, longer, slip):
     assert (share[1] <= share[0] + 1e-12).all()
 
 
-@settings(max_examples=15, deadline=None)
-@given(gas=st.floats(0.0, 0.5), nuclear=st.floats(0.0, 0.5))
-def test_property_supply_mix_chart_data_is_consistent(gas, nuclear):
-    """Emissions are non-negative, energy does not depend on the mix, and the chart validates."""
-    app = W.EnergyExplorer(supply_share_gas=gas, supply_share_nuclear=nuclear)
+@settings(max_examples=10, deadline=None)
+@given(delay=st.integers(0, 4), utilisation=st.sampled_from([0.5, 0.7, 0.9]))
+def test_property_energy_chart_data_is_consistent(delay, utilisation):
+    """Emissions are non-negative, energy does not depend on the supply delay, and the chart validates."""
+    app = W.EnergyExplorer(hyperion_power_delay_quarters=delay, utilisation=utilisation)
     f = app.chart_data()
     assert (f["value"] >= 0).all()
-    base = W.EnergyExplorer().chart_data()
+    base = W.EnergyExplorer(utilisation=utilisation).chart_data()
     e = lambda x: x[x["measure"] == "energy_twh"]["value"].to_numpy()  # noqa: E731
     np.testing.assert_allclose(e(f), e(base), rtol=1e-12)
     json.dumps(app.chart().to_dict())

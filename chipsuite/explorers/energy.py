@@ -1,6 +1,7 @@
 """Energy and sites (notebook 04): :class:`PowerExplorer` on the energy stage (dated contracts, the whole
-fleet's electricity, Scope 2 by both methods, the power-constrained build) and the older
-:class:`EnergyExplorer` (power against capacity, the legacy dateless supply mix)."""
+fleet's electricity, Scope 2 by both methods, the power-constrained build) and the smaller
+:class:`EnergyExplorer` (power against capacity; energy, cost and the AI load's emissions under the dated
+contract mix, with the delay of Hyperion's dedicated plants as its knob)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 
 from .. import charts
 from .base import Control, Explorer, ScenarioState
-from .grids import supply_mix_grid_frame
+from .grids import DELAY_PARAMETERS, delay_emissions_grid_frame
 
 __all__ = ["EnergyExplorer", "PowerExplorer", "electricity_by_source_frame", "electricity_by_site_frame",
            "contract_timeline_frame", "emissions_methods_frame", "fleet_vs_reported_frame", "build_comparison_frame",
@@ -16,22 +17,20 @@ __all__ = ["EnergyExplorer", "PowerExplorer", "electricity_by_source_frame", "el
 
 
 class EnergyExplorer(Explorer):
-    """Energy and sites: power ramp against capacity, energy, cost, emissions; supply mix."""
+    """Energy and sites: power ramp against capacity; energy, cost and emissions (dated contract mix)."""
 
     title = "Energy and sites explorer"
     VIEWS = ("site power vs capacity", "fleet power vs capacity", "energy, cost and emissions")
     CONTROLS = {
-        "supply_share_gas": Control("slider", "share of dedicated gas [1]", min=0.0, max=1.0, step=0.05,
-                                    param="supply_share_gas"),
-        "supply_share_nuclear": Control("slider", "share of contracted nuclear [1]", min=0.0, max=1.0, step=0.05,
-                                        param="supply_share_nuclear"),
+        "hyperion_power_delay_quarters": Control("slider", "Hyperion gas plants' delay [quarters]", min=0.0,
+                                                 max=8.0, step=1.0, param="hyperion_power_delay_quarters"),
         "utilisation": Control("slider", "utilisation [share of TDP]", min=0.3, max=1.0, step=0.05,
                                param="utilisation"),
         "view": Control("select", "chart", default=VIEWS[2], options=VIEWS),
     }
 
     def _case(self):
-        return (f"gas {self.values['supply_share_gas']:.0%}, nuclear {self.values['supply_share_nuclear']:.0%}, "
+        return (f"Hyperion's plants {self.values['hyperion_power_delay_quarters']:.0f} quarters late, "
                 f"utilisation {self.values['utilisation']:.0%}")
 
     def chart_data(self, view=None):
@@ -72,11 +71,10 @@ class EnergyExplorer(Explorer):
         }
 
     def static_view(self):
-        gas = float(self.values["supply_share_gas"])
-        nuclear = float(self.values["supply_share_nuclear"])
-        f = supply_mix_grid_frame(self.scenario, sorted({0.0, 0.08, 0.25, 0.5, gas}),
-                                  sorted({0.0, 0.05, 0.25, 0.5, nuclear}))
-        return charts.emissions_mix_chart(f, gas_pct=float(round(gas * 100)), nuclear_pct=float(round(nuclear * 100)))
+        name = "hyperion_power_delay_quarters"
+        delay = float(self.values[name])
+        f = delay_emissions_grid_frame(self.scenario, name, sorted({0.0, 2.0, 4.0, delay}))
+        return charts.emissions_delay_chart(f, delay_quarters=delay, what=DELAY_PARAMETERS[name])
 
 
 # =========================================================================== the energy stage (issue 12)

@@ -25,7 +25,7 @@ __all__ = [
     "breakeven_frame",
     "min_volume_frame",
     "nvidia_price_grid_frame",
-    "supply_mix_grid_frame",
+    "delay_emissions_grid_frame", "DELAY_PARAMETERS",
     "tornado_frame",
     "scenario_diff_frame",
     "gpu_money_frame",
@@ -259,23 +259,31 @@ def nvidia_price_grid_frame(scenario, multipliers=(0.6, 0.8, 1.0, 1.2, 1.4, 1.6)
     return pd.concat(frames + [public], ignore_index=True)
 
 
-@_kept
-def supply_mix_grid_frame(scenario, gas_shares=(0.0, 0.08, 0.25, 0.5), nuclear_shares=(0.0, 0.05, 0.25, 0.5)):
-    """Annual emissions by site for a grid of supply mixes (one vectorised model call).
+#: delay parameters a :func:`delay_emissions_grid_frame` can vary: name -> what is delayed
+DELAY_PARAMETERS = {"hyperion_power_delay_quarters": "Hyperion's gas plants and solar",
+                    "prometheus_power_delay_quarters": "Prometheus' on-site gas",
+                    "el_paso_power_delay_quarters": "El Paso's McCloud gas plant",
+                    "nuclear_contract_delay_quarters": "every nuclear contract"}
 
-    Columns ``year`` (str), ``site``, ``gas_pct`` [% of electricity from dedicated gas],
-    ``nuclear_pct`` [% from contracted nuclear], ``emissions_mtco2`` [MtCO2 per year]. Mixes
-    with gas + nuclear above 100 % are skipped.
+
+@_kept
+def delay_emissions_grid_frame(scenario, parameter="hyperion_power_delay_quarters", delays=(0.0, 2.0, 4.0)):
+    """Annual emissions by site for a grid of values of one supply delay (one vectorised model call).
+
+    ``parameter``: a key of :data:`DELAY_PARAMETERS`. Columns ``year`` (str), ``site``,
+    ``delay_quarters`` [quarters by which the dated contracts start late], ``emissions_mtco2``
+    [MtCO2 per year: the AI load's location-based Scope 2, ``emissions_tco2``].
     """
-    mixes = [(g, n) for g in gas_shares for n in nuclear_shares if g + n <= 1]
-    result = run_points(scenario, [{"supply_share_gas": g, "supply_share_nuclear": n} for g, n in mixes])
+    if parameter not in DELAY_PARAMETERS:
+        raise ValueError(f"delay_emissions_grid_frame: parameter {parameter!r} is not one of {list(DELAY_PARAMETERS)}")
+    delays = [float(d) for d in delays]
+    result = run_points(scenario, [{parameter: d} for d in delays])
     frames = []
-    for i, (g, n) in enumerate(mixes):
+    for i, d in enumerate(delays):
         f = charts.energy_annual_frame(result, draw=i)
         f = f[f["measure"] == "emissions_mtco2"].rename(columns={"value": "emissions_mtco2"})
-        f["gas_pct"] = float(round(g * 100))
-        f["nuclear_pct"] = float(round(n * 100))
-        frames.append(f[["year", "site", "gas_pct", "nuclear_pct", "emissions_mtco2"]])
+        f["delay_quarters"] = d
+        frames.append(f[["year", "site", "delay_quarters", "emissions_mtco2"]])
     return pd.concat(frames, ignore_index=True)
 
 

@@ -633,10 +633,9 @@ def formula_inputs_for(values, fleet_out, ds, site_capacity_mw=None):
         "non_ai_life_quarters": values["non_ai_life"] * QUARTERS_PER_YEAR,
     })
     for name in ("tdp_w", "unit_price_usd", "system_share_usd", "system_power_overhead", "pue",
-                 "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"):
+                 "electricity_price_usd_per_mwh"):
         inputs[name] = values[name]
-    for name in ("utilisation", "supply_share_gas", "supply_share_nuclear", "gas_carbon_intensity",
-                 "nuclear_carbon_intensity", "nvidia_price_multiplier", "bargaining_elasticity", "bargaining_cap",
+    for name in ("utilisation", "nvidia_price_multiplier", "bargaining_elasticity", "bargaining_cap",
                  "facility_capex_per_mw", "non_ai_capex_2022", "non_ai_capex_2026", "non_ai_pause_cut_2023",
                  "payment_share_before",
                  "payment_share_after", "finance_lease_principal_ratio", "lease_cost_per_mw_year",

@@ -66,6 +66,10 @@ ENERGY_ATTRS = {
     "grid_intensity_gco2_per_kwh": ("gCO2/kWh", "location-based grid emission factor of the site's grid region"),
     "emissions_location_tco2": ("tCO2", "Scope 2 emissions, location-based (GHG Protocol)"),
     "emissions_market_tco2": ("tCO2", "Scope 2 emissions, market-based with renewable matching (GHG Protocol)"),
+    "carbon_intensity_effective_gco2_per_kwh": ("gCO2/kWh", "location-based carbon intensity of a site's "
+                                                "electricity (dated contract mix and grid)"),
+    "emissions_tco2": ("tCO2", "Scope 2 emissions of the AI load, location-based: the site's AI electricity "
+                               "at the site's effective intensity"),
     "site_electricity_cost_usd": ("USD", "electricity cost of the site's load at its grid price"),
     "water_withdrawal_l": ("L", "operational water withdrawal (site electricity x fleet withdrawal intensity)"),
     "site_power_mw": ("MW", "power available to a site from its power plan, delays applied (before a plan's "
@@ -360,17 +364,21 @@ def power_capped_capacity(values, ds, site_capacity_mw):
 
 def _contracts(values, spec, sites, nq):
     """Contracted MW in force and the energy each contract can deliver, (D, C, Q) [MW], [MWh]; a site's
-    power delay moves its site contracts."""
+    power delay moves its site contracts, ``nuclear_contract_delay_quarters`` every nuclear contract."""
     t = np.arange(nq, dtype=float)
     p = {name: _p(values, name) for name in ("capacity_factor_nuclear", "capacity_factor_solar",
                                              "capacity_factor_wind", "capacity_factor_geothermal",
                                              "gas_plant_availability", "energy_contract_position")}
     nd = p["energy_contract_position"].size
     delays = _site_delays(values, sites)
+    nuclear_delay = (_p(values, "nuclear_contract_delay_quarters") if "nuclear_contract_delay_quarters" in values
+                     else np.zeros(nd))
     site_delay = np.zeros((nd, len(spec["tech"])))
     for k, s in enumerate(spec["site"]):
         if s >= 0:
             site_delay[:, k] = delays[sites[s]]
+        if spec["tech"][k] == "nuclear":
+            site_delay[:, k] += nuclear_delay
     mw = contract_capacity_mw(spec["low"], spec["base"], spec["high"], p["energy_contract_position"])  # (D, C)
     capacity = mw[:, :, None] * active_quarters(t, spec["start"][None, :], spec["end"][None, :], site_delay)
     factor = np.stack([p["gas_plant_availability"] if tech == "gas" else p[f"capacity_factor_{tech}"]
@@ -451,6 +459,8 @@ def energy_results(values, ds, inputs, results, tables=None):
     ci = spec["grid_intensity"][None, :, :]
     location = location_emissions_tco2(grid_delivered, ci, fossil_t)
     market = market_emissions_tco2(grid, ci, p["renewable_matching_share"][:, None, None], fossil_t)
+    # the AI load's share of each site's location-based emissions: its electricity at the site's mix
+    intensity = np.divide(location * 1e3, load, out=np.broadcast_to(ci, load.shape).copy(), where=load > 0)
 
     # --- leased: non-AI at its leased share; AI in proportion to leased capacity
     cap_total = _np(inputs["site_capacity_mw"], ("draw", "site", "quarter")).sum(axis=1)
@@ -495,6 +505,8 @@ def energy_results(values, ds, inputs, results, tables=None):
         "grid_intensity_gco2_per_kwh": sq(np.broadcast_to(spec["grid_intensity"], load.shape).copy()),
         "emissions_location_tco2": sq(location),
         "emissions_market_tco2": sq(market),
+        "carbon_intensity_effective_gco2_per_kwh": sq(intensity),
+        "emissions_tco2": sq(ai * intensity / 1e3),
         "site_electricity_cost_usd": sq(load * price[:, :, None]),
         "water_withdrawal_l": sq(load * 1e3 * p["water_withdrawal_intensity"][:, None, None]),
         "site_power_mw": sq(np.where(np.isinf(plan_mw), capex_cap, plan_mw)),

@@ -109,7 +109,7 @@ def _dataset_spec(ds):
     da = ds["h100e_factor"].sel(generation=gens)
     da = da.where(ds.eligible.sel(generation=gens), 1.0)
     spec["h100e_factor"] = tuple(da.sel(bound=b, drop=True) for b in ("low", "base", "high"))
-    for name in ("pue", "electricity_price_usd_per_mwh", "carbon_intensity_gco2_per_kwh"):
+    for name in ("pue", "electricity_price_usd_per_mwh"):  # (grid carbon factors: the energy stage's grid_regions)
         spec[name] = tuple(ds[name].sel(bound=b, drop=True) for b in ("low", "base", "high"))
     spec["site_capacity_position"] = _positions(ds.site)
     if "deal_volume" in ds:
@@ -322,9 +322,8 @@ def model_inputs(scenario: Scenario, ds, draws=1, seed=0, **sampling):
     ``sampling``: options of :func:`chipsuite.sampling.sample_inputs` (``method``,
     ``correlations``, ``within``, ``draw_range=(start, stop)`` for one chunk of the ensemble).
 
-    Sampled gas and nuclear supply shares that add up to more than 1 are scaled down
-    proportionally to sum to 1 (no grid electricity), so the supply mix stays a mix; sampled
-    payment shares before and after delivery likewise.
+    Sampled payment shares before and after delivery that add up to more than 1 are scaled down
+    proportionally to sum to 1 (nothing paid on delivery).
     """
     if draws == 1:
         return base_inputs_with_draw(scenario, dataset_spec(ds))
@@ -341,8 +340,7 @@ def _scaled_to_one(values, a, b):
 
 
 def complete_inputs(scenario, sampled, draw_coords):
-    """Sampled inputs + fixed parameters, all with a ``draw`` dim; share pairs above 1 scaled down."""
+    """Sampled inputs + fixed parameters, all with a ``draw`` dim; payment shares above 1 scaled down."""
     values = with_draw(with_fixed_parameters(scenario, sampled), draw_coords)
-    _scaled_to_one(values, "supply_share_gas", "supply_share_nuclear")
     _scaled_to_one(values, "payment_share_before", "payment_share_after")
     return values

@@ -136,6 +136,11 @@ def survival(life, nq):
     return stock_flow(impulse, np.zeros(np.size(life)), 1, np.asarray(life, float).reshape(-1))[0]
 
 
+#: smallest demand of a quarter [H100e] whose mix can carry a backlog in :func:`power_limited_deliveries`
+#: (a millionth of an accelerator: below it the quarter has no mix to speak of)
+MIN_MIX_H100E = 1e-6
+
+
 def power_limited_deliveries(h100e, power_mw, surviving, initial_power_mw, capacity_mw, defer):
     """Deliveries that wait for power: the scale of each quarter's deliveries so that the installed fleet's
     IT power never exceeds the IT capacity, and the demand left unmet. [1], [H100e]
@@ -145,7 +150,9 @@ def power_limited_deliveries(h100e, power_mw, surviving, initial_power_mw, capac
     ``surviving``). The quarter's demand, plus what was deferred before when ``defer``, is delivered
     up to that power, at the quarter's own mix (``power_mw / h100e`` MW per H100e); the rest is unmet:
     carried to the next quarter where ``defer``, dropped (to be rented) where not. Where the capacity
-    is infinite every scale is exactly 1 and nothing is unmet.
+    is infinite every scale is exactly 1 and nothing is unmet. A quarter demanding less than
+    :data:`MIN_MIX_H100E` has no mix to deliver a backlog with: the backlog waits for the next quarter
+    (its own demand is delivered as far as power allows).
 
     h100e, power_mw : (D, Q) deliveries demanded [H100e per quarter] and their IT power [MW];
     surviving : (D, Q) :func:`survival`; initial_power_mw, capacity_mw : (D, Q) [MW]; defer : (D,) bool.
@@ -165,16 +172,25 @@ def power_limited_deliveries(h100e, power_mw, surviving, initial_power_mw, capac
     unmet = np.zeros((nd, nq))
     backlog = np.zeros(nd)
     for q in range(nq):
-        want = h100e[:, q] + backlog
+        h, p = h100e[:, q], power_mw[:, q]
         free = np.maximum(capacity_mw[:, q] - committed[:, q], 0.0)
-        per_h100e = safe_divide(power_mw[:, q], h100e[:, q])  # MW per H100e of this quarter's mix
+        # a backlog needs a mix to be delivered with: a quarter demanding less than MIN_MIX_H100E has none
+        # (a backlog delivered at a vanishing mix would scale it past the float range); the backlog waits
+        mix = h >= MIN_MIX_H100E
+        want = h + np.where(mix, backlog, 0.0)
+        per_h100e = safe_divide(np.where(mix, p, 0.0), np.where(mix, h, 1.0))  # MW per H100e of the mix
         can = np.full(nd, np.inf)
-        np.divide(free, per_h100e, out=can, where=per_h100e > 0)
-        got = np.where(h100e[:, q] > 0, np.minimum(want, can), 0.0)  # no mix to deliver a backlog with
-        scale[:, q] = np.where(h100e[:, q] > 0, got / np.where(h100e[:, q] > 0, h100e[:, q], 1.0), 1.0)
-        unmet[:, q] = want - got
+        with np.errstate(over="ignore"):  # a vanishing power per H100e: no limit (inf), as intended
+            np.divide(free, per_h100e, out=can, where=per_h100e > 0)
+        got = np.where(mix, np.minimum(want, can), 0.0)
+        scale[:, q] = np.where(mix, got / np.where(mix, h, 1.0), 1.0)
+        # no mix: the quarter's own (vanishing) demand, as far as power allows (never above 1: no overflow)
+        tiny = ~mix & (h > 0)
+        scale[tiny, q] = capped_ratio(free[tiny], p[tiny])
+        got = np.where(tiny, scale[:, q] * h, got)
+        unmet[:, q] = want + np.where(mix, 0.0, backlog) - np.where(mix | tiny, got, 0.0)
         backlog = np.where(defer, unmet[:, q], 0.0)
-        committed[:, q:] += (scale[:, q] * power_mw[:, q])[:, None] * surviving[:, :nq - q]
+        committed[:, q:] += (scale[:, q] * p)[:, None] * surviving[:, :nq - q]
     return scale, unmet
 
 
