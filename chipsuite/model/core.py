@@ -807,6 +807,7 @@ def _evaluate(values, ds, engine="numexpr"):
     out = _dataset(data, ds)
     stage = {"fleet_out": fleet_out, "site_capacity": site_capacity_mw, "inputs": inputs, "results": results,
              "fleet_names": frozenset(log.read | {"site_capacity_position"})}
+    stage["fleet_sizes"] = {name: int(np.size(values[name])) for name in stage["fleet_names"] if name in values}
     return out, stage
 
 
@@ -896,6 +897,16 @@ def _read_only(obj):
     return obj
 
 
+def _cheapest_first(stage):
+    """The fleet stage's inputs (``stage["fleet_names"]``), the smallest first, so that a changed parameter
+    is found before the larger arrays are compared (the order is kept with the stage)."""
+    order = stage.get("fleet_order")
+    if order is None:
+        values = stage.get("fleet_sizes", {})
+        order = stage["fleet_order"] = sorted(stage["fleet_names"], key=lambda n: (values.get(n, 0), n))
+    return order
+
+
 class ModelCache:
     """:func:`run` for a sequence of scenarios, recomputing only what a change of inputs touches.
 
@@ -972,7 +983,7 @@ class ModelCache:
         values = self._model_inputs(scenario, self._ds, int(draws), int(seed))
         stage = self._stage
         if stage is not None and all(name in values and _same_input(values[name], self._values[name])
-                                     for name in stage["fleet_names"]):
+                                     for name in _cheapest_first(stage)):
             out = self._fast(values, engine)
             self.last_path = "fast"
         else:
