@@ -148,6 +148,9 @@ class _ContentCache:
     def clear(self):
         self._items.clear()
 
+    def __contains__(self, key):
+        return key in self._items
+
 
 _TABLES_CACHE = _ContentCache()
 _DATASET_CACHE = _ContentCache()
@@ -270,8 +273,12 @@ def load_dataset(data_dir=None):
     cached dataset.
     """
     folder = resolve_data_dir(data_dir)
-    contents, key = _read_folder(folder)
-    ds = _DATASET_CACHE.get(key, lambda: build_dataset(_load_tables_cached(contents, key), folder))
+    key = content_key(folder)  # files unchanged since last read (stat signature): not read again
+    if key not in _DATASET_CACHE:
+        contents, key = _read_folder(folder)
+        ds = _DATASET_CACHE.get(key, lambda: build_dataset(_load_tables_cached(contents, key), folder))
+    else:
+        ds = _DATASET_CACHE.get(key, None)
     ds = ds.copy(deep=True)
     ds.attrs["content_key"] = str(key)  # identifies the tables' content (the model caches per-dataset work by it)
     return ds

@@ -11,6 +11,7 @@ import shutil
 
 import pandas as pd
 import pytest
+import xarray as xr
 
 from chipsuite import charts, data
 from chipsuite.data import content_key, load_dataset
@@ -68,6 +69,23 @@ def test_content_key_changes_when_a_file_changes_with_size_and_mtime_kept(tiny_d
     assert reads and new != key
     assert new == data._read_folder(tiny_data_dir.resolve())[1]
     assert load_dataset(tiny_data_dir).attrs["content_key"] == str(new)
+
+
+def test_load_dataset_reads_nothing_when_unchanged_and_sees_an_edit(tiny_data_dir, reads):
+    """load_dataset keys its cache by content_key: no file read when the tables are unchanged (the run path
+    calls it every run), a rewrite that keeps size and mtime still gives the edited dataset."""
+    first = load_dataset(tiny_data_dir)
+    reads.clear()
+    again = load_dataset(tiny_data_dir)
+    assert reads == []
+    xr.testing.assert_identical(again, first)
+    assert float(first.tdp_w.sel(generation="h100", bound="base")) == 700.0
+    _rewrite_keeping_size_and_mtime(tiny_data_dir / "chip_specs.csv", "h100,tdp,W,700,700,700",
+                                    "h100,tdp,W,700,701,702")
+    edited = load_dataset(tiny_data_dir)
+    assert reads  # read again
+    assert float(edited.tdp_w.sel(generation="h100", bound="base")) == 701.0
+    assert edited.attrs["content_key"] != first.attrs["content_key"]
 
 
 def test_content_key_of_a_missing_folder_raises_data_error(tmp_path):

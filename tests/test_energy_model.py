@@ -4,6 +4,7 @@ import doctest
 
 import numpy as np
 import pytest
+import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -159,6 +160,22 @@ def test_ai_emissions_are_the_ai_load_at_the_sites_location_intensity(base):
     early = r.sel(quarter=years <= 2025).isel(draw=0)
     np.testing.assert_allclose(early.emissions_tco2, early.energy_mwh * early.grid_intensity_gco2_per_kwh / 1e3,
                                rtol=1e-12)
+
+
+def test_energy_variables_equal_energy_results_and_the_run(base, stage):
+    """The Variables the model's result Dataset is built from (no DataArray each) equal the public
+    DataArrays of energy_results and the run's own variables: values, dims, attrs and coords."""
+    values, ds, inputs, results = stage
+    variables = E.energy_variables(values, ds, inputs, results)
+    arrays = E.energy_results(values, ds, inputs, results)
+    assert list(variables) == list(arrays) == list(E.ENERGY_ATTRS)
+    for name, var in variables.items():
+        da = arrays[name]
+        assert var.dims == da.dims and var.attrs == da.attrs, name
+        np.testing.assert_array_equal(var.values, da.values)
+        xr.testing.assert_identical(base[name].variable, da.variable)
+        for dim in da.dims:
+            np.testing.assert_array_equal(base[name][dim].values, da[dim].values)
 
 
 # --------------------------------------------------------------------------- invariants

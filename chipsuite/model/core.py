@@ -737,10 +737,14 @@ def _result_data(values, fleet_out, site_capacity_mw, inputs, results):
 
 
 def _dataset(data, ds):
-    """The result Dataset of ``data`` (name -> DataArray): one Variable per result (:func:`_result_var`),
-    the dim coords of the first variable having each dim, and the label coords, built in one go."""
+    """The result Dataset of ``data`` (name -> DataArray, or Variable over dims some DataArray of ``data``
+    labels: the energy stage's): one Variable per result (:func:`_result_var`), the dim coords of the
+    first DataArray having each dim, and the label coords, built in one go."""
     variables, coords, indexes = {}, {}, {}
     for name, da in data.items():
+        if isinstance(da, xr.Variable):
+            variables[name] = _canonical_var(da)
+            continue
         variables[name] = _canonical_var(da.variable)
         if len(coords) < len(_DIM_ORDER):
             for dim, var in da.coords.variables.items():
@@ -803,7 +807,7 @@ def _evaluate(values, ds, engine="numexpr"):
     inputs = formula_inputs_for(values, fleet_out, ds, site_capacity_mw)
     results = evaluate_formulas(inputs, engine=engine)
     data = _result_data(values, fleet_out, site_capacity_mw, inputs, results)
-    data.update(energy_stage.energy_results(values, ds, inputs, results))  # energy stage, after the formulas
+    data.update(energy_stage.energy_variables(values, ds, inputs, results))  # energy stage, after the formulas
     out = _dataset(data, ds)
     stage = {"fleet_out": fleet_out, "site_capacity": site_capacity_mw, "inputs": inputs, "results": results,
              "fleet_names": frozenset(log.read | {"site_capacity_position"})}
@@ -826,8 +830,9 @@ def _result_variable(name, da):
 
 
 def _result_var(name, da):
-    """``_result_variable(name, da).variable``, from the Variable alone (no DataArray copies; tested equal)."""
-    var = da.variable
+    """``_result_variable(name, da).variable``, from the Variable alone (no DataArray copies; tested equal).
+    ``da`` may be a Variable (the energy stage's, :func:`energy_stage.energy_variables`)."""
+    var = da if isinstance(da, xr.Variable) else da.variable
     order = [d for d in _DIM_ORDER if d in var.dims]
     order += [d for d in var.dims if d not in order]
     attrs = dict(var.attrs)
@@ -1010,7 +1015,7 @@ class ModelCache:
             update["system_cost_usd"] = _system_cost(values)
         if update.keys() & _SUPPLIER_SOURCES:
             update.update(supplier_view(results, stage["fleet_out"]))
-        update.update(energy_stage.energy_results(values, self._ds, inputs, results))
+        update.update(energy_stage.energy_variables(values, self._ds, inputs, results))
         variables = {name: self._out.variables[name] for name in self._out.data_vars}
         variables.update({name: _result_var(name, da) for name, da in update.items()})
         coords = self._out.coords  # as a standalone Coordinates with its indexes: none rebuilt, no alignment

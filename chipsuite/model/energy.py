@@ -30,7 +30,7 @@ from ..quarters import HOURS_PER_QUARTER
 __all__ = ["SOURCES", "SITE_REGION", "CONTRACT_GRID", "SITE_GRID", "contract_capacity_mw", "active_quarters",
            "contracts_in_force", "supply_by_source",
            "power_plan_mw", "allocate_supply", "non_ai_electricity_mwh", "location_emissions_tco2",
-           "market_emissions_tco2", "energy_spec", "energy_results", "power_capped_capacity", "ENERGY_ATTRS"]
+           "market_emissions_tco2", "energy_spec", "energy_results", "energy_variables", "power_capped_capacity", "ENERGY_ATTRS"]
 
 #: supply sources (``source`` dim): contract technologies, then grid electricity
 SOURCES = ("gas", "nuclear", "solar", "wind", "geothermal", "storage", "grid")
@@ -411,11 +411,26 @@ def energy_results(values, ds, inputs, results, tables=None):
     ``tables``: the energy tables to use (default :func:`chipsuite.load_tables`; tests pass edited copies).
     """
     energy = results["energy_mwh"]
+    tsq = energy if energy.dims == ("draw", "site", "quarter") else energy.transpose("draw", "site", "quarter")
+    tq = results["placed_it_power_mw"]
+    tq = tq if tq.dims == ("draw", "quarter") else tq.transpose("draw", "quarter")
+    out = {}
+    for name, var in energy_variables(values, ds, inputs, results, tables).items():
+        da = (tsq if var.ndim == 3 else tq).copy(deep=False, data=var.data)
+        da.attrs = dict(var.attrs)
+        out[name] = da
+    return out
+
+
+def energy_variables(values, ds, inputs, results, tables=None):
+    """:func:`energy_results` as plain :class:`xarray.Variable` objects (dims ``(draw, site, quarter)`` or
+    ``(draw, quarter)``, the coords those of ``results["energy_mwh"]``), for the model's result Dataset
+    (no DataArray per variable: the stage's part of a run is dominated by wrapping otherwise)."""
+    energy = results["energy_mwh"]
     energy = energy if energy.dims == ("draw", "site", "quarter") else energy.transpose("draw", "site", "quarter")
     sites = [str(s) for s in energy.site.values]
     quarters = energy.quarter.values
     nd, ns, nq = energy.shape
-    draws = energy.draw.values
     spec = energy_spec(ds, sites, tables)
     p = {name: _p(values, name) for name in (
         "renewable_matching_share", "non_ai_electricity_2020", "non_ai_electricity_growth", "non_ai_leased_share",
@@ -483,15 +498,11 @@ def energy_results(values, ds, inputs, results, tables=None):
     rental_price = values["rental_price_usd_per_hour"].sel(generation="h100").transpose("draw", ...).values
     rental_price = np.asarray(rental_price, float).reshape(nd, -1)[:, :1]
 
-    tsq = energy  # templates: copies share their coords and indexes (no index is rebuilt)
-    tq = results["placed_it_power_mw"]
-    tq = tq if tq.dims == ("draw", "quarter") else tq.transpose("draw", "quarter")
-
     def sq(data):
-        return tsq.copy(deep=False, data=data)
+        return xr.Variable(("draw", "site", "quarter"), data)
 
     def q(data):
-        return tq.copy(deep=False, data=data)
+        return xr.Variable(("draw", "quarter"), data)
 
     out = {
         "non_ai_electricity_mwh": q(non_ai),
@@ -517,6 +528,6 @@ def energy_results(values, ds, inputs, results, tables=None):
         "power_deferred_h100e": q(shortfall - rented),
         "power_rental_cost_usd": q(rented * rental_price * HOURS_PER_QUARTER),
     }
-    for name, da in out.items():
-        da.attrs = {"units": ENERGY_ATTRS[name][0], "long_name": ENERGY_ATTRS[name][1]}
+    for name, var in out.items():
+        var.attrs = {"units": ENERGY_ATTRS[name][0], "long_name": ENERGY_ATTRS[name][1]}
     return out
