@@ -128,3 +128,24 @@ def test_kept_grid_frames_and_run_points_dataset_follow_an_edited_data_file(data
     assert grids._dataset().attrs["content_key"] == str(content_key())
     assert not edited.equals(first)
     pd.testing.assert_frame_equal(edited, grids.nvidia_price_grid_frame.uncached(base, (1.0, 1.2)))
+
+
+def test_model_cache_reads_nothing_when_unchanged_and_follows_an_edited_data_file(data_copy, reads):
+    """ModelCache.run (every slider change) checks the data folder by its content key: no file read and
+    no dataset copy when unchanged; an edit (size and mtime kept) is a new dataset and a full run."""
+    from chipsuite.model import ModelCache
+
+    cache = ModelCache()
+    base = Scenario.default()
+    first = cache.run(base)
+    reads.clear()
+    again = cache.run(base.replace(utilisation=0.6))
+    assert reads == [] and cache.last_path == "fast"
+    assert float(again.capex_usd.sum()) == float(first.capex_usd.sum())
+    # GB200's base chip price 35000 -> 36000 USD (same length; its system cost, hence capex, is unchanged)
+    _rewrite_keeping_size_and_mtime(data_copy / "chip_specs.csv", "gb200,unit_price,USD,30000,35000,40000,",
+                                    "gb200,unit_price,USD,30000,36000,40000,")
+    edited = cache.run(base)
+    assert reads and cache.last_path == "full"
+    assert float(first.unit_price_usd.sel(generation="gb200").squeeze()) == 35000.0
+    assert float(edited.unit_price_usd.sel(generation="gb200").squeeze()) == 36000.0

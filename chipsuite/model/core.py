@@ -973,18 +973,21 @@ class ModelCache:
 
     def run(self, scenario=None, draws=1, seed=0, engine="numexpr"):
         """The model result of ``scenario`` (as :func:`run` in memory; see the class docstring)."""
-        from ..data import load_dataset
+        from ..data import content_key, load_dataset
 
         scenario = _check_run_arguments(scenario, draws, engine, seed)
-        ds = load_dataset()
         key = (int(draws), int(seed), engine)
-        if self._key != key or self._ds is None or not _same_dataset(ds, self._ds):
-            self.clear()
-            self._key, self._ds = key, ds
-            self._dataset_spec = dataset_spec(ds)
-            for triple in self._dataset_spec.values():
-                for da in triple:
-                    da.attrs = {}
+        # the data folder unchanged since the kept dataset was loaded (its content key, one stat per file):
+        # no copy of the dataset is made only to be compared
+        if self._key != key or self._ds is None or self._ds.attrs.get("content_key") != str(content_key()):
+            ds = load_dataset()
+            if self._key != key or self._ds is None or not _same_dataset(ds, self._ds):
+                self.clear()
+                self._key, self._ds = key, ds
+                self._dataset_spec = dataset_spec(ds)
+                for triple in self._dataset_spec.values():
+                    for da in triple:
+                        da.attrs = {}
         values = self._model_inputs(scenario, self._ds, int(draws), int(seed))
         stage = self._stage
         if stage is not None and all(name in values and _same_input(values[name], self._values[name])
