@@ -6,8 +6,9 @@ Four measurements, in one process (the scale part in a fresh child process, see 
    opex, dependence and TCO formula, :func:`chipsuite.formulas.evaluate_formulas`) on inputs
    prepared once, with ``engine="numexpr"`` against :func:`plain_xarray_formulas`, the same formulas written as the
    plain xarray arithmetic a user would otherwise write. (The ``"numpy"`` engine walks the formula
-   tree on raw arrays; it is timed too, for information.) Median of repeats at 1e3, 1e4 and 1e5
-   draws, timed in turns; both results must agree to 1e-12 relative in every element or the
+   tree on raw arrays; it is timed too, for information.) Median of repeats at 1e3, 1e4 and 4e4
+   draws (1e5 until 2026-12-02: with ~85 formulas its peak memory, ~31 GB, no longer fits the
+   24 GB machine; 1e4 peaks at 3.1 GB), timed in turns; both results must agree to 1e-12 relative in every element or the
    benchmark fails.
 2. **Bandwidth.** Bytes of the numexpr evaluation per second, against the bandwidth of
    ``np.copyto`` of a 256 MiB array measured in the same run (bytes = 2 x size: read + write).
@@ -77,11 +78,11 @@ TARGETS = {
     "browser_p95_ms": ("<=", 100.0),  # JupyterLab + chromium: slider key press -> chart SVG changed
 }
 
-FULL = {"sizes": {1_000: 7, 10_000: 5, 100_000: 3}, "changes": 30, "scale_draws": 1_000_000,
-        "scale_chunk": 5_000, "copy_repeats": 9, "run_repeats": 50, "control_changes": 20, "sobol_n": 1024,
+FULL = {"sizes": {1_000: 7, 10_000: 5, 40_000: 3}, "changes": 30, "scale_draws": 1_000_000,
+        "scale_chunk": 2_048, "copy_repeats": 9, "run_repeats": 50, "control_changes": 20, "sobol_n": 1024,
         "sobol_workers": 2}
 QUICK = {"sizes": {1_000: 5, 10_000: 3}, "changes": 10, "scale_draws": 50_000,
-         "scale_chunk": 5_000, "copy_repeats": 5, "run_repeats": 20, "control_changes": 4, "sobol_n": 64,
+         "scale_chunk": 2_048, "copy_repeats": 5, "run_repeats": 20, "control_changes": 4, "sobol_n": 64,
          "sobol_workers": 1}
 
 EQUAL_RTOL = 1e-12
@@ -376,7 +377,7 @@ def bench_engines(sizes, seed=0):
             "plain_xarray": lambda: plain_xarray_formulas(inputs),
             "numpy_engine": lambda: evaluate_formulas(inputs, "numpy"),
         }, repeats)
-        # agreement, one comparison at a time (at 1e5 draws one result is about 3 GB)
+        # agreement, one comparison at a time (at 4e4 draws one result is about 3 GB)
         out_ne = evaluate_formulas(inputs, "numexpr")
         out_xr = plain_xarray_formulas(inputs)
         diffs = {name: relative_difference(out_ne[name], out_xr[name]) for name in out_ne if name in out_xr}

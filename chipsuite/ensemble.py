@@ -15,7 +15,7 @@ Quantiles over a chunked ``draw`` dim: exact quantiles need every draw of an ele
 keeps only the requested variables (optionally reduced per chunk, e.g. summed over ``site``),
 rechunks those to one ``draw`` chunk and computes exact quantiles. Memory is about
 ``draws x (values per draw of the selection) x 8 bytes`` plus a few chunks in flight, never the
-whole result (about 53 kB per draw for all variables).
+whole result (about 0.2 MB per draw for all variables: 215 kB measured at 5,000 draws, 2026-12-02).
 
 Progress: :func:`compute` shows a ``tqdm.auto`` bar (terminal or notebook widget) for local dask
 schedulers, or ``distributed.progress`` on a cluster; ``progress=None`` shows it only for big runs
@@ -34,8 +34,10 @@ __all__ = ["ensemble", "ensemble_inputs", "ensemble_quantiles", "compute", "rela
 
 #: progress=None shows a bar from this many draws on
 PROGRESS_MIN_DRAWS = 100_000
-#: default draws per chunk of :func:`ensemble_quantiles` (about 53 kB per draw of full output)
-DEFAULT_CHUNK_DRAWS = 8192
+#: default draws per chunk of :func:`ensemble_quantiles`: a chunk's run peaks at ~0.33 GB per 1,000 draws
+#: (0.65 GB at 2,000, 1.4 GB at 5,000 measured), two in flight on 2 cores: 2,048 keeps a million draws
+#: within a 2 GB Binder machine (benchmarks/README.md)
+DEFAULT_CHUNK_DRAWS = 2048
 
 
 def related_input_groups(ds, rho_nvidia_prices: float = 0.8, rho_mtia_factors: float = 0.7):
@@ -273,7 +275,8 @@ def ensemble_quantiles(scenario=None, draws: int = 10_000, seed: int = 0, *,
     d.sum("site")`` or ``.sel(quarter=...)``), and only that selection is gathered into one
     ``draw`` chunk for exact quantiles (xarray needs the whole ``draw`` dim). Peak memory is about
     ``draws x values per draw of the selection x 8 bytes`` (``capex_usd``: 36 quarters -> 288 B
-    per draw, 0.29 GB for a million draws) plus ``chunk_draws x 53 kB`` per chunk in flight.
+    per draw, 0.29 GB for a million draws) plus ``chunk_draws x ~0.33 MB`` per chunk in flight
+    (the run's peak, not only its result).
 
     Returns a Dataset with a ``quantile`` dim (attrs as :func:`chipsuite.uncertainty.quantiles`).
     """
