@@ -340,7 +340,8 @@ def fleet_by_generation_frame(result, draw=0):
         if name not in r:
             continue
         da = r[name] / 1e6
-        keep = [g for g in da.generation.values if float(np.abs(da.sel(generation=g)).sum()) > 0]
+        totals = np.abs(da).sum([d for d in da.dims if d != "generation"]).values  # one reduction, not one per generation
+        keep = [g for g, t in zip(da.generation.values, totals) if t > 0]
         if sourcing == "owned" and not keep:
             keep = list(da.generation.values[:1])
         f = da.sel(generation=keep).to_dataframe(name="h100e_million").reset_index()[

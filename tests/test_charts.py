@@ -155,6 +155,20 @@ def test_frames_are_small_and_reduced(result, ensemble):
     assert frame["generation"].nunique() <= 2 * result.sizes["generation"]
 
 
+def test_fleet_frame_keeps_exactly_the_generations_with_capability():
+    """Owned rows for every generation with any installed capability in the draw, none for the others;
+    rented rows likewise (the per-generation definition, by hand)."""
+    r = chipsuite.run(chipsuite.Scenario.default().replace(amd_deal_scale=0.0), draws=2, seed=1)
+    for draw in (0, 1):
+        frame = charts.fleet_by_generation_frame(r, draw=draw)
+        for sourcing, name in (("owned", "h100e"), ("rented", "rented_h100e")):
+            da = r[name].isel(draw=draw)
+            expected = {str(g) for g in da.generation.values if float(abs(da.sel(generation=g)).sum()) > 0}
+            got = {g.replace(" (rented)", "") for g in frame[frame.sourcing == sourcing]["generation"]}
+            assert got == expected, (draw, sourcing)
+            assert len(expected) < r.sizes["generation"]  # the filter drops generations never owned / rented
+
+
 def test_fleet_frame_sums_to_model_total_owned_and_rented(result):
     frame = charts.fleet_by_generation_frame(result)
     by = frame.groupby(["sourcing", "quarter"])["h100e_million"].sum()
