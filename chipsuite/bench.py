@@ -8,8 +8,8 @@ Four measurements, in one process (the scale part in a fresh child process, see 
    plain xarray arithmetic a user would otherwise write. (The ``"numpy"`` engine walks the formula
    tree on raw arrays; it is timed too, for information.) Median of repeats at 1e3, 1e4 and 4e4
    draws (1e5 until 2026-12-02: with ~85 formulas its peak memory, ~31 GB, no longer fits the
-   24 GB machine; 1e4 peaks at 3.1 GB), timed in turns; both results must agree to 1e-12 relative in every element or the
-   benchmark fails.
+   24 GB machine; 1e4 peaks at 3.1 GB), timed in turns; both results must agree to 1e-12 relative
+   in every element or the benchmark fails.
 2. **Bandwidth.** Bytes of the numexpr evaluation per second, against the bandwidth of
    ``np.copyto`` of a 256 MiB array measured in the same run (bytes = 2 x size: read + write).
    Bytes of the evaluation = every input array read once + every output array written once

@@ -340,7 +340,8 @@ def fleet_by_generation_frame(result, draw=0):
         if name not in r:
             continue
         da = r[name] / 1e6
-        totals = np.abs(da).sum([d for d in da.dims if d != "generation"]).values  # one reduction, not one per generation
+        # one reduction, not one per generation
+        totals = np.abs(da).sum([d for d in da.dims if d != "generation"]).values
         keep = [g for g, t in zip(da.generation.values, totals) if t > 0]
         if sourcing == "owned" and not keep:
             keep = list(da.generation.values[:1])

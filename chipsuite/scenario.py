@@ -37,7 +37,8 @@ from typing import NamedTuple
 
 from .schema import BOUNDS, KINDS, TABLES, UNITS, DataError, read_table
 
-__all__ = ["PARAMETERS", "REMOVED_PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff", "assumptions_path",
+__all__ = ["PARAMETERS", "REMOVED_PARAMETERS", "Parameter", "Scenario", "ScenarioError", "ScenarioDiff",
+           "assumptions_path",
            "check_assumption_rows", "check_seed", "read_assumptions", "NamedScenario", "NamedScenarioError",
            "scenarios_path", "read_named_scenario", "named_scenarios", "load_named"]
 
@@ -254,11 +255,12 @@ PARAMETERS = {p.name: p for p in [
 REMOVED_PARAMETERS = {
     "supply_share_gas": "the dated supply contracts of data/energy_contracts.csv (gas plants of Prometheus, "
                         "Hyperion and El Paso with their start quarters); scenario knobs: "
-                        "'<site>_power_delay_quarters', 'gas_plant_availability', 'energy_contract_position' (the result "
-                        "variable 'supply_share_gas' is the modelled share per site and quarter)",
+                        "'<site>_power_delay_quarters', 'gas_plant_availability', 'energy_contract_position' "
+                        "(the result variable 'supply_share_gas' is the modelled share per site and quarter)",
     "supply_share_nuclear": "the dated nuclear contracts of data/energy_contracts.csv; scenario knobs: "
-                            "'nuclear_contract_delay_quarters', 'capacity_factor_nuclear', 'energy_contract_position' (the "
-                            "result variable 'supply_share_nuclear' is the modelled share per site and quarter)",
+                            "'nuclear_contract_delay_quarters', 'capacity_factor_nuclear', "
+                            "'energy_contract_position' (the result variable 'supply_share_nuclear' is the modelled "
+                            "share per site and quarter)",
     "gas_carbon_intensity": "each gas contract's own carbon_intensity_gco2_per_kwh column in "
                             "data/energy_contracts.csv",
     "nuclear_carbon_intensity": "nothing: Scope 2 counts no emissions for contracted nuclear (GHG Protocol; "

@@ -281,7 +281,8 @@ def test_delay_grid_moves_emissions_only_from_the_delayed_contracts_on():
     by = f.groupby(["delay_quarters", "year"])["emissions_mtco2"].sum().unstack("year")
     assert list(by.index) == [0.0, 2.0, 4.0]
     # Hyperion's first dedicated contract starts in 2028: the years before are the same for every delay
-    np.testing.assert_array_equal(by.loc[4.0, ["2024", "2025", "2026", "2027"]], by.loc[0.0, ["2024", "2025", "2026", "2027"]])
+    before = ["2024", "2025", "2026", "2027"]
+    np.testing.assert_array_equal(by.loc[4.0, before], by.loc[0.0, before])
     assert by.loc[0.0, "2030"] < by.loc[2.0, "2030"] < by.loc[4.0, "2030"]  # solar and gas wait: more grid
     with pytest.raises(ValueError, match="not one of"):
         W.delay_emissions_grid_frame(chipsuite.Scenario.default(), "utilisation", (0.5,))

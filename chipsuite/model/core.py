@@ -39,7 +39,7 @@ from . import sites as sites_stage
 from . import stockflow
 from . import supply as supply_stage
 from .inputs import (base_inputs_with_draw, complete_inputs, dataset_spec, deal_volume, dim_coords, fleet_generations,
-                     model_inputs, parameter_spec, site_capacity)
+                     labelled, model_inputs, parameter_spec, site_capacity)
 
 __all__ = ["run_in_memory", "evaluate_model", "simulate_fleet", "formula_inputs_for", "annual", "OUTPUT_ATTRS", "ModelCache",
            "SUPPLIERS"]
@@ -304,8 +304,7 @@ def _labeller(coords):
     variables, indexes = coords
 
     def da(data, dims):
-        return xr.DataArray(xr.Variable(dims, data), coords={d: variables[d] for d in dims}, name=None,
-                            indexes={d: indexes[d] for d in dims}, fastpath=True)
+        return labelled(data, dims, variables, indexes)
 
     return da
 
@@ -669,20 +668,16 @@ def supplier_view(results, fleet_out=None):
     and the shares of the first two. ``results``: formula results with (draw, quarter) dims."""
     first = results[_SUPPLIER_PARTS["supplier_h100e"][0]]
     dims = ("draw", "supplier", "quarter")
-    coord_vars, indexes = dim_coords(draw=first.draw.values, supplier=list(SUPPLIERS), quarter=first.quarter.values)
-
-    def labelled(data):  # as xr.DataArray(data, coords, dims), the coords shared by the outputs
-        return xr.DataArray(xr.Variable(dims, data), coords=dict(coord_vars), name=None, indexes=dict(indexes),
-                            fastpath=True)
+    da = _labeller(dim_coords(draw=first.draw.values, supplier=list(SUPPLIERS), quarter=first.quarter.values))
 
     out = {}
     for name, parts in _SUPPLIER_PARTS.items():
         stacked = np.stack([_raw(results[p], ("draw", "quarter")) for p in parts], axis=1)
-        out[name] = labelled(stacked)
+        out[name] = da(stacked, dims)
         if name != "supplier_units":
             total = stacked.sum(axis=1, keepdims=True)
             share = np.divide(stacked, total, out=np.zeros(stacked.shape), where=total > 0)
-            out[name.replace("supplier_", "supplier_share_").replace("_usd", "")] = labelled(share)
+            out[name.replace("supplier_", "supplier_share_").replace("_usd", "")] = da(share, dims)
     return out
 
 
@@ -718,7 +713,7 @@ def _system_cost(values):
             set(a.xindexes) == set(a.dims) and \
             all(ca[c] is cb[c] or (_same_variable(ca[c], cb[c]) and ca[c].attrs == cb[c].attrs) for c in ca):
         return xr.DataArray(xr.Variable(a.dims, a.variable.values + b.variable.values), coords=dict(ca), name=None,
-                            indexes=dict(a.xindexes), fastpath=True)
+                            indexes=dict(a.xindexes), fastpath=True)  # all of a's coords, its non-dim ones too
     return a + b
 
 
@@ -832,14 +827,10 @@ def _result_variable(name, da):
 def _result_var(name, da):
     """``_result_variable(name, da).variable``, from the Variable alone (no DataArray copies; tested equal).
     ``da`` may be a Variable (the energy stage's, :func:`energy_stage.energy_variables`)."""
-    var = da if isinstance(da, xr.Variable) else da.variable
-    order = [d for d in _DIM_ORDER if d in var.dims]
-    order += [d for d in var.dims if d not in order]
+    var = _canonical_var(da if isinstance(da, xr.Variable) else da.variable)
     attrs = dict(var.attrs)
     if name in OUTPUT_ATTRS:
         attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
-    if list(var.dims) != order:
-        return xr.Variable(order, np.transpose(var.data, [var.dims.index(d) for d in order]), attrs)
     return xr.Variable(var.dims, var.data, attrs)
 
 

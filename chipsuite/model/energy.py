@@ -25,12 +25,14 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..energy import emissions_tco2
 from ..quarters import HOURS_PER_QUARTER
 
 __all__ = ["SOURCES", "SITE_REGION", "CONTRACT_GRID", "SITE_GRID", "contract_capacity_mw", "active_quarters",
            "contracts_in_force", "supply_by_source",
            "power_plan_mw", "allocate_supply", "non_ai_electricity_mwh", "location_emissions_tco2",
-           "market_emissions_tco2", "energy_spec", "energy_results", "energy_variables", "power_capped_capacity", "ENERGY_ATTRS"]
+           "market_emissions_tco2", "energy_spec", "energy_results", "energy_variables", "power_capped_capacity",
+           "ENERGY_ATTRS"]
 
 #: supply sources (``source`` dim): contract technologies, then grid electricity
 SOURCES = ("gas", "nuclear", "solar", "wind", "geothermal", "storage", "grid")
@@ -517,7 +519,7 @@ def energy_variables(values, ds, inputs, results, tables=None):
         "emissions_location_tco2": sq(location),
         "emissions_market_tco2": sq(market),
         "carbon_intensity_effective_gco2_per_kwh": sq(intensity),
-        "emissions_tco2": sq(ai * intensity / 1e3),
+        "emissions_tco2": sq(emissions_tco2(ai, intensity)),
         "site_electricity_cost_usd": sq(load * price[:, :, None]),
         "water_withdrawal_l": sq(load * 1e3 * p["water_withdrawal_intensity"][:, None, None]),
         "site_power_mw": sq(np.where(np.isinf(plan_mw), capex_cap, plan_mw)),

@@ -175,14 +175,21 @@ def base_inputs_with_draw(scenario, spec, draws=(0,)):
     return out
 
 
+def labelled(data, dims, coords, indexes):
+    """``data`` as a DataArray over ``dims`` with the coordinate Variables ``coords`` and their ``indexes``
+    (dicts by dim, e.g. of :func:`dim_coords`), as ``xr.DataArray(data, coords, dims)`` would label it,
+    without building or checking them again (the Variables and indexes are shared, not copied)."""
+    return xr.DataArray(xr.Variable(dims, data), coords={d: coords[d] for d in dims}, name=None,
+                        indexes={d: indexes[d] for d in dims}, fastpath=True)
+
+
 def _draw_scalar(value, draw_var, draw_index):
     """``_expand_draw(_scalar(value), draw)`` for a float or int ``value``, built directly over the ``draw``
     coordinate Variable ``draw_var`` (and its index)."""
     data = np.asarray(value)
     n = draw_var.shape[0]
     new = data[np.newaxis] if n == 1 else np.broadcast_to(data[np.newaxis], (n,))
-    return xr.DataArray(xr.Variable(("draw",), new), coords={"draw": draw_var}, name=None,
-                        indexes={"draw": draw_index}, fastpath=True)
+    return labelled(new, ("draw",), {"draw": draw_var}, {"draw": draw_index})
 
 
 def with_fixed_parameters(scenario, values):
@@ -226,7 +233,7 @@ def _labelled_path(out, *sources):
             return xr.DataArray(out, built, dims)
         coords[dim] = var.copy(deep=False)
         indexes[dim] = index
-    return xr.DataArray(xr.Variable(dims, out), coords=coords, name=None, indexes=indexes, fastpath=True)
+    return labelled(out, dims, coords, indexes)
 
 
 def site_capacity(ds, position):
