@@ -11,6 +11,7 @@ import pytest
 
 import chipsuite
 from chipsuite import charts
+from chipsuite.explorers import energy as energy_views
 from chipsuite.scenario import Scenario
 
 
@@ -50,6 +51,12 @@ BUILDERS = {
     "fleet_power": (charts.fleet_power_chart, charts.fleet_power_frame,
                     {"events": lambda: charts.event_frame(["site"], start="2025-01-01")}),
     "energy": (charts.energy_annual_chart, charts.energy_annual_frame, {}),
+    "electricity_by_source": (energy_views.electricity_by_source_chart, energy_views.electricity_by_source_frame, {}),
+    "electricity_by_site": (energy_views.electricity_by_site_chart, energy_views.electricity_by_site_frame, {}),
+    "contract_timeline": (energy_views.contract_timeline_chart,
+                          lambda r: energy_views.contract_timeline_frame(Scenario.from_json(r.attrs["scenario"])), {}),
+    "emissions_methods": (energy_views.emissions_methods_chart, energy_views.emissions_methods_frame, {}),
+    "fleet_vs_reported": (energy_views.fleet_vs_reported_chart, energy_views.fleet_vs_reported_frame, {}),
 }
 
 

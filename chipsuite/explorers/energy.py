@@ -111,13 +111,22 @@ def _twh_rows(by_year_mwh, key, label):
     return [{"year": str(int(y)), key: label, "twh": float(v)} for y, v in zip(twh.year.values, twh.values)]
 
 
-def _twh_bars(frame, key, title, legend, case, **color):
-    """Stacked bars of ``twh`` per year, one colour per ``key`` (the legend titled ``legend``)."""
-    return alt.Chart(frame, title=_title(title, case), width=charts.WIDTH, height=charts.HEIGHT).mark_bar().encode(
+def _twh_bars(frame, key, title, legend, case, colors=None):
+    """Stacked bars of ``twh`` per year, one colour per ``key`` (the legend titled ``legend``); ``colors``:
+    ``(domain, range)`` of the colour scale, also the legend's and the stack's order (default: Altair's)."""
+    return charts._chart_or_spec(_twh_bars_build, (case, key, title, legend, colors), (frame,), text=(0,))
+
+
+def _twh_bars_build(frames, case, key, title, legend, colors):
+    color = {} if colors is None else {"scale": alt.Scale(domain=list(colors[0]), range=list(colors[1])),
+                                       "sort": list(colors[0])}
+    chart = alt.Chart(frames[0], title=_title(title, case), width=charts.WIDTH,
+                      height=charts.HEIGHT).mark_bar().encode(
         x=alt.X("year:O", title="Year"),
         y=alt.Y("twh:Q", stack="zero", title="Electricity [TWh per year]"),
         color=alt.Color(f"{key}:N", title=legend, **color),
         tooltip=["year:O", f"{key}:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
+    return chart if colors is None else chart.encode(order=alt.Order(f"{key}:N"))
 
 
 def electricity_by_source_frame(result):
@@ -131,7 +140,7 @@ def electricity_by_source_frame(result):
 def electricity_by_source_chart(frame, case="base case"):
     """Stacked bars: electricity per year by source (dated contracts, then grid)."""
     return _twh_bars(frame, "source", "Electricity of the whole fleet by supply source", "Source", case,
-                     scale=SOURCE_COLORS, sort=list(SOURCE_LABELS.values())).encode(order=alt.Order("source:N"))
+                     colors=(tuple(SOURCE_LABELS.values()), tuple(SOURCE_COLORS.range)))
 
 
 def electricity_by_site_frame(result):
@@ -148,15 +157,6 @@ def electricity_by_site_frame(result):
 def electricity_by_site_chart(frame, case="base case"):
     """Stacked bars: electricity per year by site and the non-AI base."""
     return _twh_bars(frame, "site", "Electricity by site: AI load and the non-AI base", "Site or load", case)
-
-
-def electricity_by_site_chart(frame, case="base case"):
-    return alt.Chart(frame, title=_title("Electricity by site: AI load and the non-AI base", case),
-                     width=charts.WIDTH, height=charts.HEIGHT).mark_bar().encode(
-        x=alt.X("year:O", title="Year"),
-        y=alt.Y("twh:Q", stack="zero", title="Electricity [TWh per year]"),
-        color=alt.Color("site:N", title="Site or load"),
-        tooltip=["year:O", "site:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
 
 
 def contract_timeline_frame(scenario=None, tables=None):
@@ -186,11 +186,15 @@ def contract_timeline_frame(scenario=None, tables=None):
 def contract_timeline_chart(frame, case="base case", end="2036-01-01"):
     """Gantt bars: when each contract is in force (to ``end``), coloured by technology, MW in the tooltip."""
     f = frame.assign(end=frame["end"].clip(upper=pd.Timestamp(end)))
-    return alt.Chart(f, title=_title("Dated supply contracts", case), width=charts.WIDTH,
-                     height=16 * len(f)).mark_bar().encode(
+    return charts._chart_or_spec(_contract_timeline_build, (case, tuple(f["contract"])), (f,), text=(0,))
+
+
+def _contract_timeline_build(frames, case, contracts):
+    return alt.Chart(frames[0], title=_title("Dated supply contracts", case), width=charts.WIDTH,
+                     height=16 * len(contracts)).mark_bar().encode(
         x=alt.X("start:T", title="In force from start to end quarter (cut at 2036)"),
         x2="end:T",
-        y=alt.Y("contract:N", sort=list(f["contract"]), title=None, axis=alt.Axis(labelLimit=360)),
+        y=alt.Y("contract:N", sort=list(contracts), title=None, axis=alt.Axis(labelLimit=360)),
         color=alt.Color("technology:N", title="Technology", scale=TECH_COLORS),
         tooltip=[alt.Tooltip("contract:N", title="Contract"), alt.Tooltip("site:N", title="Site"),
                  alt.Tooltip("kind:N", title="Kind"), alt.Tooltip("mw:Q", format=",.0f", title="MW"),
@@ -217,8 +221,12 @@ def emissions_methods_frame(result, tables=None):
 
 
 def emissions_methods_chart(frame, case="base case"):
-    model = frame[frame["kind"] == "model"]
-    reported = frame[frame["kind"] == "reported"]
+    parts = (frame[frame["kind"] == "model"], frame[frame["kind"] == "reported"])
+    return charts._chart_or_spec(_emissions_methods_build, (case,), parts, text=(0,))
+
+
+def _emissions_methods_build(parts, case):
+    model, reported = parts
     color = alt.Color("method:N", title="GHG Protocol Scope 2 method",
                       scale=alt.Scale(domain=["location-based", "market-based"], range=["#636363", "#31a354"]))
     lines = alt.Chart(model).mark_line(point=True).encode(
@@ -261,11 +269,16 @@ def fleet_vs_reported_frame(result, tables=None):
 
 def fleet_vs_reported_chart(frame, case="base case", last_year=2027):
     f = frame[frame["year"].astype(int) <= last_year]
-    bars = alt.Chart(f[f["kind"] == "model"]).mark_bar().encode(
+    parts = (f[f["kind"] == "model"], f[f["kind"] == "reported"])
+    return charts._chart_or_spec(_fleet_vs_reported_build, (case,), parts, text=(0,))
+
+
+def _fleet_vs_reported_build(parts, case):
+    bars = alt.Chart(parts[0]).mark_bar().encode(
         x=alt.X("year:O", title="Year"), y=alt.Y("twh:Q", stack="zero", title="Electricity [TWh per year]"),
         color=alt.Color("series:N", title="Model", scale=alt.Scale(range=["#3182bd", "#9ecae1"])),
         tooltip=["year:O", "series:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
-    points = alt.Chart(f[f["kind"] == "reported"]).mark_point(filled=True, size=80).encode(
+    points = alt.Chart(parts[1]).mark_point(filled=True, size=80).encode(
         x="year:O", y="twh:Q", shape=alt.Shape("series:N", title="Meta reported"),
         color=alt.value("black"), tooltip=["year:O", "series:N", alt.Tooltip("twh:Q", format=",.2f", title="TWh")])
     return alt.layer(bars, points, title=_title("Whole-fleet electricity against Meta's reports", case)).resolve_scale(
