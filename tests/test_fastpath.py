@@ -603,3 +603,31 @@ def test_formula_shape_plans_are_kept_per_layout():
     assert all(fresh[name].identical(results[1][-1][name]) for name in fresh)
     first, again = results[1]
     assert all(first[name].identical(again[name]) for name in first)
+
+
+def test_result_dataset_direct_equals_the_public_constructor():
+    """core._dataset_direct (xarray's Dataset._construct_direct) gives what xr.Dataset gives from the same
+    parts; each variable is its own copy (attrs too), and conflicting sizes raise as in xr.Dataset."""
+    import xarray as xr
+
+    from chipsuite.model import core
+
+    r = run()
+    variables = {name: r.variables[name].copy(deep=False) for name in r.data_vars}
+    for var in variables.values():
+        var.attrs = {}
+    coords = {name: r.variables[name] for name in r.coords}
+    indexes = dict(r.xindexes)
+    direct = core._dataset_direct(variables, coords, indexes)
+    public = xr.Dataset(variables, coords=xr.Coordinates(coords, indexes=indexes))
+    for name in public.data_vars:
+        if name in core.OUTPUT_ATTRS:
+            public[name].attrs["units"], public[name].attrs["long_name"] = core.OUTPUT_ATTRS[name]
+    xr.testing.assert_identical(direct, public)
+    assert all(direct.variables[name] is not variables[name] for name in variables)
+    assert all(not variables[name].attrs for name in variables)  # the sources' attrs left unchanged
+    bad = dict(variables, capex_usd=xr.Variable(("draw", "quarter"), np.zeros((1, 3))))
+    with pytest.raises(ValueError, match="quarter"):
+        core._dataset_direct(bad, coords, indexes)
+    with pytest.raises(ValueError, match="quarter"):
+        xr.Dataset(bad, coords=xr.Coordinates(coords, indexes=indexes))

@@ -756,6 +756,9 @@ def _dataset(data, ds):
         labels["chip_vendor"] = xr.Variable("supplier", [SUPPLIERS[s][0] for s in suppliers])
         labels["sourcing"] = xr.Variable("supplier", [SUPPLIERS[s][1] for s in suppliers])
     if indexes.keys() == coords.keys():  # the variables' own indexes: none built again, no alignment
+        direct = _dataset_direct(variables, {**coords, **labels}, indexes)
+        if direct is not None:
+            return direct
         out = xr.Dataset(variables, coords=xr.Coordinates({**coords, **labels}, indexes=indexes))
     else:
         out = xr.Dataset(variables, coords={**coords, **labels})  # plain variables: no alignment
@@ -769,6 +772,23 @@ def _dataset(data, ds):
             attrs = own[name].attrs
             attrs["units"], attrs["long_name"] = OUTPUT_ATTRS[name]
     return out
+
+
+def _dataset_direct(variables, coords, indexes):
+    """The Dataset ``xr.Dataset(variables, coords=xr.Coordinates(coords, indexes=indexes))`` gives (tested
+    identical), put together with xarray's own constructor of checked parts (``Dataset._construct_direct``:
+    ~1 ms instead of ~6 ms of merging ~160 variables that share their coordinates by construction). As the
+    public path, each variable is a shallow copy (its attrs dict its own) and the dims' sizes are checked
+    (``calculate_dimensions`` raises on a conflict). None where this xarray has no such constructor."""
+    construct = getattr(xr.Dataset, "_construct_direct", None)
+    if construct is None:
+        return None
+    own = {name: var.copy(deep=False) for name, var in variables.items()}
+    for name, var in own.items():
+        if name in OUTPUT_ATTRS:
+            var.attrs["units"], var.attrs["long_name"] = OUTPUT_ATTRS[name]
+    own.update((name, var.copy(deep=False)) for name, var in coords.items())
+    return construct(own, set(coords), attrs={}, indexes=dict(indexes))
 
 
 def _canonical_var(var):
