@@ -1593,7 +1593,11 @@ KINDS = ["reported", "guidance", "estimate", "assumption"]
 def provenance_kinds_chart(frame):
     """Stacked bars: how many rows of each table are reported, guidance, estimate or assumption."""
     frame = frame.assign(table=frame["table"].map(display.name))
-    return alt.Chart(frame, title=_title("What kind of value each table holds", None), width=WIDTH,
+    return _chart_or_spec(_provenance_kinds_build, (), (frame,))
+
+
+def _provenance_kinds_build(frames):
+    return alt.Chart(frames[0], title=_title("What kind of value each table holds", None), width=WIDTH,
                      height=HEIGHT).mark_bar().encode(
         y=alt.Y("table:N", title="Table (file in data/)", sort=[display.name(t) for t in VALUE_TABLES]),
         x=alt.X("rows:Q", stack="zero", title="Rows [count]"),
@@ -1609,8 +1613,12 @@ def value_range_chart(frame, title, x_title):
 
     ``x_title`` names the common unit, e.g. ``"Thermal design power [W]"``.
     """
-    base = alt.Chart(frame, width=WIDTH - 100, height=max(120, 18 * len(frame)))
-    y = alt.Y("item:N", title=None, sort=list(frame["item"]))
+    return _chart_or_spec(_value_range_build, (title, x_title, tuple(frame["item"])), (frame,), text=(0,))
+
+
+def _value_range_build(frames, title, x_title, items):
+    base = alt.Chart(frames[0], width=WIDTH - 100, height=max(120, 18 * len(items)))
+    y = alt.Y("item:N", title=None, sort=list(items))
     rule = base.mark_rule(color="#888888").encode(y=y, x=alt.X("low:Q", title=x_title), x2="high:Q")
     point = base.mark_point(filled=True, size=50).encode(
         y=y, x=alt.X("base:Q", title=x_title),

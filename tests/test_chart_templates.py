@@ -327,3 +327,29 @@ def test_dependence_shares_frame_fast_path_equals_the_concatenated_frames():
     fewer = ensemble.drop_vars(["nvidia_share_power", "nvidia_share_units"])  # absent shares are left out
     pd.testing.assert_frame_equal(charts.dependence_shares_frame(fewer), charts._dependence_shares_frame_plain(fewer),
                                   check_exact=True)
+
+
+def test_data_explorer_specs_equal_altair_for_every_table_and_filter():
+    """06's charts (value ranges of a table, the kinds of values per table) from templates equal Altair's
+    to_dict() for every table and filter; the joined sources equal a row-by-row lookup of sources.csv."""
+    from chipsuite import widgets
+    from chipsuite.data import load_tables
+
+    sources = load_tables()["sources"].set_index("source_id")
+
+    def describe(ids):
+        parts = [i.strip() for i in str(ids or "").split(";") if i.strip()]
+        return " | ".join(f"{i}: {sources.loc[i, 'publisher']}, {sources.loc[i, 'title']} ({sources.loc[i, 'url']})"
+                          for i in parts if i in sources.index)
+
+    app = widgets.DataExplorer()
+    charts._TEMPLATES.clear()
+    for rnd in range(2):
+        for table in app.CONTROLS["table"].options:
+            for text in ("", "h100", "price"):
+                app.set(table=table, filter=text)
+                _assert_same_spec(app.chart_spec(), app.chart().to_dict())
+                frame = app.chart_data()
+                if "source_ids" in frame:
+                    assert list(frame["sources"]) == [describe(i) for i in frame["source_ids"]], table
+    assert charts._TEMPLATES and any(key[0] is charts._value_range_build for key in charts._TEMPLATES)

@@ -55,12 +55,12 @@ class DataExplorer(Explorer):
             hay = table.apply(lambda col: col.map(lambda v: "" if pd.isna(v) else str(v).lower())).agg(" ".join, axis=1)
             table = table[hay.str.contains(text, regex=False)]
         if "source_ids" in table.columns:
-            sources = tables["sources"].set_index("source_id")
+            s = tables["sources"]
+            known = {i: f"{i}: {p}, {t} ({u})" for i, p, t, u in zip(s["source_id"], s["publisher"], s["title"], s["url"])}
 
             def describe(ids):
                 parts = [i.strip() for i in str(ids or "").split(";") if i.strip()]
-                return " | ".join(f"{i}: {sources.loc[i, 'publisher']}, {sources.loc[i, 'title']} ({sources.loc[i, 'url']})"
-                                  for i in parts if i in sources.index)
+                return " | ".join(known[i] for i in parts if i in known)
 
             table["sources"] = table["source_ids"].map(describe)
         return table.reset_index(drop=True)
