@@ -326,6 +326,9 @@ def test_same_input_compares_coords_and_values():
     assert not _same_input(a, a.fillna(0.0))
     assert not _same_input(a, a.rename(g="h"))
     assert _same_input(0.5, 0.5) and not _same_input(0.5, a)
+    shared = xr.DataArray(a.values.copy(), coords=a.coords)  # one index object: the labels need no comparison
+    assert shared.xindexes["g"] is a.xindexes["g"] and _same_input(a, shared)
+    assert not _same_input(a, shared + 1.0)
 
 
 # ---------------------------------------------------------------- 04: one model run per change, shared by the views

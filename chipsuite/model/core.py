@@ -889,7 +889,9 @@ def _same_input(a, b):
     if a.dims != b.dims or a.shape != b.shape:
         return False
     ca, cb = a.coords.variables, b.coords.variables  # Variables: no DataArray per coordinate
-    if not all(ca[d] is cb[d] or np.array_equal(ca[d].values, cb[d].values) for d in a.dims if d in ca and d in cb):
+    ia, ib = a.xindexes, b.xindexes  # one index object shared (the inputs' dim coords are cached): equal labels
+    if not all(ca[d] is cb[d] or (d in ia and ia[d] is ib.get(d)) or np.array_equal(ca[d].values, cb[d].values)
+               for d in a.dims if d in ca and d in cb):
         return False
     return np.array_equal(a.values, b.values, equal_nan=True)
 
@@ -1032,8 +1034,10 @@ class ModelCache:
         update.update(energy_stage.energy_variables(values, self._ds, inputs, results))
         variables = {name: self._out.variables[name] for name in self._out.data_vars}
         variables.update({name: _result_var(name, da) for name, da in update.items()})
-        coords = self._out.coords  # as a standalone Coordinates with its indexes: none rebuilt, no alignment
-        out = xr.Dataset(variables, coords=xr.Coordinates(dict(coords.variables), indexes=dict(self._out.xindexes)))
+        coords, indexes = dict(self._out.coords.variables), dict(self._out.xindexes)  # none rebuilt, no alignment
+        out = _dataset_direct(variables, coords, indexes)
+        if out is None:
+            out = xr.Dataset(variables, coords=xr.Coordinates(coords, indexes=indexes))
         stage["inputs"], stage["results"] = inputs, results
         self._values = {**self._values, **{name: values[name] for name in _RESULT_INPUTS}}
         return out
