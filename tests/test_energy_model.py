@@ -429,3 +429,22 @@ def test_power_delay_effect_matches_the_runs():
     assert e["extra_h100e_years"] == pytest.approx(float((b.power_rented_h100e - a.power_rented_h100e).sum()) / 4,
                                                    rel=1e-9)
     assert e["extra_h100e_years"] > 0 and e["extra_rental_cost_usd"] > 0
+
+
+def test_supply_side_memo_equals_a_fresh_evaluation_and_is_read_only():
+    """The kept contract energy and power plans (E._supply_side) are reused only for equal inputs: each
+    case equals a run with the memo cleared, across a load change (kept) and supply changes (recomputed)."""
+    base = chipsuite.Scenario.default()
+    cases = [base, base.replace(utilisation=0.6), base.replace(utilisation=0.6, nuclear_contract_delay_quarters=2.0),
+             base.replace(capacity_factor_solar=0.2), base.replace(hyperion_power_delay_quarters=3.0),
+             base.replace(energy_contract_position=0.9), base]
+    for draws in (1, 6):
+        for s in cases:
+            kept = run(s, draws=draws, seed=4)
+            E._SUPPLY_MEMO.clear()
+            xr.testing.assert_identical(kept, run(s, draws=draws, seed=4))
+    contract_mwh, plan_mw = E._SUPPLY_MEMO["last"][2]
+    with pytest.raises(ValueError):
+        contract_mwh[0, 0, 0] = 1.0
+    with pytest.raises(ValueError):
+        plan_mw[0, 0, 0] = 1.0

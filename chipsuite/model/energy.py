@@ -388,6 +388,33 @@ def _contracts(values, spec, sites, nq):
     return capacity, capacity * factor[:, :, None] * HOURS_PER_QUARTER
 
 
+#: names of the inputs the supply side (:func:`_contracts`, :func:`site_power_mw`) reads, besides site delays
+_SUPPLY_INPUTS = ("capacity_factor_nuclear", "capacity_factor_solar", "capacity_factor_wind",
+                  "capacity_factor_geothermal", "gas_plant_availability", "energy_contract_position",
+                  "nuclear_contract_delay_quarters", "site_power_plan_position", "build_constraint")
+_SUPPLY_MEMO: dict = {}
+
+
+def _supply_side(values, spec, sites, nq):
+    """``(contract energy (D, C, Q) [MWh], site power plan (D, S, Q) [MW])`` of :func:`_contracts` and
+    :func:`site_power_mw`, kept for the last inputs: they do not depend on the load, so a change of
+    utilisation, PUE or the matching share (the formulas-only path of a live control) reuses them. The key
+    is the spec object (cached per dataset) and the bytes of every input they read; the arrays are returned
+    read-only (shared between runs)."""
+    names = [n for n in (*_SUPPLY_INPUTS, *(f"{s}_power_delay_quarters" for s in sites)) if n in values]
+    arrays = [_p(values, n) for n in names]
+    key = (tuple(sites), int(nq), tuple(names), tuple(a.tobytes() for a in arrays))
+    hit = _SUPPLY_MEMO.get("last")
+    if hit is not None and hit[0] is spec and hit[1] == key:
+        return hit[2]
+    _, contract_mwh = _contracts(values, spec, sites, nq)
+    plan_mw = site_power_mw(values, spec, sites, nq)
+    for a in (contract_mwh, plan_mw):
+        a.flags.writeable = False
+    _SUPPLY_MEMO["last"] = (spec, key, (contract_mwh, plan_mw))
+    return contract_mwh, plan_mw
+
+
 def contracts_in_force(values, ds, tables=None):
     """Contracted capacity in force per contract and quarter, (draw, contract, quarter) [MW]: the contract
     timeline (dates of ``energy_contracts.csv``, site delays applied). ``values``: model inputs
@@ -438,7 +465,7 @@ def energy_variables(values, ds, inputs, results, tables=None):
         "renewable_matching_share", "non_ai_electricity_2020", "non_ai_electricity_growth", "non_ai_leased_share",
         "build_constraint", "power_shortfall_mode", "water_withdrawal_intensity")}
 
-    _, contract_mwh = _contracts(values, spec, sites, nq)
+    contract_mwh, plan_mw = _supply_side(values, spec, sites, nq)
 
     # --- load: AI facility electricity plus the non-AI trend at rest_of_fleet
     years = np.asarray(quarters, "datetime64[Y]").astype(int) + 1970
@@ -489,7 +516,6 @@ def energy_variables(values, ds, inputs, results, tables=None):
     # --- power-constrained build: the fleet stage's deliveries waited for power (installed IT power
     # never exceeds the capped capacity); the capability gap against the demand path is rented or deferred
     capex_cap = _np(inputs["site_capacity_mw"], ("draw", "site", "quarter"))
-    plan_mw = site_power_mw(values, spec, sites, nq)
     share_site = _np(results["site_placement_share"], ("draw", "site", "quarter"))
     provisioned = _np(results["fleet_provisioned_it_power_mw"], ("draw", "quarter"))
     power_mode = p["build_constraint"][:, None] > 0.5
